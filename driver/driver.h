@@ -1,0 +1,134 @@
+/*
+ * driver/: tiernet's networks and endpoints.  A network is a Linux bridge in a tier, an
+ * endpoint a veth pair on it.  The driver changes links (link.c, over rtnetlink with libnl),
+ * persists every object (state.c), and asks policy/ to recompile the firewall.  Nothing here
+ * exposes a libnl or cJSON type; requests arrive already decoded by plugin/.
+ */
+#ifndef TIERNET_DRIVER_H
+#define TIERNET_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+struct policy;
+
+#define DRIVER_ID_LEN	  64	/* Docker's IDs: 64 lowercase hex characters */
+#define DRIVER_OPTS_MAX	  32	/* generic options on one network */
+#define DRIVER_OPT_KEYMAX 128
+#define DRIVER_OPT_VALMAX 256
+#define DRIVER_PORTS_MAX  1024	/* port mappings on one endpoint */
+#define DRIVER_PATH_MAX	  256
+
+/* Every failing action fills one sentence for the user (dockerd shows it verbatim). */
+struct driver_err {
+	char msg[512];
+};
+
+struct driver_opt {
+	char key[DRIVER_OPT_KEYMAX];
+	char value[DRIVER_OPT_VALMAX];
+};
+
+/* CreateNetwork, decoded. */
+struct driver_net_req {
+	char id[DRIVER_ID_LEN + 1];
+	struct driver_opt opts[DRIVER_OPTS_MAX];
+	size_t nopts;
+	bool internal;		/* com.docker.network.internal */
+	bool ipv6;		/* enable_ipv6 or IPv6Data given */
+	size_t nipv4;		/* entries in IPv4Data; only the first is used */
+	uint32_t gw, pool;	/* network byte order */
+	uint8_t gw_prefix, pool_prefix;
+};
+
+/* One published port (com.docker.network.portmap entry). */
+struct driver_port {
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;		/* container port */
+	uint32_t host_ip;	/* network byte order, 0 = all addresses */
+	uint16_t host_port, host_port_end;
+};
+
+/* CreateEndpoint, decoded. */
+struct driver_ep_req {
+	char net_id[DRIVER_ID_LEN + 1];
+	char id[DRIVER_ID_LEN + 1];
+	uint32_t addr;		/* network byte order */
+	uint8_t prefix;
+	bool has_ipv6;
+	bool has_mac;
+	uint8_t mac[6];
+	struct driver_opt opts[DRIVER_OPTS_MAX];	/* user --driver-opt keys */
+	size_t nopts;
+};
+
+struct driver_ep_reply {
+	bool mac_set;		/* a MAC tiernet chose, to return to dockerd */
+	uint8_t mac[6];
+};
+
+/* Join, decoded, and its answer. */
+struct driver_join_req {
+	char net_id[DRIVER_ID_LEN + 1];
+	char id[DRIVER_ID_LEN + 1];
+	char sandbox[DRIVER_PATH_MAX];
+};
+
+struct driver_join_reply {
+	char src_name[IFNAMSIZ];
+	uint32_t gateway;		/* network byte order */
+	bool disable_gateway_service;
+};
+
+/* driver.c */
+/*
+ * Loads the state under state_dir (created 0700 if missing), adopts pol (the driver owns it
+ * from now on) and brings the firewall in line with the loaded networks.  Returns 0 or
+ * -errno with err filled.  Call once, before serving.
+ */
+int driver_init(const char *state_dir, struct policy *pol, struct driver_err *err);
+/* Frees memory; leaves links, state and rules in place (containers keep working). */
+void driver_exit(void);
+/*
+ * Replaces the policy: the new one must declare every tier that a live network uses; then
+ * the firewall is recompiled and applied in one commit per table.  On success the driver
+ * owns pol and frees the old one; on failure nothing changed and the caller keeps pol.
+ */
+int driver_set_policy(struct policy *pol, struct driver_err *err);
+
+/* The protocol actions.  Each returns 0 or -errno with err filled; see PROTOCOL.md §3. */
+int driver_network_create(const struct driver_net_req *req, struct driver_err *err);
+int driver_network_delete(const char *net_id, struct driver_err *err);
+int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
+			   struct driver_err *err);
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err);
+int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
+		struct driver_err *err);
+int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err);
+/* 0 when the endpoint exists (or -ENOENT with err filled). */
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err);
+
+/*
+ * Writes a human-readable status report (or JSON when json is true) into a malloc'ed string.
+ * Returns NULL on ENOMEM.
+ */
+char *driver_status(bool json);
+
+/* Returns -err_no after formatting the message into err (printf-like). */
+int driver_errf(struct driver_err *err, int err_no, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* names.c */
+/* Checks a Docker ID: 64 lowercase hex characters. */
+bool driver_id_valid(const char *id);
+/* Checks an interface name a user gave: 1..15 of [A-Za-z0-9_.-], starting with "tn". */
+bool driver_ifname_valid(const char *name);
+/* The names tiernet derives from Docker IDs (IFNAMSIZ buffers). */
+void driver_bridge_name(const char *net_id, char name[IFNAMSIZ]);
+void driver_veth_names(const char *ep_id, char host[IFNAMSIZ], char peer[IFNAMSIZ]);
+/* The MAC Docker's bridge driver would use for an IPv4 address: 02:42 + the address. */
+void driver_mac_from_ip(uint32_t addr, uint8_t mac[6]);
+
+#endif

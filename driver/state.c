@@ -1,0 +1,393 @@
+/*
+ * The persisted state: dockerd replays nothing to a restarted plugin (PROTOCOL.md §8), so
+ * every network and endpoint lives on disk before the reply that depends on it.  One small
+ * JSON file per object keeps a join O(1) in the number of containers; a file is replaced by
+ * write-to-temp, fsync, rename, fsync of the directory, so a crash leaves either the old or
+ * the new version, never half of one.  Each file carries a format version.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "driver/internal.h"
+
+#define STATE_VERSION  1
+#define STATE_FILE_MAX (64 * 1024)
+
+static char state_dir[DRIVER_PATH_MAX];
+
+static int mkdir_0700(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+int state_open(const char *dir, struct driver_err *err)
+{
+	char p[DRIVER_PATH_MAX + 16];
+	int r;
+
+	if (strlen(dir) >= sizeof(state_dir) - 16)
+		return driver_errf(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
+				   dir);
+	snprintf(state_dir, sizeof(state_dir), "%s", dir);
+	r = mkdir_0700(dir);
+	snprintf(p, sizeof(p), "%s/networks", dir);
+	if (!r)
+		r = mkdir_0700(p);
+	snprintf(p, sizeof(p), "%s/endpoints", dir);
+	if (!r)
+		r = mkdir_0700(p);
+	if (r)
+		return driver_errf(err, -r, "tiernet: cannot create state directory %s: %s", p,
+				   strerror(-r));
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_atomic(const char *kind, const char *id, const char *text)
+{
+	char dir[DRIVER_PATH_MAX + 16], path[DRIVER_PATH_MAX + 96], tmp[DRIVER_PATH_MAX + 96];
+	int fd, r;
+
+	snprintf(dir, sizeof(dir), "%s/%s", state_dir, kind);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, text, strlen(text));
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (!r)
+		r = fsync_dir(dir);
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+static void add_ip(cJSON *o, const char *key, uint32_t a)
+{
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	cJSON_AddStringToObject(o, key, s);
+}
+
+static int save(const char *kind, const char *id, cJSON *o, struct driver_err *err)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+	int r;
+
+	cJSON_Delete(o);
+	if (!text)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory saving %s %.12s", kind, id);
+	r = write_atomic(kind, id, text);
+	free(text);
+	if (r)
+		return driver_errf(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
+				   state_dir, kind, strerror(-r));
+	return 0;
+}
+
+int state_save_net(const struct drv_net *n, struct driver_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o) {
+		cJSON_AddNumberToObject(o, "version", STATE_VERSION);
+		cJSON_AddStringToObject(o, "id", n->id);
+		cJSON_AddStringToObject(o, "bridge", n->bridge);
+		cJSON_AddStringToObject(o, "tier", n->tier);
+		add_ip(o, "gateway", n->gw);
+		add_ip(o, "pool", n->pool);
+		cJSON_AddNumberToObject(o, "prefix", n->prefix);
+		cJSON_AddNumberToObject(o, "mtu", n->mtu);
+		cJSON_AddBoolToObject(o, "internal", n->internal);
+	}
+	return save("networks", n->id, o, err);
+}
+
+int state_save_ep(const struct drv_ep *e, struct driver_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	char mac[18];
+
+	if (o) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
+			 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
+		cJSON_AddNumberToObject(o, "version", STATE_VERSION);
+		cJSON_AddStringToObject(o, "id", e->id);
+		cJSON_AddStringToObject(o, "network", e->net_id);
+		add_ip(o, "address", e->addr);
+		cJSON_AddNumberToObject(o, "prefix", e->prefix);
+		cJSON_AddStringToObject(o, "mac", mac);
+		cJSON_AddStringToObject(o, "host_if", e->host);
+		cJSON_AddStringToObject(o, "peer_if", e->peer);
+		cJSON_AddStringToObject(o, "sandbox", e->sandbox);
+		cJSON_AddBoolToObject(o, "joined", e->joined);
+	}
+	return save("endpoints", e->id, o, err);
+}
+
+static int del(const char *kind, const char *id)
+{
+	char path[DRIVER_PATH_MAX + 96], dir[DRIVER_PATH_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "%s/%s", state_dir, kind);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return fsync_dir(dir);
+}
+
+int state_del_net(const char *id)
+{
+	return del("networks", id);
+}
+
+int state_del_ep(const char *id)
+{
+	return del("endpoints", id);
+}
+
+/* ---- loading ---- */
+
+static const char *get_str(const cJSON *o, const char *key, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= max)
+		return NULL;
+	return v->valuestring;
+}
+
+static bool get_ip(const cJSON *o, const char *key, uint32_t *out)
+{
+	const char *s = get_str(o, key, INET_ADDRSTRLEN);
+
+	return s && inet_pton(AF_INET, s, out) == 1;
+}
+
+static bool get_int(const cJSON *o, const char *key, int lo, int hi, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+		return false;
+	*out = v->valueint;
+	return true;
+}
+
+static bool copy_str(const cJSON *o, const char *key, char *dst, size_t max)
+{
+	const char *s = get_str(o, key, max);
+
+	if (!s)
+		return false;
+	memcpy(dst, s, strlen(s) + 1);
+	return true;
+}
+
+static struct drv_net *parse_net(const cJSON *o)
+{
+	struct drv_net *n = calloc(1, sizeof(*n));
+	int prefix, ver;
+
+	if (!n)
+		return NULL;
+	if (get_int(o, "version", STATE_VERSION, STATE_VERSION, &ver) &&
+	    copy_str(o, "id", n->id, sizeof(n->id)) && driver_id_valid(n->id) &&
+	    copy_str(o, "bridge", n->bridge, sizeof(n->bridge)) &&
+	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && get_ip(o, "gateway", &n->gw) &&
+	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 32, &prefix) &&
+	    get_int(o, "mtu", 0, 65535, &n->mtu) &&
+	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
+		n->prefix = (uint8_t)prefix;
+		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
+		return n;
+	}
+	free(n);
+	return NULL;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int i;
+
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
+			 &v[5]) != 6)
+		return false;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+static struct drv_ep *parse_ep(const cJSON *o)
+{
+	struct drv_ep *e = calloc(1, sizeof(*e));
+	int prefix, ver;
+
+	if (!e)
+		return NULL;
+	if (get_int(o, "version", STATE_VERSION, STATE_VERSION, &ver) &&
+	    copy_str(o, "id", e->id, sizeof(e->id)) && driver_id_valid(e->id) &&
+	    copy_str(o, "network", e->net_id, sizeof(e->net_id)) && driver_id_valid(e->net_id) &&
+	    get_ip(o, "address", &e->addr) && get_int(o, "prefix", 0, 32, &prefix) &&
+	    parse_mac(get_str(o, "mac", 18), e->mac) &&
+	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
+	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
+	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) &&
+	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined"))) {
+		e->prefix = (uint8_t)prefix;
+		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));
+		return e;
+	}
+	free(e);
+	return NULL;
+}
+
+static char *read_file(const char *path, const char **why)
+{
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*why = "cannot be read";
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_FILE_MAX) {
+		*why = "is not a regular file of at most 64 KiB";
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+out:
+	close(fd);
+	return buf;
+}
+
+static void quarantine(const char *path, const char *why,
+		       void (*bad_fn)(const char *path, const char *why))
+{
+	char aside[DRIVER_PATH_MAX + 320];
+
+	snprintf(aside, sizeof(aside), "%s.corrupt", path);
+	rename(path, aside);
+	bad_fn(path, why);
+}
+
+static void load_one(const char *path, bool is_net, void (*net_fn)(struct drv_net *n),
+		     void (*ep_fn)(struct drv_ep *e),
+		     void (*bad_fn)(const char *path, const char *why))
+{
+	const char *why = NULL;
+	char *text = read_file(path, &why);
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	struct drv_net *n = NULL;
+	struct drv_ep *e = NULL;
+
+	free(text);
+	if (text && !o)
+		why = "is not valid JSON (truncated or corrupt)";
+	if (o && is_net)
+		n = parse_net(o);
+	else if (o)
+		e = parse_ep(o);
+	if (o && !n && !e)
+		why = "lacks a field or has a field of the wrong type or version";
+	cJSON_Delete(o);
+	if (n)
+		net_fn(n);
+	else if (e)
+		ep_fn(e);
+	else
+		quarantine(path, why, bad_fn);
+}
+
+static int load_dir(const char *kind, bool is_net, void (*net_fn)(struct drv_net *n),
+		    void (*ep_fn)(struct drv_ep *e),
+		    void (*bad_fn)(const char *path, const char *why))
+{
+	char dir[DRIVER_PATH_MAX + 16], path[DRIVER_PATH_MAX + 300];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/%s", state_dir, kind);
+	dp = opendir(dir);
+	if (!dp)
+		return -errno;
+	while ((d = readdir(dp))) {
+		size_t len = strlen(d->d_name);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (d->d_name[0] == '.' && len > 4 && !strcmp(d->d_name + len - 4, ".tmp")) {
+			unlink(path);	/* a write that never reached its rename */
+			continue;
+		}
+		if (len < 6 || strcmp(d->d_name + len - 5, ".json"))
+			continue;
+		load_one(path, is_net, net_fn, ep_fn, bad_fn);
+	}
+	closedir(dp);
+	return 0;
+}
+
+int state_load(void (*net_fn)(struct drv_net *n), void (*ep_fn)(struct drv_ep *e),
+	       void (*bad_fn)(const char *path, const char *why))
+{
+	int r = load_dir("networks", true, net_fn, ep_fn, bad_fn);
+
+	if (!r)
+		r = load_dir("endpoints", false, net_fn, ep_fn, bad_fn);
+	return r;
+}

@@ -1,0 +1,291 @@
+/*
+ * tiernet: commands, start-up, signals and shutdown.  The serving loop is libmicrohttpd's;
+ * this thread only waits for signals: SIGHUP re-reads the policy, SIGTERM/SIGINT stop
+ * serving and leave every bridge, veth and rule in place so containers keep working.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "plugin/log.h"
+#include "plugin/plugin.h"
+#include "policy/policy.h"
+
+struct serve_opts {
+	const char *socket, *config, *state_dir;
+};
+
+/* Loads the policy file (NULL = default path, else the embedded default); prints errors. */
+static struct policy *load_policy(const char *path)
+{
+	struct config_diags diags = { 0 };
+	struct policy *pol = NULL;
+	size_t i;
+
+	if (config_load(path, &pol, &diags) < 0) {
+		for (i = 0; i < diags.n; i++) {
+			char *s = config_diag_format(&diags.v[i]);
+
+			log_error("%s", s ? s : diags.v[i].message);
+			free(s);
+		}
+		pol = NULL;
+	}
+	config_diags_free(&diags);
+	return pol;
+}
+
+static void reload(const char *path)
+{
+	struct driver_err err;
+	struct policy *pol;
+
+	log_info("SIGHUP: re-reading the policy %s", path ? path : CONFIG_DEFAULT_PATH);
+	pol = load_policy(path);
+	if (!pol) {
+		log_error("the new policy is invalid; the old policy stays in force");
+		return;
+	}
+	if (driver_set_policy(pol, &err) < 0) {
+		log_error("%s; the old policy stays in force", err.msg);
+		policy_free(pol);
+		return;
+	}
+	log_info("new policy applied");
+}
+
+static int serve(const struct serve_opts *o)
+{
+	struct driver_err err;
+	struct policy *pol;
+	sigset_t set;
+	int sig;
+
+	/* Threads started from here on inherit the mask, so only this thread sees signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pol = load_policy(o->config);
+	if (!pol)
+		fatalx("cannot start: fix the policy file and try again");
+	if (driver_init(o->state_dir, pol, &err) < 0)
+		fatalx("cannot start: %s", err.msg);
+	if (server_start(o->socket) < 0)
+		fatalx("cannot start: the socket %s is not served", o->socket);
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP) {
+			reload(o->config);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_info("%s: stopping; bridges, veths and rules stay in place", strsignal(sig));
+	server_stop();
+	driver_exit();
+	return 0;
+}
+
+static void usage_serve(FILE *f)
+{
+	fprintf(f,
+		"usage: tiernet serve [--socket PATH] [--config FILE] [--state-dir DIR] "
+		"[--log-level LEVEL]\n"
+		"  --socket PATH     default %s (the driver name is its base name)\n"
+		"  --config FILE     default %s; when that file is missing the embedded\n"
+		"                    default policy is used\n"
+		"  --state-dir DIR   default %s\n"
+		"  --log-level LEVEL error, warn, info (default) or debug\n",
+		PLUGIN_SOCKET_DEFAULT, CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT);
+}
+
+static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, lvl;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:c:d:l:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'd':
+			o->state_dir = optarg;
+			break;
+		case 'l':
+			lvl = log_parse_level(optarg);
+			if (lvl < 0) {
+				fprintf(stderr, "tiernet: --log-level \"%s\" is not one of error, "
+					"warn, info, debug\n", optarg);
+				return -EINVAL;
+			}
+			log_set_level((enum log_level)lvl);
+			break;
+		case 'j':
+			if (json)
+				*json = true;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tiernet: unexpected argument \"%s\"\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	int r = parse_common(argc, argv, &o, NULL);
+
+	if (r) {
+		usage_serve(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	return serve(&o);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	struct config_diags diags = { 0 };
+	struct policy *pol = NULL;
+	int r = parse_common(argc, argv, &o, NULL);
+
+	if (r) {
+		printf("usage: tiernet check [--config FILE]\n"
+		       "  checks a policy file (default %s, else the embedded default)\n",
+		       CONFIG_DEFAULT_PATH);
+		return r > 0 ? 0 : 2;
+	}
+	r = config_load(o.config, &pol, &diags);
+	if (r < 0) {
+		config_diags_print(&diags, stderr);
+		config_diags_free(&diags);
+		return 1;
+	}
+	config_diags_free(&diags);
+	policy_free(pol);
+	printf("configuration OK\n");
+	return 0;
+}
+
+/* A minimal HTTP/1.0 client for the admin route; the daemon's socket is root-only. */
+static int cmd_status(int argc, char **argv)
+{
+	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *body;
+	char req[256], buf[65536];
+	bool json = false;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = parse_common(argc, argv, &o, &json);
+
+	if (r) {
+		printf("usage: tiernet status [--socket PATH] [--json]\n");
+		return r > 0 ? 0 : 2;
+	}
+	if (strlen(o.socket) >= sizeof(sa.sun_path))
+		fatalx("socket path \"%s\" is too long", o.socket);
+	memcpy(sa.sun_path, o.socket, strlen(o.socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fatal("cannot reach the tiernet daemon on %s (is `tiernet serve` running?)",
+		      o.socket);
+	body = json ? "{\"json\":true}" : "{}";
+	snprintf(req, sizeof(req),
+		 "POST /tiernet.Status HTTP/1.0\r\nHost: tiernet\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(body), body);
+	if (write(fd, req, strlen(req)) < 0)
+		fatal("cannot send to %s", o.socket);
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (!body || strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 9, "200", 3))
+		fatalx("unexpected answer from the daemon: %.200s", buf);
+	fputs(body + 4, stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("tiernet %s\n", TIERNET_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve, "run the network plugin daemon" },
+	{ "check", cmd_check, "check a policy file and print \"configuration OK\" or its errors" },
+	{ "status", cmd_status, "show tiers, networks, endpoints and rules of the running daemon" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "show this help" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	(void)argc, (void)argv;
+	printf("usage: tiernet COMMAND [OPTIONS]\n\n"
+	       "tiernet is a Docker network plugin: tiers of bridged networks, routed to each\n"
+	       "other only where a small policy file allows it.\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].help);
+	printf("\n`tiernet COMMAND --help` shows the options of a command.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : "help";
+	size_t i;
+
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		name = "help";
+	if (!strcmp(name, "--version"))
+		name = "version";
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].fn(argc > 1 ? argc - 1 : argc, argc > 1 ? argv + 1 : argv);
+	fprintf(stderr, "tiernet: unknown command \"%s\"; see `tiernet help`\n", name);
+	return 2;
+}

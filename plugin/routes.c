@@ -1,0 +1,217 @@
+/*
+ * The protocol's paths and their handlers, one table (PROTOCOL.md §2-§3).  A handler returns
+ * 0 with a JSON body, or -errno with a sentence in err that becomes {"Err": "..."} under
+ * HTTP 200: dockerd then shows "remote: <sentence>" to the user.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/log.h"
+#include "plugin/plugin.h"
+
+typedef int (*route_fn)(const char *body, size_t len, char **reply, struct driver_err *err);
+
+static char *dup_json(const char *s)
+{
+	return strdup(s);
+}
+
+static int h_activate(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	(void)body, (void)len, (void)err;
+	*reply = dup_json("{\"Implements\":[\"NetworkDriver\"]}");
+	return 0;
+}
+
+static int h_capabilities(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	(void)body, (void)len, (void)err;
+	*reply = dup_json("{\"Scope\":\"local\",\"ConnectivityScope\":\"local\"}");
+	return 0;
+}
+
+static int h_create_network(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	struct driver_net_req *req = malloc(sizeof(*req));
+	int r = -ENOMEM;
+
+	if (!req)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	r = proto_decode_create_network(body, len, req, err);
+	if (!r)
+		r = driver_network_create(req, err);
+	free(req);
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+static int h_delete_network(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	char net[DRIVER_ID_LEN + 1];
+	int r = proto_decode_ids(body, len, net, NULL, err);
+
+	if (!r)
+		r = driver_network_delete(net, err);
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+static int h_create_endpoint(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	struct driver_ep_req *req = malloc(sizeof(*req));
+	struct driver_ep_reply rep;
+	int r;
+
+	if (!req)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	r = proto_decode_create_endpoint(body, len, req, err);
+	if (!r)
+		r = driver_endpoint_create(req, &rep, err);
+	free(req);
+	if (!r)
+		*reply = proto_encode_create_endpoint(&rep);
+	return r;
+}
+
+static int h_delete_endpoint(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
+	int r = proto_decode_ids(body, len, net, ep, err);
+
+	if (!r)
+		r = driver_endpoint_delete(net, ep, err);
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+static int h_oper_info(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
+	int r = proto_decode_ids(body, len, net, ep, err);
+
+	if (!r)
+		r = driver_endpoint_check(net, ep, err);
+	if (!r)
+		*reply = dup_json("{\"Value\":{}}");
+	return r;
+}
+
+static int h_join(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	struct driver_join_req req;
+	struct driver_join_reply rep;
+	int r = proto_decode_join(body, len, &req, err);
+
+	if (!r)
+		r = driver_join(&req, &rep, err);
+	if (!r)
+		*reply = proto_encode_join(&rep);
+	return r;
+}
+
+static int h_leave(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
+	int r = proto_decode_ids(body, len, net, ep, err);
+
+	if (!r)
+		r = driver_leave(net, ep, err);
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+/* Published ports arrive here; until they are implemented the call only checks its IDs. */
+static int h_external(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
+	int r = proto_decode_ids(body, len, net, ep, err);
+
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+static int h_accept(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	(void)body, (void)len, (void)err;
+	*reply = dup_json("{}");
+	return 0;
+}
+
+static int h_global_scope(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	(void)body, (void)len, (void)reply;
+	return driver_errf(err, EOPNOTSUPP, "tiernet: is a local-scope driver and cannot "
+			   "allocate swarm-wide (global) networks; use it without swarm scope");
+}
+
+static int h_status(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	bool json = len >= 4 && strstr(body, "json");
+
+	*reply = driver_status(json);
+	return *reply ? 0 : driver_errf(err, ENOMEM, "tiernet: out of memory");
+}
+
+static const struct route {
+	const char *path;
+	route_fn fn;
+} routes[] = {
+	{ "/Plugin.Activate", h_activate },
+	{ "/NetworkDriver.GetCapabilities", h_capabilities },
+	{ "/NetworkDriver.CreateNetwork", h_create_network },
+	{ "/NetworkDriver.DeleteNetwork", h_delete_network },
+	{ "/NetworkDriver.CreateEndpoint", h_create_endpoint },
+	{ "/NetworkDriver.DeleteEndpoint", h_delete_endpoint },
+	{ "/NetworkDriver.EndpointOperInfo", h_oper_info },
+	{ "/NetworkDriver.Join", h_join },
+	{ "/NetworkDriver.Leave", h_leave },
+	{ "/NetworkDriver.ProgramExternalConnectivity", h_external },
+	{ "/NetworkDriver.RevokeExternalConnectivity", h_external },
+	{ "/NetworkDriver.DiscoverNew", h_accept },
+	{ "/NetworkDriver.DiscoverDelete", h_accept },
+	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
+	{ "/NetworkDriver.FreeNetwork", h_global_scope },
+	{ "/tiernet.Status", h_status },	/* admin route: `tiernet status` */
+};
+
+static int reply_err(unsigned status, const char *msg, struct route_reply *out)
+{
+	out->status = status;
+	out->body = proto_encode_err(msg);
+	return out->body ? 0 : -ENOMEM;
+}
+
+int route_handle(const char *path, const char *body, size_t len, struct route_reply *out)
+{
+	struct driver_err err = { .msg = "tiernet: internal error" };
+	char *reply = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(path, routes[i].path))
+			break;
+	if (i == sizeof(routes) / sizeof(routes[0])) {
+		snprintf(err.msg, sizeof(err.msg), "tiernet: unknown path \"%.128s\"", path);
+		log_warnx("%s", err.msg);
+		return reply_err(404, err.msg, out);
+	}
+	r = routes[i].fn(body, len, &reply, &err);
+	if (r == 0 && !reply)
+		return reply_err(500, "tiernet: out of memory", out);
+	if (r < 0) {
+		log_warnx("%s: %s", path + 1, err.msg);
+		return reply_err(200, err.msg, out);
+	}
+	log_debug("%s: ok", path + 1);
+	out->status = 200;
+	out->body = reply;
+	return 0;
+}

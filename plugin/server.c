@@ -1,0 +1,251 @@
+/*
+ * HTTP on the plugin's Unix socket, served by libmicrohttpd.  dockerd keeps connections
+ * alive and sends overlapping calls on parallel connections (PROTOCOL.md §1.1), so each
+ * connection gets its own thread; the driver serialises what must be serialised.  We bind
+ * the socket ourselves (MHD_OPTION_LISTEN_SOCKET) because libmicrohttpd only binds TCP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "plugin/log.h"
+#include "plugin/plugin.h"
+
+struct request {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+static struct MHD_Daemon *server_daemon;
+static char server_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, unsigned status, char *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, PLUGIN_CONTENT_TYPE);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_err(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	char *body = proto_encode_err(msg);
+
+	return body ? send_reply(conn, status, body) : MHD_NO;
+}
+
+static int body_append(struct request *req, const char *data, size_t n)
+{
+	size_t ncap;
+	char *p;
+
+	if (req->too_large || req->len + n > PLUGIN_BODY_MAX) {
+		req->too_large = true;
+		return 0;
+	}
+	if (req->len + n + 1 > req->cap) {
+		ncap = req->cap ? req->cap : 1024;
+		while (ncap < req->len + n + 1)
+			ncap *= 2;
+		p = realloc(req->body, ncap);
+		if (!p)
+			return -ENOMEM;
+		req->body = p;
+		req->cap = ncap;
+	}
+	memcpy(req->body + req->len, data, n);
+	req->len += n;
+	req->body[req->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	struct route_reply out;
+
+	(void)cls, (void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		if (body_append(req, data, *data_size) < 0)
+			return MHD_NO;
+		*data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) && strcmp(method, MHD_HTTP_METHOD_GET))
+		return send_err(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				"tiernet: only POST requests are served");
+	if (req->too_large) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "tiernet: request body larger than %d bytes refused",
+			 PLUGIN_BODY_MAX);
+		log_warnx("%s: %s", url, msg);
+		return send_err(conn, 413, msg);
+	}
+	if (route_handle(url, req->body ? req->body : "", req->len, &out) < 0)
+		return MHD_NO;
+	return send_reply(conn, out.status, out.body);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+
+	(void)cls, (void)conn, (void)toe;
+	if (req)
+		free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char dir[sizeof(server_path)];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file nobody accepts on is stale; one that accepts belongs to a live tiernet. */
+static int remove_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_error("socket path \"%s\" is longer than %zu characters; choose a shorter "
+			  "--socket", path, sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	r = mkdir_parents(path);
+	if (r < 0) {
+		log_error("cannot create the directory of socket %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = remove_stale(&sa);
+	if (r == -EADDRINUSE)
+		log_error("another process serves %s already; stop it first", path);
+	else if (r == -EEXIST)
+		log_error("%s exists and is not a socket; remove it or choose another --socket",
+			  path);
+	else if (r < 0)
+		log_error("cannot replace the stale socket %s: %s", path, strerror(-r));
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r == 0)
+		r = chmod(path, 0600);
+	if (r == 0)
+		r = listen(fd, 128);
+	if (r < 0) {
+		r = -errno;
+		log_error("cannot listen on %s: %s", path, strerror(-r));
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	return fd;
+}
+
+int server_start(const char *path)
+{
+	int fd = bind_socket(path);
+
+	if (fd < 0)
+		return fd;
+	snprintf(server_path, sizeof(server_path), "%s", path);
+	server_daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+					 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+					 0, NULL, NULL, on_request, NULL,
+					 MHD_OPTION_LISTEN_SOCKET, fd,
+					 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					 MHD_OPTION_CONNECTION_LIMIT, 256,
+					 MHD_OPTION_END);
+	if (!server_daemon) {
+		log_error("cannot start the HTTP server on %s", path);
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	log_info("serving on %s", path);
+	return 0;
+}
+
+void server_stop(void)
+{
+	if (!server_daemon)
+		return;
+	/* Remove the name first: nobody should connect to a server that is going away. */
+	unlink(server_path);
+	MHD_stop_daemon(server_daemon);
+	server_daemon = NULL;
+}

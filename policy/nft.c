@@ -1,0 +1,328 @@
+/*
+ * The pass-through in Docker's nf_tables DOCKER-USER chain, through libnftables.
+ *
+ * Why it exists: on a host where Docker writes its rules through iptables-nft, Docker's
+ * `ip filter FORWARD` chain (policy DROP) lives in nf_tables, and a packet must be accepted
+ * by every loaded filter hook: an ACCEPT in tiernet's legacy chains does not save it from
+ * Docker's nft DROP (PROTOCOL.md §11).  So two rules at the top of DOCKER-USER accept
+ * traffic in or out of a tiernet bridge (tn*).
+ *
+ * Why it fails closed: the rules accept only packets that carry POLICY_FWMARK, and only
+ * tiernet's legacy mangle chain sets that mark, for exactly what the policy allows (mangle
+ * FORWARD runs before filter FORWARD in both backends).  If someone flushes tiernet's legacy
+ * chains, nothing is marked any more, the pass-through matches nothing, and Docker's DROP
+ * takes over again: a lost legacy ruleset blocks tiernet traffic instead of letting all of
+ * it through.  (The same idea as Docker 29's --bridge-accept-fwmark.)
+ *
+ * Rules are found again by their comment "tiernet" and deleted by handle; nothing else in
+ * Docker's chains is touched.  Each change is one libnftables batch, applied atomically.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <nftables/libnftables.h>
+
+#include "plugin/log.h"
+#include "policy/policy.h"
+
+#define NFT_TABLE   "ip filter"
+#define NFT_CHAIN   "DOCKER-USER"
+#define NFT_COMMENT "tiernet"
+#define NFT_IFACE   "tn*" /* every tiernet link name starts with "tn" */
+#define NFT_RULES   2	  /* the iifname rule, then the oifname rule */
+
+/* What one rule of the pass-through looks like in libnftables' stateless JSON output. */
+#define EXPR_FMT                                                                                   \
+	"[{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"%s\"}}, "                  \
+	"\"right\": \"" NFT_IFACE "\"}}, "                                                         \
+	"{\"match\": {\"op\": \"==\", \"left\": {\"&\": [{\"meta\": {\"key\": \"mark\"}}, "        \
+	"%u]}, \"right\": %u}}, {\"counter\": null}, {\"accept\": null}]"
+
+/* ... and in nft syntax. */
+#define RULE_FMT                                                                                   \
+	"insert rule " NFT_TABLE " " NFT_CHAIN " %s \"" NFT_IFACE "\" meta mark & 0x%08x == "      \
+	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
+
+static const char *const ifkeys[NFT_RULES] = {"iifname", "oifname"};
+
+/* The tiernet rules found in DOCKER-USER, in chain order. */
+struct found {
+	unsigned long *handles;
+	size_t n, cap;
+	bool first_ok; /* the chain starts with exactly the wanted rules */
+};
+
+static struct nft_ctx *ctx_new(unsigned int flags)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (!ctx)
+		return NULL;
+	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {
+		nft_ctx_free(ctx);
+		return NULL;
+	}
+	nft_ctx_output_set_flags(ctx, flags);
+	return ctx;
+}
+
+/*
+ * libnftables reports failures only as text; the kernel's part of it is strerror(errno).
+ * Recover the errno from that text where we can, so callers get -errno like elsewhere.
+ */
+static int error_errno(const char *msg)
+{
+	static const int known[] = {EPERM,  ENOENT, EEXIST, EBUSY,	EINVAL,
+				    ENOMEM, ENOSPC, EAGAIN, EOPNOTSUPP, EACCES};
+	size_t i;
+
+	for (i = 0; msg && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strstr(msg, strerror(known[i])))
+			return -known[i];
+	return -EIO;
+}
+
+/* Runs cmd; on failure logs libnftables' message and returns -errno. */
+static int run(struct nft_ctx *ctx, const char *cmd, bool quiet)
+{
+	const char *msg;
+
+	if (!nft_run_cmd_from_buffer(ctx, cmd))
+		return 0;
+	msg = nft_ctx_get_error_buffer(ctx);
+	if (!msg || !msg[0])
+		msg = "unknown error";
+	/* the first line is the message; the rest repeats the command with a caret */
+	if (!quiet)
+		log_warnx("nftables: \"%.*s\" failed: %.*s", (int)strcspn(cmd, "\n"), cmd,
+			  (int)strcspn(msg, "\n"), msg);
+	return error_errno(msg);
+}
+
+/* Runs a list command and parses its JSON output into *out. */
+static int list_json(const char *cmd, bool quiet, cJSON **out)
+{
+	struct nft_ctx *ctx;
+	int err;
+
+	ctx = ctx_new(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
+	if (!ctx)
+		return -ENOMEM;
+	err = run(ctx, cmd, quiet);
+	if (!err) {
+		*out = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
+		if (!*out)
+			err = -EPROTO;
+	}
+	nft_ctx_free(ctx);
+	return err;
+}
+
+/* The objects of one kind ("chain", "rule") in libnftables' {"nftables": [...]} output. */
+static const cJSON *json_next(const cJSON *item, const char *kind)
+{
+	for (; item; item = item->next)
+		if (cJSON_GetObjectItemCaseSensitive(item, kind))
+			return item;
+	return NULL;
+}
+
+static bool json_str_is(const cJSON *o, const char *key, const char *want)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) && !strcmp(v->valuestring, want);
+}
+
+/*
+ * Does the chain exist?  "list chains" prints chain headers only, so this stays cheap on
+ * a host with many rules, and a missing table is not an error.
+ */
+static bool chain_exists(void)
+{
+	const cJSON *it, *c;
+	cJSON *root = NULL;
+	bool found = false;
+
+	if (list_json("list chains ip", true, &root))
+		return false;
+	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
+	for (it = it ? json_next(it->child, "chain") : NULL; it && !found;
+	     it = json_next(it->next, "chain")) {
+		c = cJSON_GetObjectItemCaseSensitive(it, "chain");
+		found = json_str_is(c, "table", "filter") && json_str_is(c, "name", NFT_CHAIN);
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
+enum nft_mode nft_detect(void)
+{
+	return chain_exists() ? NFT_MODE_NFT : NFT_MODE_LEGACY;
+}
+
+static bool rule_is_wanted(const cJSON *rule, size_t pos)
+{
+	char want[512];
+	cJSON *expr;
+	bool same;
+
+	if (pos >= NFT_RULES || !json_str_is(rule, "comment", NFT_COMMENT))
+		return false;
+	snprintf(want, sizeof(want), EXPR_FMT, ifkeys[pos], POLICY_FWMARK, POLICY_FWMARK);
+	expr = cJSON_Parse(want);
+	if (!expr)
+		return false;
+	same = cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rule, "expr"), expr, true);
+	cJSON_Delete(expr);
+	return same;
+}
+
+static int found_add(struct found *f, const cJSON *handle)
+{
+	unsigned long *p;
+	size_t ncap;
+
+	if (!cJSON_IsNumber(handle) || handle->valuedouble < 1)
+		return -EPROTO;
+	if (f->n == f->cap) {
+		ncap = f->cap ? f->cap * 2 : 4;
+		p = reallocarray(f->handles, ncap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		f->handles = p;
+		f->cap = ncap;
+	}
+	f->handles[f->n++] = (unsigned long)handle->valuedouble;
+	return 0;
+}
+
+static int scan_rules(const cJSON *root, struct found *f)
+{
+	const cJSON *it, *r;
+	size_t pos = 0;
+	bool ok = true;
+	int err;
+
+	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
+	for (it = it ? json_next(it->child, "rule") : NULL; it; it = json_next(it->next, "rule")) {
+		r = cJSON_GetObjectItemCaseSensitive(it, "rule");
+		ok &= pos >= NFT_RULES || rule_is_wanted(r, pos);
+		pos++;
+		if (!json_str_is(r, "comment", NFT_COMMENT))
+			continue;
+		err = found_add(f, cJSON_GetObjectItemCaseSensitive(r, "handle"));
+		if (err)
+			return err;
+	}
+	f->first_ok = ok && pos >= NFT_RULES && f->n == NFT_RULES;
+	return 0;
+}
+
+/*
+ * Lists DOCKER-USER with handles; -ENOENT when it does not exist.  The caller frees
+ * f->handles, also on error.
+ */
+static int find_rules(struct found *f)
+{
+	cJSON *root = NULL;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	if (!chain_exists())
+		return -ENOENT;
+	err = list_json("list chain " NFT_TABLE " " NFT_CHAIN, false, &root);
+	if (!err)
+		err = scan_rules(root, f);
+	cJSON_Delete(root);
+	return err;
+}
+
+/* Appends one formatted command to a growing batch. */
+__attribute__((format(printf, 2, 3))) static int put(FILE *batch, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(batch, fmt, ap);
+	va_end(ap);
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * The batch: delete every tiernet rule by handle, then (for ensure) insert the two rules.
+ * "insert" puts a rule first, so the oifname rule goes in before the iifname one.
+ */
+static int build_batch(FILE *batch, const struct found *f, bool insert)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < f->n && !err; i++)
+		err = put(batch, "delete rule " NFT_TABLE " " NFT_CHAIN " handle %lu\n",
+			  f->handles[i]);
+	for (i = NFT_RULES; insert && i-- > 0 && !err;)
+		err = put(batch, RULE_FMT, ifkeys[i], POLICY_FWMARK, POLICY_FWMARK);
+	return err;
+}
+
+/* Runs the batch: libnftables sends all its commands as one atomic transaction. */
+static int run_batch(const char *cmd)
+{
+	struct nft_ctx *ctx;
+	int err;
+
+	ctx = ctx_new(0);
+	if (!ctx)
+		return -ENOMEM;
+	err = run(ctx, cmd, false);
+	nft_ctx_free(ctx);
+	return err;
+}
+
+static int update(bool insert)
+{
+	struct found f;
+	char *cmd = NULL;
+	size_t len = 0;
+	FILE *batch;
+	int err;
+
+	err = find_rules(&f);
+	if (err == -ENOENT) {
+		err = 0; /* no DOCKER-USER in nf_tables: nothing to open */
+		goto out;
+	}
+	if (err || (insert ? f.first_ok : !f.n))
+		goto out;
+	batch = open_memstream(&cmd, &len);
+	if (!batch) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = build_batch(batch, &f, insert);
+	if (fclose(batch) && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = run_batch(cmd);
+out:
+	free(cmd);
+	free(f.handles);
+	return err;
+}
+
+int nft_passthrough_ensure(void)
+{
+	return update(true);
+}
+
+int nft_passthrough_remove(void)
+{
+	return update(false);
+}

@@ -1,0 +1,222 @@
+/*
+ * policy/: the tier model, the reachability policy compiled to firewall rules as plain data,
+ * and the code that applies those rules to the kernel (libiptc for the legacy x_tables,
+ * libnftables for the pass-through in Docker's nf_tables chain, libipset for per-endpoint
+ * sets).  Nothing in this header exposes a libiptc, libnftables or libipset type.
+ */
+#ifndef TIERNET_POLICY_H
+#define TIERNET_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+/* ---------------------------------------------------------------------------------------
+ * The policy model (filled by config/, read by the compiler).  Plain data on purpose: the
+ * parser builds it, the compiler and the unit tests read it, nobody hides anything.
+ */
+
+#define POLICY_NAME_MAX	 32	/* tier name, including the NUL */
+#define POLICY_TIERS_MAX 256
+#define POLICY_EDGES_MAX 4096
+#define POLICY_PORTS_MAX 64	/* port items on one allow line */
+
+/* Pseudo-tiers, used where a tier index is expected. */
+#define POLICY_WORLD (-1)
+#define POLICY_HOST  (-2)
+
+struct policy_port {
+	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t lo, hi; /* inclusive; lo == hi for a single port */
+};
+
+struct policy_tier {
+	char name[POLICY_NAME_MAX];
+	bool internal;	/* no traffic to or from the world */
+	bool isolated;	/* no traffic between containers of the tier */
+	unsigned line;	/* where it was declared, for messages */
+};
+
+struct policy_edge {
+	int src, dst;		/* tier index, POLICY_WORLD or POLICY_HOST */
+	size_t nports;		/* 0: all ports and protocols */
+	struct policy_port *ports;
+	unsigned line;
+};
+
+struct policy {
+	struct policy_tier *tiers;
+	size_t ntiers;
+	struct policy_edge *edges;
+	size_t nedges;
+};
+
+/* policy.c */
+/* Frees the policy and everything it owns; NULL is accepted. */
+void policy_free(struct policy *pol);
+/* Returns the index of the tier called name, or -ENOENT. */
+int policy_tier_find(const struct policy *pol, const char *name);
+/*
+ * Writes the declared tier names as "front, mid, back" into buf (always NUL-terminated).
+ * Returns the length the full list needs, excluding the NUL (snprintf-like).
+ */
+size_t policy_tier_list(const struct policy *pol, char *buf, size_t len);
+/* Returns the edge from src to dst (tier indexes or pseudo-tiers), or NULL. */
+const struct policy_edge *policy_edge_find(const struct policy *pol, int src, int dst);
+
+/* ---------------------------------------------------------------------------------------
+ * Firewall rules as data.  The compiler produces a rules_set; the appliers write it; the
+ * formatter prints a rule the way iptables-save would, which is what the golden tests and
+ * `tiernet status` compare and show.
+ */
+
+#define RULES_CHAIN_MAX 29	/* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
+#define RULES_SET_MAX	32	/* IPSET_MAXNAMELEN */
+
+enum rules_table { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_NTABLES };
+
+enum rules_verdict {
+	RULES_ACCEPT,
+	RULES_DROP,
+	RULES_RETURN,
+	RULES_JUMP,	  /* to rule.target */
+	RULES_MARK,	  /* MARK --set-xmark set_mark/set_mask */
+	RULES_DNAT,	  /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
+	RULES_MASQUERADE,
+};
+
+/* conntrack states (match "-m conntrack --ctstate ...") */
+#define RULES_CT_INVALID     0x01
+#define RULES_CT_NEW	     0x02
+#define RULES_CT_ESTABLISHED 0x04
+#define RULES_CT_RELATED     0x08
+#define RULES_CT_DNAT	     0x10 /* --ctstate DNAT: the connection was destination-NATed */
+
+/* set match direction, per dimension (as ipset's --match-set NAME src,dst) */
+#define RULES_SET_SRC 0x1
+#define RULES_SET_DST 0x2
+
+struct rules_rule {
+	enum rules_table table;
+	char chain[RULES_CHAIN_MAX];
+
+	char in[IFNAMSIZ], out[IFNAMSIZ]; /* "" any; a trailing '+' is a prefix match */
+	bool in_inv, out_inv;
+	uint32_t src, smsk, dst, dmsk;	  /* network byte order; mask 0 = any */
+	bool src_inv, dst_inv;
+	uint8_t proto;			  /* 0 any, else IPPROTO_* */
+	uint16_t dport_lo, dport_hi;	  /* tcp/udp destination port range; 0,0 = any */
+
+	uint8_t ctstate;		  /* RULES_CT_* bits; 0 = no conntrack match */
+	bool mark_match;		  /* -m mark --mark mark/mark_mask */
+	uint32_t mark, mark_mask;
+	bool local_dst;			  /* -m addrtype --dst-type LOCAL */
+	char set[RULES_SET_MAX];	  /* "" no set match */
+	uint8_t set_dims;		  /* number of dimensions (1 or 2) */
+	uint8_t set_dir;		  /* RULES_SET_* bit per dimension, bit i = dim i */
+	bool set_inv;
+	char comment[64];		  /* "" none: -m comment --comment */
+
+	enum rules_verdict verdict;
+	char target[RULES_CHAIN_MAX];	  /* RULES_JUMP */
+	uint32_t set_mark, set_mask;	  /* RULES_MARK */
+	uint32_t to_addr;		  /* RULES_DNAT, network byte order */
+	uint16_t to_port_lo, to_port_hi;  /* RULES_DNAT, 0 = keep */
+};
+
+/*
+ * A chain tiernet owns.  hook names the built-in chain of the same table that jumps to it
+ * (one jump, inserted first), or is "" for a chain reached only from other tiernet chains.
+ */
+struct rules_chain {
+	enum rules_table table;
+	char name[RULES_CHAIN_MAX];
+	char hook[RULES_CHAIN_MAX];
+};
+
+struct rules_set {
+	struct rules_chain *chains;
+	size_t nchains, chains_cap;
+	struct rules_rule *rules;
+	size_t nrules, rules_cap;
+};
+
+/* rules.c */
+const char *rules_table_name(enum rules_table t);
+void rules_init(struct rules_set *rs);
+void rules_clear(struct rules_set *rs);
+/* Adds a chain; returns 0 or -ENOMEM. */
+int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook);
+/* Appends a copy of r; returns 0 or -ENOMEM. */
+int rules_add(struct rules_set *rs, const struct rules_rule *r);
+/*
+ * Prints r in iptables-save syntax without the table ("-A CHAIN -i br0 ... -j ACCEPT") into
+ * buf (always NUL-terminated).  Returns the length needed, excluding the NUL.
+ */
+size_t rules_format(const struct rules_rule *r, char *buf, size_t len);
+/*
+ * Prints the whole set as "*table" sections with ":CHAIN" lines and "-A" rules, tables in
+ * filter, mangle, nat order, each chain's rules in order.  Returns a malloc'ed string or NULL.
+ */
+char *rules_dump(const struct rules_set *rs);
+
+/* ---------------------------------------------------------------------------------------
+ * The compiler: policy plus the live networks in, rules out.  Pure.
+ */
+
+#define POLICY_FWMARK 0x01000000u /* "tiernet allowed this packet"; see README, firewall */
+
+struct policy_net {
+	char bridge[IFNAMSIZ];
+	uint32_t addr, mask;	/* gateway address and subnet mask, network byte order */
+	int tier;		/* index into policy.tiers */
+	bool internal;		/* Docker's --internal, or'ed with the tier's flag */
+};
+
+/* compile.c */
+/*
+ * Builds the complete tiernet ruleset for pol and the networks nets[0..n) into out (which
+ * the caller initialised with rules_init).  Returns 0, -ENOMEM, or -EINVAL when a network
+ * names a tier index outside pol.
+ */
+int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
+		   struct rules_set *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Applying to the kernel.
+ */
+
+/* iptc.c */
+/*
+ * Makes the legacy x_tables match rs: in every table rs uses (and every table where a
+ * TIERNET chain exists), tiernet's chains are flushed and refilled, missing chains are
+ * created, chains that rs no longer has are deleted, and each hook jump is present exactly
+ * once, first in its built-in chain.  One libiptc commit per table; a commit that fails with
+ * EAGAIN (someone else changed the table) is retried a bounded number of times.
+ * Returns 0 or -errno; on error the message is in iptc_error(), and that table is unchanged.
+ * An empty rs removes every tiernet chain and hook.
+ */
+int iptc_apply(const struct rules_set *rs);
+/* The last failure's description (static storage). */
+const char *iptc_error(void);
+/* Reads the tiernet chains of every table back as iptables-save text; malloc'ed or NULL. */
+char *iptc_dump(void);
+
+/* nft.c: the pass-through in Docker's nf_tables DOCKER-USER chain */
+enum nft_mode { NFT_MODE_LEGACY, NFT_MODE_NFT };
+/*
+ * Detects where Docker keeps its rules: NFT_MODE_NFT when the nf_tables table "ip filter"
+ * has a DOCKER-USER chain, else NFT_MODE_LEGACY.
+ */
+enum nft_mode nft_detect(void);
+/*
+ * Makes sure Docker's nf_tables DOCKER-USER chain starts with tiernet's pass-through (accept
+ * packets in or out of a tn* interface that carry POLICY_FWMARK), exactly once.  No-op and 0
+ * when that chain does not exist.  Returns 0 or -errno.
+ */
+int nft_passthrough_ensure(void);
+/* Removes every tiernet pass-through rule; returns 0 or -errno. */
+int nft_passthrough_remove(void);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * Firewall rules as data, and their iptables-save text form.  The text form is the one
+ * iptables-legacy-save prints for the same rule (matches in a fixed order: addresses,
+ * interfaces, protocol, tcp/udp, conntrack, mark, addrtype, set, comment), so a golden test
+ * can compare compiler output with what the kernel holds after an apply.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static const char *const table_names[RULES_NTABLES] = {
+	[RULES_FILTER] = "filter",
+	[RULES_MANGLE] = "mangle",
+	[RULES_NAT] = "nat",
+};
+
+const char *rules_table_name(enum rules_table t)
+{
+	return (unsigned)t < RULES_NTABLES ? table_names[t] : "?";
+}
+
+void rules_init(struct rules_set *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+}
+
+void rules_clear(struct rules_set *rs)
+{
+	free(rs->chains);
+	free(rs->rules);
+	rules_init(rs);
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = reallocarray(*v, ncap, size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook)
+{
+	struct rules_chain *c;
+
+	if (grow((void **)&rs->chains, &rs->chains_cap, rs->nchains, sizeof(*c)))
+		return -ENOMEM;
+	c = &rs->chains[rs->nchains++];
+	memset(c, 0, sizeof(*c));
+	c->table = t;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->hook, sizeof(c->hook), "%s", hook ? hook : "");
+	return 0;
+}
+
+int rules_add(struct rules_set *rs, const struct rules_rule *r)
+{
+	if (grow((void **)&rs->rules, &rs->rules_cap, rs->nrules, sizeof(*r)))
+		return -ENOMEM;
+	rs->rules[rs->nrules++] = *r;
+	return 0;
+}
+
+/* A bounded appender: keeps counting past the end so the caller learns the needed size. */
+struct out {
+	char *buf;
+	size_t len, pos;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->pos < o->len ? o->buf + o->pos : NULL,
+		      o->pos < o->len ? o->len - o->pos : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->pos += (size_t)n;
+}
+
+static void put_addr(struct out *o, const char *opt, bool inv, uint32_t a, uint32_t m)
+{
+	char s[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = a };
+
+	if (!m)
+		return;
+	inet_ntop(AF_INET, &in, s, sizeof(s));
+	put(o, " %s%s %s/%d", inv ? "! " : "", opt, s, __builtin_popcount(m));
+}
+
+static void put_ctstate(struct out *o, uint8_t st)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} names[] = {
+		{ RULES_CT_INVALID, "INVALID" },
+		{ RULES_CT_NEW, "NEW" },
+		{ RULES_CT_RELATED, "RELATED" },
+		{ RULES_CT_ESTABLISHED, "ESTABLISHED" },
+		{ RULES_CT_DNAT, "DNAT" },
+	};
+	const char *sep = " ";
+	size_t i;
+
+	put(o, " -m conntrack --ctstate");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(st & names[i].bit))
+			continue;
+		put(o, "%s%s", sep, names[i].name);
+		sep = ",";
+	}
+}
+
+static const char *proto_name(uint8_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		return NULL;
+	}
+}
+
+static void put_proto(struct out *o, const struct rules_rule *r)
+{
+	const char *name = proto_name(r->proto);
+
+	if (!r->proto)
+		return;
+	if (name)
+		put(o, " -p %s", name);
+	else
+		put(o, " -p %u", r->proto);
+	if (!r->dport_lo || (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP))
+		return;
+	put(o, " -m %s --dport %u", name, r->dport_lo);
+	if (r->dport_hi > r->dport_lo)
+		put(o, ":%u", r->dport_hi);
+}
+
+static void put_set(struct out *o, const struct rules_rule *r)
+{
+	unsigned i, dims = r->set_dims ? r->set_dims : 1;
+
+	if (!r->set[0])
+		return;
+	put(o, " -m set %s--match-set %s ", r->set_inv ? "! " : "", r->set);
+	for (i = 0; i < dims; i++)
+		put(o, "%s%s", i ? "," : "", (r->set_dir >> i) & 1 ? "src" : "dst");
+}
+
+static void put_comment(struct out *o, const char *c)
+{
+	if (!c[0])
+		return;
+	if (strpbrk(c, " \t\"'"))
+		put(o, " -m comment --comment \"%s\"", c);
+	else
+		put(o, " -m comment --comment %s", c);
+}
+
+static void put_target(struct out *o, const struct rules_rule *r)
+{
+	char s[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = r->to_addr };
+
+	switch (r->verdict) {
+	case RULES_ACCEPT:
+		put(o, " -j ACCEPT");
+		break;
+	case RULES_DROP:
+		put(o, " -j DROP");
+		break;
+	case RULES_RETURN:
+		put(o, " -j RETURN");
+		break;
+	case RULES_JUMP:
+		put(o, " -j %s", r->target);
+		break;
+	case RULES_MARK:
+		put(o, " -j MARK --set-xmark 0x%x/0x%x", r->set_mark, r->set_mask);
+		break;
+	case RULES_DNAT:
+		inet_ntop(AF_INET, &in, s, sizeof(s));
+		put(o, " -j DNAT --to-destination %s", s);
+		if (r->to_port_lo)
+			put(o, ":%u", r->to_port_lo);
+		if (r->to_port_hi > r->to_port_lo)
+			put(o, "-%u", r->to_port_hi);
+		break;
+	case RULES_MASQUERADE:
+		put(o, " -j MASQUERADE");
+		break;
+	}
+}
+
+size_t rules_format(const struct rules_rule *r, char *buf, size_t len)
+{
+	struct out o = { .buf = buf, .len = len };
+
+	if (len)
+		buf[0] = '\0';
+	put(&o, "-A %s", r->chain);
+	put_addr(&o, "-s", r->src_inv, r->src, r->smsk);
+	put_addr(&o, "-d", r->dst_inv, r->dst, r->dmsk);
+	if (r->in[0])
+		put(&o, " %s-i %s", r->in_inv ? "! " : "", r->in);
+	if (r->out[0])
+		put(&o, " %s-o %s", r->out_inv ? "! " : "", r->out);
+	put_proto(&o, r);
+	if (r->ctstate)
+		put_ctstate(&o, r->ctstate);
+	if (r->mark_match)
+		put(&o, " -m mark --mark 0x%x/0x%x", r->mark, r->mark_mask);
+	if (r->local_dst)
+		put(&o, " -m addrtype --dst-type LOCAL");
+	put_set(&o, r);
+	put_comment(&o, r->comment);
+	put_target(&o, r);
+	return o.pos;
+}
+
+static int dump_table(const struct rules_set *rs, enum rules_table t, struct out *o)
+{
+	char line[512];
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < rs->nchains; i++)
+		any |= rs->chains[i].table == t;
+	if (!any)
+		return 0;
+	put(o, "*%s\n", rules_table_name(t));
+	for (i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].table == t)
+			put(o, ":%s\n", rs->chains[i].name);
+	for (i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].table == t && rs->chains[i].hook[0])
+			put(o, "-I %s -j %s\n", rs->chains[i].hook, rs->chains[i].name);
+	for (i = 0; i < rs->nrules; i++) {
+		if (rs->rules[i].table != t)
+			continue;
+		rules_format(&rs->rules[i], line, sizeof(line));
+		put(o, "%s\n", line);
+	}
+	put(o, "COMMIT\n");
+	return 0;
+}
+
+char *rules_dump(const struct rules_set *rs)
+{
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT };
+	struct out o = { 0 };
+	size_t i;
+
+	/* Two passes: measure, then print. */
+	for (i = 0; i < 3; i++)
+		dump_table(rs, order[i], &o);
+	o.len = o.pos + 1;
+	o.buf = malloc(o.len);
+	if (!o.buf)
+		return NULL;
+	o.buf[0] = '\0';
+	o.pos = 0;
+	for (i = 0; i < 3; i++)
+		dump_table(rs, order[i], &o);
+	return o.buf;
+}

@@ -1,0 +1,77 @@
+# Helpers for the end-to-end suites: a real dockerd (started by run-e2e.sh), a busybox image
+# made with `docker import`, and tiernet serving as the v1 plugin "tntest" (its own socket
+# name, so a tiernet the operator runs is never disturbed).  /usr/bin/docker matches the
+# daemon exactly (TESTING-NOTES.md).
+DOCKER=${DOCKER:-/usr/bin/docker}
+IMAGE=tiernet-bb:2
+DRIVER=${DRIVER:-tntest}
+TMP=$(mktemp -d /tmp/tiernet-e2e.XXXXXX)
+SOCK=/run/docker/plugins/$DRIVER.sock
+STATE=$TMP/state
+CONF=$TMP/tiernet.conf
+PLUGIN_PID=
+on_exit "rm -rf $TMP"
+
+docker() { "$DOCKER" "$@"; }
+
+cat >"$CONF" <<'POLICY'
+tier front
+tier mid
+tier back internal
+allow world -> front
+allow front -> mid
+allow mid   -> back
+POLICY
+chmod 0644 "$CONF"
+
+# The image: busybox-static plus symlinks, imported once.
+ensure_image() {
+	docker image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+	local root=$TMP/rootfs
+	mkdir -p "$root/bin" "$root/www" "$root/etc"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
+	done
+	tar -C "$root" -c . | docker import - "$IMAGE" >/dev/null
+}
+
+plugin_start() {
+	local bin=$1; shift
+	"$bin" serve --socket "$SOCK" --state-dir "$STATE" --config "$CONF" --log-level debug \
+		"$@" >>"$TMP/plugin.log" 2>&1 &
+	PLUGIN_PID=$!
+	retry 50 test -S "$SOCK" || { echo "# plugin did not start:"; sed 's/^/#   /' "$TMP/plugin.log"; }
+}
+
+plugin_stop() {
+	[ -n "$PLUGIN_PID" ] || return 0
+	kill -TERM "$PLUGIN_PID" 2>/dev/null
+	wait "$PLUGIN_PID" 2>/dev/null
+	PLUGIN_PID=
+}
+
+plugin_log() { sed 's/^/#   plugin: /' "$TMP/plugin.log"; }
+
+# run_server NAME NETWORK [ARGS...]: a container answering HTTP on port 80 with its name.
+run_server() {
+	local name=$1 net=$2; shift 2
+	docker run -d --name "$name" --network "$net" "$@" "$IMAGE" \
+		sh -c "echo $name > /www/index.html; exec httpd -f -p 80 -h /www" >/dev/null
+}
+
+ip_of() {
+	docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"
+}
+
+# http_get FROM_CONTAINER ADDRESS: prints the answer's body (a server's name) or nothing.
+http_get() {
+	docker exec "$1" timeout 3 wget -q -O - "http://$2/" 2>/dev/null
+}
+
+# nothing_left: no tiernet link, no TIERNET rule in either backend, no pass-through rule.
+nothing_left() {
+	! ip -o link | grep -q ': tn' &&
+		! iptables-legacy-save 2>/dev/null | grep -q TIERNET &&
+		! nft list ruleset 2>/dev/null | grep -q tiernet
+}

@@ -1,0 +1,875 @@
+/*
+ * fw-roundtrip: applies rules_sets to the kernel with iptc_apply() and reads them back, and
+ * exercises the nf_tables pass-through.  Root only, and only in a fresh network namespace
+ * (tests/integration/fw-roundtrip.sh runs it under `unshare -n`): it refuses to run where
+ * any interface but lo or any legacy table exists, so it can never touch a real firewall.
+ *
+ * Test code may shell out (iptables-legacy-save, nft, ipset) to look at the kernel from
+ * the outside; product code never does.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glob.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libiptc/libiptc.h>
+#include <nftables/libnftables.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "policy/policy.h"
+
+static int passed, failed;
+
+__attribute__((format(printf, 2, 3))) static bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s - ", ok ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (ok)
+		passed++;
+	else
+		failed++;
+	fflush(stdout);
+	return ok;
+}
+
+/* Runs a shell command (test code only) and returns its stdout, malloc'ed. */
+static char *capture(const char *cmd)
+{
+	char *out = NULL;
+	size_t len = 0, n;
+	char buf[4096];
+	FILE *p, *m;
+
+	p = popen(cmd, "r");
+	if (!p)
+		return NULL;
+	m = open_memstream(&out, &len);
+	if (!m) {
+		pclose(p);
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, m);
+	fclose(m);
+	pclose(p);
+	return out;
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p;
+
+	for (p = text; p && (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	const char *p;
+	size_t n = 0;
+
+	for (p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* The first line of text that starts with prefix, copied into buf. */
+static const char *first_line(const char *text, const char *prefix, char *buf, size_t len)
+{
+	const char *p;
+
+	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, prefix, strlen(prefix)))
+			continue;
+		snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+		return buf;
+	}
+	buf[0] = '\0';
+	return buf;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Building rule sets
+ */
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+static uint32_t mask(int bits)
+{
+	return bits ? htonl(~0u << (32 - bits)) : 0;
+}
+
+static struct rules_rule base(enum rules_table t, const char *chain, enum rules_verdict v)
+{
+	struct rules_rule r;
+
+	memset(&r, 0, sizeof(r));
+	r.table = t;
+	snprintf(r.chain, sizeof(r.chain), "%s", chain);
+	r.verdict = v;
+	return r;
+}
+
+static void add(struct rules_set *rs, const struct rules_rule *r)
+{
+	if (rules_add(rs, r)) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+}
+
+static void chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook)
+{
+	if (rules_add_chain(rs, t, name, hook)) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+}
+
+/*
+ * filter: every match and inversion, the three verdicts, a jump; mangle: MARK; nat: DNAT
+ * with and without ports, MASQUERADE, and a chain reached from two hooks' chains.  Chains
+ * are declared in name order and rules grouped by chain, the order the kernel reads back.
+ */
+static void build_filter(struct rules_set *rs, bool sets)
+{
+	struct rules_rule r;
+
+	chain(rs, RULES_FILTER, "TIERNET-A", "FORWARD");
+	chain(rs, RULES_FILTER, "TIERNET-B", "");
+	chain(rs, RULES_FILTER, "TIERNET-C", "INPUT");
+
+	r = base(RULES_FILTER, "TIERNET-A", RULES_ACCEPT);
+	r.src = ip("10.1.2.0"), r.smsk = mask(24);
+	r.dst = ip("10.9.0.0"), r.dmsk = mask(16), r.dst_inv = true;
+	snprintf(r.in, sizeof(r.in), "tn+");
+	snprintf(r.out, sizeof(r.out), "br0");
+	r.out_inv = true;
+	r.proto = IPPROTO_TCP, r.dport_lo = 80, r.dport_hi = 90;
+	r.ctstate = RULES_CT_INVALID | RULES_CT_NEW | RULES_CT_RELATED | RULES_CT_ESTABLISHED |
+		    RULES_CT_DNAT;
+	r.mark_match = true, r.mark = POLICY_FWMARK, r.mark_mask = POLICY_FWMARK;
+	r.local_dst = true;
+	snprintf(r.comment, sizeof(r.comment), "hello world");
+	add(rs, &r);
+
+	r = base(RULES_FILTER, "TIERNET-A", RULES_DROP);
+	r.src = ip("10.0.0.1"), r.smsk = mask(32), r.src_inv = true;
+	r.dst = ip("10.0.0.2"), r.dmsk = mask(32);
+	snprintf(r.in, sizeof(r.in), "tnx0");
+	r.in_inv = true;
+	snprintf(r.out, sizeof(r.out), "tn+");
+	r.proto = IPPROTO_UDP, r.dport_lo = 53;
+	add(rs, &r);
+
+	r = base(RULES_FILTER, "TIERNET-A", RULES_RETURN);
+	r.proto = IPPROTO_ICMP;
+	add(rs, &r);
+
+	r = base(RULES_FILTER, "TIERNET-A", RULES_JUMP);
+	snprintf(r.target, sizeof(r.target), "TIERNET-B");
+	r.proto = IPPROTO_TCP, r.dport_lo = 443;
+	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
+	add(rs, &r);
+
+	if (sets) {
+		r = base(RULES_FILTER, "TIERNET-A", RULES_ACCEPT);
+		snprintf(r.set, sizeof(r.set), "tn-test2");
+		r.set_dims = 2, r.set_dir = RULES_SET_SRC;
+		add(rs, &r);
+
+		r = base(RULES_FILTER, "TIERNET-A", RULES_DROP);
+		snprintf(r.set, sizeof(r.set), "tn-test1");
+		r.set_dims = 1, r.set_dir = 0, r.set_inv = true;
+		snprintf(r.comment, sizeof(r.comment), "anti-spoof");
+		add(rs, &r);
+	}
+
+	r = base(RULES_FILTER, "TIERNET-A", RULES_RETURN);
+	snprintf(r.comment, sizeof(r.comment), "tiernet");
+	add(rs, &r);
+
+	r = base(RULES_FILTER, "TIERNET-B", RULES_DROP);
+	add(rs, &r);
+
+	r = base(RULES_FILTER, "TIERNET-C", RULES_ACCEPT);
+	snprintf(r.in, sizeof(r.in), "tn+");
+	r.local_dst = true;
+	add(rs, &r);
+}
+
+static void build_mangle(struct rules_set *rs)
+{
+	struct rules_rule r;
+
+	chain(rs, RULES_MANGLE, "TIERNET-MARK", "FORWARD");
+	r = base(RULES_MANGLE, "TIERNET-MARK", RULES_MARK);
+	snprintf(r.in, sizeof(r.in), "tn+");
+	snprintf(r.out, sizeof(r.out), "tn+");
+	r.set_mark = POLICY_FWMARK, r.set_mask = POLICY_FWMARK;
+	add(rs, &r);
+}
+
+static void build_nat(struct rules_set *rs)
+{
+	struct rules_rule r;
+
+	chain(rs, RULES_NAT, "TIERNET-DNAT", "PREROUTING");
+	chain(rs, RULES_NAT, "TIERNET-OUT", "OUTPUT");
+	chain(rs, RULES_NAT, "TIERNET-POST", "POSTROUTING");
+
+	r = base(RULES_NAT, "TIERNET-DNAT", RULES_DNAT);
+	r.dst = ip("10.0.0.1"), r.dmsk = mask(32);
+	r.proto = IPPROTO_TCP, r.dport_lo = 8080;
+	r.to_addr = ip("10.2.0.5"), r.to_port_lo = 80;
+	add(rs, &r);
+
+	r = base(RULES_NAT, "TIERNET-DNAT", RULES_DNAT);
+	r.proto = IPPROTO_UDP, r.dport_lo = 5000, r.dport_hi = 5010;
+	r.to_addr = ip("10.2.0.6"), r.to_port_lo = 1000, r.to_port_hi = 1010;
+	add(rs, &r);
+
+	r = base(RULES_NAT, "TIERNET-DNAT", RULES_DNAT);
+	r.proto = IPPROTO_TCP;
+	r.to_addr = ip("10.2.0.7");
+	add(rs, &r);
+
+	r = base(RULES_NAT, "TIERNET-OUT", RULES_JUMP);
+	r.local_dst = true;
+	snprintf(r.target, sizeof(r.target), "TIERNET-DNAT");
+	add(rs, &r);
+
+	r = base(RULES_NAT, "TIERNET-POST", RULES_MASQUERADE);
+	r.src = ip("10.2.0.0"), r.smsk = mask(16);
+	snprintf(r.out, sizeof(r.out), "tn+");
+	r.out_inv = true;
+	add(rs, &r);
+}
+
+/* The second set: fewer chains, two hooks in FORWARD, no mangle at all. */
+static void build_second(struct rules_set *rs)
+{
+	struct rules_rule r;
+
+	chain(rs, RULES_FILTER, "TIERNET-A", "FORWARD");
+	chain(rs, RULES_FILTER, "TIERNET-D", "FORWARD");
+	r = base(RULES_FILTER, "TIERNET-A", RULES_ACCEPT);
+	snprintf(r.in, sizeof(r.in), "tn1");
+	snprintf(r.out, sizeof(r.out), "tn1");
+	add(rs, &r);
+	r = base(RULES_FILTER, "TIERNET-D", RULES_DROP);
+	snprintf(r.in, sizeof(r.in), "tn+");
+	add(rs, &r);
+
+	chain(rs, RULES_NAT, "TIERNET-POST", "POSTROUTING");
+	r = base(RULES_NAT, "TIERNET-POST", RULES_MASQUERADE);
+	r.src = ip("10.3.0.0"), r.smsk = mask(16);
+	add(rs, &r);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Checks
+ */
+
+static char *save(void)
+{
+	return capture("iptables-legacy-save 2>/dev/null | grep -v '^#'");
+}
+
+/* iptc_dump() must print exactly what rules_dump() prints for the applied set. */
+static void check_dump(const struct rules_set *rs, const char *what)
+{
+	char *want = rules_dump(rs), *got = iptc_dump();
+
+	if (!check(want && got && !strcmp(want, got), "%s: iptc_dump() == rules_dump()", what))
+		printf("--- want\n%s--- got\n%s---\n", want ? want : "(null)",
+		       got ? got : iptc_error());
+	free(want);
+	free(got);
+}
+
+static char *save_table(enum rules_table t)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "iptables-legacy-save -t %s 2>/dev/null | grep -v '^#'",
+		 rules_table_name(t));
+	return capture(cmd);
+}
+
+/*
+ * Every rule is in iptables-legacy-save's output exactly as rules_format prints it, and
+ * every hook is there once and first in its built-in chain.
+ */
+static void check_save(const struct rules_set *rs, const char *what)
+{
+	char line[1024], first[1024], *text[RULES_NTABLES];
+	const struct rules_chain *c;
+	size_t i, bad = 0;
+	int t;
+
+	for (t = 0; t < RULES_NTABLES; t++)
+		text[t] = save_table(t);
+	for (i = 0; i < rs->nrules; i++) {
+		rules_format(&rs->rules[i], line, sizeof(line));
+		if (!text[rs->rules[i].table] || !has_line(text[rs->rules[i].table], line)) {
+			printf("  missing from iptables-legacy-save: %s\n", line);
+			bad++;
+		}
+	}
+	if (!check(!bad, "%s: iptables-legacy-save shows all %zu rules as rules_format does", what,
+		   rs->nrules))
+		for (t = 0; t < RULES_NTABLES; t++)
+			printf("--- iptables-legacy-save -t %s\n%s", rules_table_name(t),
+			       text[t] ? text[t] : "(failed)\n");
+	for (i = 0; i < rs->nchains; i++) {
+		c = &rs->chains[i];
+		if (!c->hook[0] || !text[c->table])
+			continue;
+		snprintf(line, sizeof(line), "-A %s -j %s\n", c->hook, c->name);
+		check(count(text[c->table], line) == 1, "%s: %s hook \"-A %s -j %s\" once", what,
+		      rules_table_name(c->table), c->hook, c->name);
+		snprintf(line, sizeof(line), "-A %s ", c->hook);
+		first_line(text[c->table], line, first, sizeof(first));
+		check(!strncmp(first + strlen(line), "-j TIERNET", 10),
+		      "%s: %s %s starts with a tiernet hook (\"%s\")", what,
+		      rules_table_name(c->table), c->hook, first);
+	}
+	for (t = 0; t < RULES_NTABLES; t++)
+		free(text[t]);
+}
+
+static bool make_sets(void)
+{
+	if (sh("command -v ipset >/dev/null"))
+		return false;
+	return !sh("ipset create tn-test1 hash:ip && ipset create tn-test2 hash:ip,port");
+}
+
+/* Tables are created per namespace on first use; tiernet creates only those it needs. */
+static void test_lazy_tables(void)
+{
+	struct rules_set rs;
+	struct rules_rule r;
+	char *names;
+	int err;
+
+	rules_init(&rs);
+	chain(&rs, RULES_FILTER, "TIERNET-L", "FORWARD");
+	r = base(RULES_FILTER, "TIERNET-L", RULES_ACCEPT);
+	add(&rs, &r);
+	err = iptc_apply(&rs);
+	rules_clear(&rs);
+	err = err ? err : iptc_apply(&rs);
+	names = capture("cat /proc/net/ip_tables_names");
+	check(!err && names && !strcmp(names, "filter\n"),
+	      "a filter-only set, then the empty set, instantiate only the filter table (%.*s)",
+	      names ? (int)strcspn(names, "\n") : 1, names ? names : "?");
+	free(names);
+}
+
+static void test_first(struct rules_set *rs, bool sets)
+{
+	char *before, *after;
+	int r;
+
+	build_filter(rs, sets);
+	build_mangle(rs);
+	build_nat(rs);
+	r = iptc_apply(rs);
+	if (!check(r == 0, "apply the full set (%s)", r ? iptc_error() : "ok"))
+		return;
+	check_dump(rs, "full set");
+	check_save(rs, "full set");
+
+	before = save();
+	r = iptc_apply(rs);
+	after = save();
+	check(r == 0 && before && after && !strcmp(before, after),
+	      "applying the same set again changes nothing");
+	free(before);
+	free(after);
+	check_dump(rs, "full set, applied twice");
+}
+
+/* What tiernet did not write is shown, not hidden: "-m NAME ?" and "-j NAME ?". */
+static void test_foreign_in_ours(const struct rules_set *rs)
+{
+	char *dump;
+	int r;
+
+	sh("iptables-legacy -A TIERNET-D -p tcp -m tcp --sport 7 -m limit --limit 1/s -j LOG");
+	dump = iptc_dump();
+	check(dump && strstr(dump, "\n-A TIERNET-D -p tcp -m tcp ? -m limit ? -j LOG ?\n"),
+	      "iptc_dump() marks what it cannot decode with \"?\"");
+	free(dump);
+	r = iptc_apply(rs);
+	check(r == 0, "re-apply over a foreign rule in a tiernet chain");
+	check_dump(rs, "second set, re-applied");
+}
+
+static void test_second(struct rules_set *rs)
+{
+	char first[512], *text;
+	int r;
+
+	/* a foreign rule on top, plus a duplicate and a misplaced tiernet hook */
+	sh("iptables-legacy -I FORWARD -s 192.0.2.1/32 -j ACCEPT");
+	sh("iptables-legacy -A FORWARD -j TIERNET-A");
+	sh("iptables-legacy -A FORWARD -d 192.0.2.2/32 -j DROP");
+	sh("iptables-legacy -A FORWARD -j TIERNET-A");
+	rules_clear(rs);
+	build_second(rs);
+	r = iptc_apply(rs);
+	if (!check(r == 0, "apply the second set (%s)", r ? iptc_error() : "ok"))
+		return;
+	check_dump(rs, "second set");
+	check_save(rs, "second set");
+	text = save();
+	check(text && !strstr(text, "TIERNET-B") && !strstr(text, "TIERNET-C") &&
+		  !strstr(text, "TIERNET-MARK") && !strstr(text, "TIERNET-DNAT") &&
+		  !strstr(text, "TIERNET-OUT"),
+	      "chains only the first set had are gone");
+	check(text && first_line(text, "-A FORWARD ", first, sizeof(first)) &&
+		  !strcmp(first, "-A FORWARD -j TIERNET-A"),
+	      "FORWARD starts with the first hook (\"%s\")", first);
+	check(text && count(text, "-A FORWARD -j TIERNET-A\n-A FORWARD -j TIERNET-D\n") == 1,
+	      "both FORWARD hooks, in order, at the top");
+	check(text && count(text, "-A FORWARD -s 192.0.2.1/32 -j ACCEPT\n") == 1 &&
+		  count(text, "-A FORWARD -d 192.0.2.2/32 -j DROP\n") == 1,
+	      "the foreign FORWARD rules are still there, once each");
+	check(text && count(text, "-j TIERNET-A") == 1, "no duplicate TIERNET-A hook remains");
+	free(text);
+	test_foreign_in_ours(rs);
+}
+
+static void test_empty(void)
+{
+	struct rules_set empty;
+	char *text, *dump;
+	int r;
+
+	rules_init(&empty);
+	r = iptc_apply(&empty);
+	check(r == 0, "apply the empty set (%s)", r ? iptc_error() : "ok");
+	text = save();
+	check(text && !strstr(text, "TIERNET"), "no TIERNET chain or hook in any table");
+	check(text && count(text, "-A FORWARD -s 192.0.2.1/32 -j ACCEPT\n") == 1,
+	      "the foreign FORWARD rule survived");
+	dump = iptc_dump();
+	check(dump && !dump[0], "iptc_dump() of nothing is empty");
+	free(dump);
+	free(text);
+}
+
+/* Failures name the table, chain and rule, and leave the table as it was. */
+static void test_errors(void)
+{
+	struct rules_set rs;
+	struct rules_rule r;
+	char *before, *after;
+	int err;
+
+	rules_init(&rs);
+	chain(&rs, RULES_FILTER, "TIERNET-E", "FORWARD");
+	r = base(RULES_FILTER, "TIERNET-E", RULES_ACCEPT);
+	add(&rs, &r);
+	err = iptc_apply(&rs);
+	check(err == 0, "apply a one-rule set (%s)", err ? iptc_error() : "ok");
+
+	r = base(RULES_FILTER, "TIERNET-E", RULES_JUMP);
+	snprintf(r.target, sizeof(r.target), "TIERNET-NOPE");
+	add(&rs, &r);
+	before = save();
+	err = iptc_apply(&rs);
+	after = save();
+	check(err == -ENOENT && strstr(iptc_error(), "table filter") &&
+		  strstr(iptc_error(), "chain TIERNET-E") &&
+		  strstr(iptc_error(), "-A TIERNET-E -j TIERNET-NOPE"),
+	      "a jump to a missing chain fails with ENOENT: %s", iptc_error());
+	check(before && after && !strcmp(before, after), "... and the table is unchanged");
+	free(before);
+	free(after);
+
+	rs.nrules--;
+	rs.chains[0].hook[0] = '\0';
+	chain(&rs, RULES_FILTER, "TIERNET-F", "NOSUCHHOOK");
+	err = iptc_apply(&rs);
+	check(err == -EINVAL && strstr(iptc_error(), "NOSUCHHOOK"),
+	      "a hook into a chain that is not built in fails with EINVAL: %s", iptc_error());
+
+	rules_clear(&rs);
+	chain(&rs, RULES_FILTER, "TIERNET-E", "");
+	r = base(RULES_FILTER, "TIERNET-E", RULES_DROP);
+	snprintf(r.set, sizeof(r.set), "tn-nosuchset");
+	add(&rs, &r);
+	err = iptc_apply(&rs);
+	check(err < 0 && strstr(iptc_error(), "tn-nosuchset"),
+	      "a set match naming a missing set fails: %s", iptc_error());
+	rules_clear(&rs);
+	err = iptc_apply(&rs);
+	check(err == 0, "and the empty set cleans up after the error tests");
+}
+
+/*
+ * Another libiptc user (no xtables lock, like a second tiernet or keepalived) commits to
+ * the filter table every millisecond; every apply must still succeed, through the fresh-
+ * snapshot retries on EAGAIN (table replaced under us) and EINVAL (counters lost).
+ */
+static void race_writer(void)
+{
+	struct timespec ms = {.tv_nsec = 1000 * 1000};
+	const xt_chainlabel name = "RACE";
+	struct xtc_handle *h;
+	bool add = true;
+
+	for (;;) {
+		h = iptc_init("filter");
+		if (h) {
+			if (add)
+				iptc_create_chain(name, h);
+			else
+				iptc_delete_chain(name, h);
+			if (iptc_commit(h))
+				add = !add;
+			iptc_free(h);
+		}
+		nanosleep(&ms, NULL);
+	}
+}
+
+static void test_race(void)
+{
+	struct rules_set rs;
+	struct rules_rule r;
+	int i, fails = 0;
+	pid_t pid;
+
+	rules_init(&rs);
+	chain(&rs, RULES_FILTER, "TIERNET-R", "FORWARD");
+	r = base(RULES_FILTER, "TIERNET-R", RULES_ACCEPT);
+	for (i = 0; i < 100; i++)
+		add(&rs, &r);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		race_writer();
+	for (i = 0; pid > 0 && i < 100; i++)
+		if (iptc_apply(&rs)) {
+			fails++;
+			printf("  %s\n", iptc_error());
+		}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	check(pid > 0 && !fails, "100 applies against a concurrent libiptc writer: %d failed",
+	      fails);
+	rules_clear(&rs);
+	check(iptc_apply(&rs) == 0, "race: the empty set cleans up");
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The compiler's real output: every tests/golden case, applied in turn.
+ */
+
+static char *slurp(const char *path)
+{
+	char *cmd, *text;
+
+	if (asprintf(&cmd, "cat '%s'", path) < 0)
+		return NULL;
+	text = capture(cmd);
+	free(cmd);
+	return text;
+}
+
+/* "BRIDGE GATEWAY/PREFIX TIER [internal]" lines, as tests/unit/test_compile.c reads them. */
+static size_t parse_nets(const struct policy *pol, const char *text, struct policy_net *nets,
+			 size_t max)
+{
+	char bridge[IFNAMSIZ], addr[64], tier[64], flag[32];
+	const char *p;
+	size_t n = 0;
+	int k, prefix;
+
+	for (p = text; p && *p && n < max; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		flag[0] = '\0';
+		k = sscanf(p, "%15s %63[^/]/%d %63s %31[^\n]", bridge, addr, &prefix, tier, flag);
+		if (k < 4 || bridge[0] == '#')
+			continue;
+		memset(&nets[n], 0, sizeof(nets[n]));
+		snprintf(nets[n].bridge, sizeof(nets[n].bridge), "%s", bridge);
+		inet_pton(AF_INET, addr, &nets[n].addr);
+		nets[n].mask = mask(prefix);
+		nets[n].tier = policy_tier_find(pol, tier);
+		nets[n].internal = !strncmp(flag, "internal", 8);
+		n++;
+	}
+	return n;
+}
+
+static int chain_cmp(const void *a, const void *b)
+{
+	const struct rules_chain *x = a, *y = b;
+
+	return x->table != y->table ? (int)x->table - (int)y->table : strcmp(x->name, y->name);
+}
+
+/*
+ * The kernel keeps user chains sorted by name, so iptc_dump() lists them that way; the
+ * compiler lists them as it creates them.  Same set, kernel order: chains sorted, each
+ * chain's rules together and in their original order.
+ */
+static void kernel_order(const struct rules_set *in, struct rules_set *out)
+{
+	size_t i, j;
+
+	rules_init(out);
+	for (i = 0; i < in->nchains; i++)
+		chain(out, in->chains[i].table, in->chains[i].name, in->chains[i].hook);
+	if (out->nchains)
+		qsort(out->chains, out->nchains, sizeof(*out->chains), chain_cmp);
+	for (i = 0; i < out->nchains; i++)
+		for (j = 0; j < in->nrules; j++)
+			if (in->rules[j].table == out->chains[i].table &&
+			    !strcmp(in->rules[j].chain, out->chains[i].name))
+				add(out, &in->rules[j]);
+}
+
+static void golden_one(const char *conf_path)
+{
+	char nets_path[512], *conf, *nets_text;
+	struct config_diags diags = {0};
+	struct policy_net nets[64];
+	struct rules_set rs, sorted;
+	struct policy *pol = NULL;
+	size_t n;
+	int r;
+
+	snprintf(nets_path, sizeof(nets_path), "%.*s.nets", (int)(strlen(conf_path) - 5),
+		 conf_path);
+	conf = slurp(conf_path);
+	nets_text = slurp(nets_path);
+	r = conf ? config_parse(conf_path, conf, strlen(conf), &pol, &diags) : -ENOENT;
+	rules_init(&rs);
+	if (!r) {
+		n = parse_nets(pol, nets_text, nets, sizeof(nets) / sizeof(nets[0]));
+		r = policy_compile(pol, nets, n, &rs);
+	}
+	if (check(r == 0, "%s: compiles", conf_path)) {
+		r = iptc_apply(&rs);
+		if (check(r == 0, "%s: the kernel takes it (%s)", conf_path,
+			  r ? iptc_error() : "ok")) {
+			kernel_order(&rs, &sorted);
+			check_dump(&sorted, conf_path);
+			check_save(&rs, conf_path);
+			rules_clear(&sorted);
+		}
+	}
+	rules_clear(&rs);
+	policy_free(pol);
+	config_diags_free(&diags);
+	free(conf);
+	free(nets_text);
+}
+
+static void test_golden(void)
+{
+	const char *dir = getenv("TIERNET_GOLDEN_DIR");
+	char pattern[512];
+	struct rules_set empty;
+	glob_t g;
+	size_t i;
+
+	snprintf(pattern, sizeof(pattern), "%s/*.conf", dir ? dir : "tests/golden");
+	if (glob(pattern, 0, NULL, &g)) {
+		printf("# no golden cases under %s\n", pattern);
+		return;
+	}
+	for (i = 0; i < g.gl_pathc; i++)
+		golden_one(g.gl_pathv[i]);
+	globfree(&g);
+	rules_init(&empty);
+	check(iptc_apply(&empty) == 0, "golden: the empty set removes it all again");
+}
+
+/* ---------------------------------------------------------------------------------------
+ * nf_tables
+ */
+
+static int nft(const char *cmd)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r;
+
+	if (!ctx)
+		return -1;
+	r = nft_run_cmd_from_buffer(ctx, cmd);
+	nft_ctx_free(ctx);
+	return r;
+}
+
+static char *docker_user(void)
+{
+	return capture("nft -a -s list chain ip filter DOCKER-USER 2>&1");
+}
+
+#define WANT_IIF                                                                                   \
+	"iifname \"tn*\" meta mark & 0x01000000 == 0x01000000 counter accept comment "             \
+	"\"tiernet\""
+#define WANT_OIF                                                                                   \
+	"oifname \"tn*\" meta mark & 0x01000000 == 0x01000000 counter accept comment "             \
+	"\"tiernet\""
+
+/* The rule lines of an nft listing, without indentation and handles, joined by '|'. */
+static void rule_lines(const char *text, char *buf, size_t len, bool handles)
+{
+	const char *p, *e;
+	size_t n, pos = 0;
+
+	buf[0] = '\0';
+	for (p = text; p && *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		while (*p == '\t' || *p == ' ')
+			p++;
+		if (!strncmp(p, "table", 5) || !strncmp(p, "chain", 5) || *p == '}' || p >= e)
+			continue;
+		n = (size_t)(e - p);
+		if (!handles && strstr(p, " # handle ") && strstr(p, " # handle ") < e)
+			n = (size_t)(strstr(p, " # handle ") - p);
+		pos += (size_t)snprintf(buf + pos, pos < len ? len - pos : 0, "%s%.*s",
+					pos ? "|" : "", (int)n, p);
+		if (pos >= len)
+			return;
+	}
+}
+
+static void test_nft(void)
+{
+	char lines[4096], handles[4096], handles2[4096], *text;
+	int r;
+
+	check(nft_detect() == NFT_MODE_LEGACY, "nft_detect() is legacy without DOCKER-USER");
+	check(nft_passthrough_ensure() == 0, "ensure is a no-op without DOCKER-USER");
+	r = nft("table ip filter {\n"
+		"  chain FORWARD { type filter hook forward priority 0; policy drop; }\n"
+		"  chain DOCKER-USER { }\n"
+		"}\n"
+		"add rule ip filter FORWARD jump DOCKER-USER\n"
+		"add rule ip filter DOCKER-USER return\n");
+	if (!check(r == 0, "create Docker's nft FORWARD and DOCKER-USER"))
+		return;
+	check(nft_detect() == NFT_MODE_NFT, "nft_detect() sees DOCKER-USER");
+
+	r = nft_passthrough_ensure();
+	text = docker_user();
+	rule_lines(text, lines, sizeof(lines), false);
+	rule_lines(text, handles, sizeof(handles), true);
+	free(text);
+	check(r == 0 && !strcmp(lines, WANT_IIF "|" WANT_OIF "|return"),
+	      "ensure puts the two pass-through rules first: %s", lines);
+
+	r = nft_passthrough_ensure();
+	text = docker_user();
+	rule_lines(text, lines, sizeof(lines), false);
+	rule_lines(text, handles2, sizeof(handles2), true);
+	free(text);
+	check(r == 0 && !strcmp(lines, WANT_IIF "|" WANT_OIF "|return"),
+	      "ensure again: still exactly two, first: %s", lines);
+	check(!strcmp(handles, handles2), "ensure again did not rewrite the rules");
+
+	nft("insert rule ip filter DOCKER-USER ip saddr 192.0.2.9 drop\n");
+	r = nft_passthrough_ensure();
+	text = docker_user();
+	rule_lines(text, lines, sizeof(lines), false);
+	free(text);
+	check(r == 0 && !strcmp(lines, WANT_IIF "|" WANT_OIF "|ip saddr 192.0.2.9 drop|return"),
+	      "ensure moves the pass-through back above a foreign rule: %s", lines);
+
+	r = nft_passthrough_remove();
+	text = docker_user();
+	rule_lines(text, lines, sizeof(lines), false);
+	free(text);
+	check(r == 0 && !strcmp(lines, "ip saddr 192.0.2.9 drop|return"),
+	      "remove deletes only tiernet's rules: %s", lines);
+	check(nft_passthrough_remove() == 0, "remove again is a no-op");
+	nft("delete table ip filter\n");
+	check(nft_passthrough_remove() == 0, "remove without DOCKER-USER is a no-op");
+}
+
+/* ---------------------------------------------------------------------------------------
+ */
+
+/* A fresh network namespace has nothing but lo and no legacy table yet. */
+static bool fresh_netns(void)
+{
+	char *dev = capture("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+	char *tables = capture("cat /proc/net/ip_tables_names");
+	bool ok = dev && tables && !strcmp(dev, "lo\n") && !tables[0];
+
+	free(dev);
+	free(tables);
+	return ok;
+}
+
+int main(void)
+{
+	struct rules_set rs;
+	bool sets;
+
+	if (geteuid()) {
+		fprintf(stderr, "fw-roundtrip: needs root\n");
+		return 127;
+	}
+	if (!fresh_netns()) {
+		fprintf(stderr, "fw-roundtrip: refusing to run outside a fresh network namespace; "
+				"use tests/integration/fw-roundtrip.sh (unshare -n)\n");
+		return 2;
+	}
+	sets = make_sets();
+	if (!sets)
+		printf("# no ipset command: set matches not tested\n");
+	rules_init(&rs);
+	test_lazy_tables();
+	test_first(&rs, sets);
+	test_second(&rs);
+	test_empty();
+	test_errors();
+	test_golden();
+	test_race();
+	test_nft();
+	rules_clear(&rs);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+# Shared helpers for the integration and end-to-end suites: TAP-like lines, a closing
+# "N passed, N failed" line, and a cleanup stack that runs also when a test fails.
+T_PASS=0
+T_FAIL=0
+T_CLEANUP=()
+
+ok()  { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+nok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+
+# check DESC CMD...: passes when CMD succeeds.
+check() {
+	local desc=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$desc"; else nok "$desc"; fi
+}
+# refute DESC CMD...: passes when CMD fails.
+refute() {
+	local desc=$1; shift
+	if "$@" >/dev/null 2>&1; then nok "$desc"; else ok "$desc"; fi
+}
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" == "$3" ]; then ok "$1"; else nok "$1 (expected [$2], got [$3])"; fi
+}
+# check_contains DESC HAYSTACK NEEDLE
+check_contains() {
+	if [[ "$2" == *"$3"* ]]; then ok "$1"; else nok "$1 ([$2] lacks [$3])"; fi
+}
+
+on_exit() { T_CLEANUP+=("$*"); }
+run_cleanup() {
+	local i
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1 || true
+	done
+	T_CLEANUP=()
+}
+
+summary() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skipped: needs root"
+		exit 127
+	fi
+}
+
+# retry N CMD...: runs CMD up to N times, 0.2 s apart, until it succeeds.
+retry() {
+	local n=$1 i; shift
+	for ((i = 0; i < n; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every end-to-end suite against a real dockerd.  Starts dockerd when none runs (and
+# stops it afterwards), keeping its log in build/dockerd.log for failures.
+# usage: run-e2e.sh TIERNET_BINARY
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=$(realpath "$1")
+LOG=$(realpath "$HERE/../build")/dockerd.log
+DOCKER=/usr/bin/docker
+started=
+
+if ! "$DOCKER" info >/dev/null 2>&1; then
+	echo "# starting dockerd (log: $LOG)"
+	setsid dockerd >"$LOG" 2>&1 </dev/null &
+	started=$!
+	for _ in $(seq 1 120); do
+		"$DOCKER" info >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	if ! "$DOCKER" info >/dev/null 2>&1; then
+		echo "dockerd did not start:"; tail -30 "$LOG"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+fi
+rc=0
+for t in "$HERE"/e2e/*.sh; do
+	case $t in *-lib.sh) continue ;; esac
+	echo "# e2e: $(basename "$t")"
+	"$t" "$BIN" || rc=1
+done
+if [ -n "$started" ]; then
+	kill "$started"; wait "$started" 2>/dev/null
+fi
+if [ $rc -ne 0 ] && [ -n "$started" ]; then
+	echo "# dockerd log (last 40 lines):"; tail -40 "$LOG" | sed 's/^/#   /'
+fi
+exit $rc
