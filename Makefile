@@ -84,7 +84,7 @@ unit-asan: build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.
-integration: build/tiernet build/asan/tiernet
+integration: build/tiernet build/asan/tiernet build/fw-roundtrip build/asan/fw-roundtrip
 	tests/run-integration.sh build/tiernet build/asan/tiernet
 
 # Root only: a real dockerd (started by the script when none runs).
@@ -92,7 +92,7 @@ e2e: build/tiernet
 	tests/run-e2e.sh build/tiernet
 
 # The whole suite; README's test command.  Prints one "N passed, N failed" line at the end.
-test: all asan build/unit build/asan/unit
+test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip
 	tests/run-all.sh
 
 run: build/tiernet

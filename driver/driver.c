@@ -272,6 +272,29 @@ out:
 	return r;
 }
 
+void driver_tick(void)
+{
+	enum nft_mode mode;
+	int r;
+
+	pthread_mutex_lock(&drv_lock);
+	if (!drv_nets)
+		goto out;
+	mode = nft_detect();
+	if (mode != drv_fw_mode)
+		log_info("Docker's rules are now in %s; firewall mode follows",
+			 mode == NFT_MODE_NFT ? "nf_tables" : "legacy x_tables");
+	drv_fw_mode = mode;
+	if (mode == NFT_MODE_NFT) {
+		r = nft_passthrough_ensure();
+		if (r < 0)
+			log_warnx("cannot restore the pass-through in Docker's DOCKER-USER chain: %s",
+				  strerror(-r));
+	}
+out:
+	pthread_mutex_unlock(&drv_lock);
+}
+
 /* ---- CreateNetwork ---- */
 
 static int parse_mtu(const char *s, int *mtu)

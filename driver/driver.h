@@ -98,6 +98,13 @@ void driver_exit(void);
  */
 int driver_set_policy(struct policy *pol, struct driver_err *err);
 
+/*
+ * Periodic upkeep, called every few seconds from the main loop: when dockerd (re)creates its
+ * nf_tables chains after tiernet started, or an operator removed the pass-through, put it
+ * back.  Cheap when nothing changed.
+ */
+void driver_tick(void);
+
 /* The protocol actions.  Each returns 0 or -errno with err filled; see PROTOCOL.md §3. */
 int driver_network_create(const struct driver_net_req *req, struct driver_err *err);
 int driver_network_delete(const char *net_id, struct driver_err *err);

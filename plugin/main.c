@@ -65,6 +65,8 @@ static int serve(const struct serve_opts *o)
 {
 	struct driver_err err;
 	struct policy *pol;
+	/* How often Docker's chains are checked for the pass-through (dockerd restarts). */
+	const struct timespec tick = { .tv_sec = 2 };
 	sigset_t set;
 	int sig;
 
@@ -84,7 +86,11 @@ static int serve(const struct serve_opts *o)
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			driver_tick();
+			continue;
+		}
 		if (sig == SIGHUP) {
 			reload(o->config);
 			continue;

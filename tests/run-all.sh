@@ -34,7 +34,6 @@ layer() {
 layer "unit" build/unit
 ASAN_OPTIONS=detect_leaks=1 layer "unit (ASan+UBSan)" build/asan/unit
 if [ "$(id -u)" -eq 0 ]; then
-	[ -x build/fw-roundtrip ] && layer "firewall round trip" tests/integration/fw-roundtrip.sh
 	layer "integration" tests/run-integration.sh build/tiernet build/asan/tiernet
 	layer "end to end" tests/run-e2e.sh build/tiernet
 else
