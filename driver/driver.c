@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,11 @@ int driver_errf(struct driver_err *err, int err_no, const char *fmt, ...)
 
 /* ---- lookups and lists ---- */
 
+static void ip_str_buf(uint32_t a, char s[INET_ADDRSTRLEN])
+{
+	inet_ntop(AF_INET, &a, s, INET_ADDRSTRLEN);
+}
+
 static struct drv_net *net_find(const char *id)
 {
 	struct drv_net *n;
@@ -70,6 +76,13 @@ static struct drv_ep *ep_find(const char *id)
 		if (!strcmp(e->id, id))
 			return e;
 	return NULL;
+}
+
+static void ep_free(struct drv_ep *e)
+{
+	if (e)
+		free(e->ports);
+	free(e);
 }
 
 static void net_append(struct drv_net *n)
@@ -122,19 +135,43 @@ static bool net_is_internal(const struct drv_net *n, const struct policy *pol)
  * Recompiles the whole tiernet ruleset from the networks and applies it.  The ruleset depends
  * on tiers, edges and bridges only, never on endpoints, so joins and leaves never come here.
  */
+/* The published ports of every endpoint, as the compiler wants them; NULL on ENOMEM. */
+static struct policy_map *collect_maps(size_t *n)
+{
+	struct policy_map *maps;
+	struct drv_ep *e;
+	size_t i, k = 0;
+
+	*n = 0;
+	for (e = drv_eps; e; e = e->next)
+		*n += e->nports;
+	maps = calloc(*n ? *n : 1, sizeof(*maps));
+	for (e = drv_eps; maps && e; e = e->next)
+		for (i = 0; i < e->nports; i++, k++) {
+			maps[k].proto = e->ports[i].proto;
+			maps[k].host_ip = e->ports[i].host_ip;
+			maps[k].host_port = e->ports[i].host_port;
+			maps[k].addr = e->addr;
+			maps[k].port = e->ports[i].port;
+		}
+	return maps;
+}
+
 static int fw_sync(const struct policy *pol, struct driver_err *err)
 {
 	struct policy_net *nets = NULL;
+	struct policy_map *maps = NULL;
 	struct rules_set rs;
 	struct drv_net *n;
-	size_t i = 0, count = 0;
+	size_t i = 0, count = 0, nmaps;
 	int r;
 
 	rules_init(&rs);
 	for (n = drv_nets; n; n = n->next)
 		count++;
 	nets = calloc(count ? count : 1, sizeof(*nets));
-	if (!nets) {
+	maps = collect_maps(&nmaps);
+	if (!nets || !maps) {
 		r = driver_errf(err, ENOMEM, "tiernet: out of memory compiling the firewall");
 		goto out;
 	}
@@ -146,6 +183,8 @@ static int fw_sync(const struct policy *pol, struct driver_err *err)
 		nets[i].internal = net_is_internal(n, pol);
 	}
 	r = policy_compile(pol, nets, count, &rs);
+	if (!r && count)
+		r = policy_compile_maps(maps, nmaps, &rs);
 	if (r < 0) {
 		driver_errf(err, -r, "tiernet: cannot compile the firewall rules: %s",
 			    strerror(-r));
@@ -164,20 +203,43 @@ static int fw_sync(const struct policy *pol, struct driver_err *err)
 			    "DOCKER-USER chain: %s", strerror(-r));
 out:
 	rules_clear(&rs);
+	free(maps);
 	free(nets);
+	return r;
+}
+
+static int sysctl_on(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
 /* Routing between tier bridges needs IPv4 forwarding; Docker turns it on too. */
 static void ip_forward_on(void)
 {
-	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, "1\n", 2) != 2)
+	if (sysctl_on("/proc/sys/net/ipv4/ip_forward") < 0)
 		log_warn("cannot enable net.ipv4.ip_forward; traffic between tiers will not be "
 			 "routed");
-	if (fd >= 0)
-		close(fd);
+}
+
+/*
+ * A port published on 127.0.0.1 is DNATed to a container with its loopback source kept until
+ * POSTROUTING masquerades it; the kernel routes such a packet out of the bridge only when
+ * the bridge has route_localnet (what Docker does for its bridges without the proxy).
+ */
+static void route_localnet_on(const char *bridge)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+	if (sysctl_on(path) < 0)
+		log_warn("cannot set route_localnet on %s; ports published on 127.0.0.1 will not "
+			 "reach its containers", bridge);
 }
 
 /* ---- start-up ---- */
@@ -237,7 +299,7 @@ void driver_exit(void)
 		struct drv_ep *e = drv_eps;
 
 		drv_eps = e->next;
-		free(e);
+		ep_free(e);
 	}
 	policy_free(drv_policy);
 	drv_policy = NULL;
@@ -427,6 +489,7 @@ int driver_network_create(const struct driver_net_req *req, struct driver_err *e
 	if (r < 0)
 		goto undo_link;
 	ip_forward_on();
+	route_localnet_on(n->bridge);
 	log_info("network %.12s created: bridge %s, tier %s%s", n->id, n->bridge, n->tier,
 		 n->internal ? ", internal" : "");
 	n = NULL;
@@ -456,7 +519,7 @@ static void ep_destroy(struct drv_ep *e)
 		log_warnx("cannot delete the state file of endpoint %.12s: %s", e->id,
 			  strerror(-r));
 	ep_unlink(e);
-	free(e);
+	ep_free(e);
 }
 
 int driver_network_delete(const char *net_id, struct driver_err *err)
@@ -589,8 +652,13 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_
 	pthread_mutex_lock(&drv_lock);
 	e = ep_find(ep_id);
 	if (e && !strcmp(e->net_id, net_id)) {
+		bool had_ports = e->nports > 0;
+		struct driver_err fw;
+
 		log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
 		ep_destroy(e);
+		if (had_ports && fw_sync(drv_policy, &fw) < 0)
+			log_error("%s", fw.msg);
 	} else {
 		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
 	}
@@ -610,6 +678,223 @@ static struct drv_ep *ep_lookup(const char *net_id, const char *ep_id, struct dr
 		return NULL;
 	}
 	return e;
+}
+
+/* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
+
+/*
+ * Makes ports[0..n) (malloc'ed, or NULL) the endpoint's published set and applies the rules.
+ * On failure the old set is back in place (kernel and memory) and ports is freed.
+ */
+static int ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
+			 struct driver_err *err)
+{
+	struct driver_port *old = e->ports;
+	size_t nold = e->nports;
+	struct driver_err ignored;
+	int r;
+
+	e->ports = ports;
+	e->nports = n;
+	r = fw_sync(drv_policy, err);
+	if (r < 0) {
+		e->ports = old;
+		e->nports = nold;
+		fw_sync(drv_policy, &ignored);
+		free(ports);
+		return r;
+	}
+	free(old);
+	return 0;
+}
+
+static bool same_binding(const struct driver_port *a, const struct driver_port *b)
+{
+	return a->proto == b->proto && a->host_port == b->host_port &&
+	       (a->host_ip == b->host_ip || !a->host_ip || !b->host_ip);
+}
+
+/* The endpoint (other than self) that publishes p's host port already, or NULL. */
+static const struct drv_ep *port_owner(const struct driver_port *p, const struct drv_ep *self)
+{
+	const struct drv_ep *e;
+	size_t i;
+
+	for (e = drv_eps; e; e = e->next)
+		for (i = 0; e != self && i < e->nports; i++)
+			if (same_binding(p, &e->ports[i]))
+				return e;
+	return NULL;
+}
+
+/* A host port nobody on the host has bound: test by binding it for a moment. */
+static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = host_ip };
+	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+			0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Chooses host ports for -p PORT and -P, reusing what this endpoint had for the same port. */
+static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct driver_err *err)
+{
+	size_t i, j;
+	unsigned hp;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].host_port)
+			continue;
+		for (j = 0; j < e->nports; j++)
+			if (e->ports[j].proto == p[i].proto && e->ports[j].port == p[i].port &&
+			    e->ports[j].host_ip == p[i].host_ip)
+				p[i].host_port = e->ports[j].host_port;
+		for (hp = DRIVER_PORT_AUTO_LO; !p[i].host_port && hp <= DRIVER_PORT_AUTO_HI; hp++) {
+			struct driver_port cand = p[i];
+
+			cand.host_port = (uint16_t)hp;
+			for (j = 0; j < i && !same_binding(&cand, &p[j]); j++)
+				;
+			if (j == i && !port_owner(&cand, e) &&
+			    host_port_free(cand.proto, cand.host_ip, cand.host_port))
+				p[i].host_port = (uint16_t)hp;
+		}
+		if (!p[i].host_port)
+			return driver_errf(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
+					   "%d-%d for port %u", DRIVER_PORT_AUTO_LO,
+					   DRIVER_PORT_AUTO_HI, p[i].port);
+		p[i].host_port_end = p[i].host_port;
+	}
+	return 0;
+}
+
+static const char *proto_str(uint8_t p)
+{
+	return p == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* Every mapping must be allowed by the policy and collide with no other mapping. */
+static int ports_check(const struct drv_ep *e, const struct drv_net *n,
+		       const struct driver_port *p, size_t cnt, struct driver_err *err)
+{
+	int tier = policy_tier_find(drv_policy, n->tier);
+	bool internal = net_is_internal(n, drv_policy);
+	const struct drv_ep *owner;
+	char ip[INET_ADDRSTRLEN];
+	size_t i, j;
+
+	for (i = 0; i < cnt; i++) {
+		if (policy_publish_check(drv_policy, tier, internal, p[i].proto, p[i].port,
+					 p[i].host_ip, err->msg, sizeof(err->msg)) < 0)
+			return -EPERM;
+		if (!p[i].host_port)
+			continue;
+		owner = port_owner(&p[i], e);
+		for (j = 0; !owner && j < i; j++)
+			if (same_binding(&p[i], &p[j]))
+				owner = e;
+		if (owner) {
+			ip_str_buf(owner->addr, ip);
+			return driver_errf(err, EADDRINUSE, "tiernet: host port %u/%s is already "
+					   "published to %s (endpoint %.12s); choose another host "
+					   "port", p[i].host_port, proto_str(p[i].proto), ip,
+					   owner->id);
+		}
+	}
+	return 0;
+}
+
+static int publish(struct drv_ep *e, const struct drv_net *n, const struct driver_port *req,
+		   size_t cnt, struct driver_err *err)
+{
+	struct driver_port *p = NULL;
+	int r;
+
+	if (cnt) {
+		p = calloc(cnt, sizeof(*p));
+		if (!p)
+			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		memcpy(p, req, cnt * sizeof(*p));
+	}
+	r = ports_check(e, n, p, cnt, err);
+	if (!r)
+		r = ports_resolve(e, p, cnt, err);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	r = ports_replace(e, p, cnt, err);
+	if (!r)
+		r = state_save_ep(e, err);
+	return r;
+}
+
+int driver_publish(const struct driver_pec_req *req, struct driver_err *err)
+{
+	struct drv_ep *e;
+	struct drv_net *n;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&drv_lock);
+	e = ep_lookup(req->net_id, req->id, err);
+	n = e ? net_find(e->net_id) : NULL;
+	if (n)
+		r = publish(e, n, req->ports, req->nports, err);
+	if (!r && req->nports)
+		log_info("endpoint %.12s publishes %zu port(s)", e->id, req->nports);
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	struct drv_ep *e;
+	int r = 0;
+
+	pthread_mutex_lock(&drv_lock);
+	e = ep_find(ep_id);
+	if (e && !strcmp(e->net_id, net_id) && e->nports) {
+		r = ports_replace(e, NULL, 0, err);
+		if (!r)
+			r = state_save_ep(e, err);
+	}
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+/*
+ * dockerd never sends ProgramExternalConnectivity on a Docker --internal network (PROTOCOL.md
+ * §3.5), so ports bound to 127.0.0.1 (host access, allowed on every tier) are published at
+ * Join.  Ports for the world are left to the container's non-internal gateway endpoint, if
+ * it has one: said in the log, never dropped silently.
+ */
+static int publish_internal(struct drv_ep *e, const struct drv_net *n,
+			    const struct driver_join_req *req, struct driver_err *err)
+{
+	struct driver_port *loop = calloc(req->nports, sizeof(*loop));
+	size_t i, k = 0;
+	int r;
+
+	if (!loop)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	for (i = 0; i < req->nports; i++) {
+		if (req->ports[i].host_ip == htonl(INADDR_LOOPBACK))
+			loop[k++] = req->ports[i];
+		else
+			log_warnx("endpoint %.12s is on --internal network %.12s: port %u/%s is "
+				  "published only through a non-internal network of the container",
+				  e->id, n->id, req->ports[i].port, proto_str(req->ports[i].proto));
+	}
+	r = k ? publish(e, n, loop, k, err) : 0;
+	free(loop);
+	return r;
 }
 
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
@@ -640,6 +925,10 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		e->sandbox[0] = '\0';
 		goto out;
 	}
+	if (n->internal && req->nports)
+		r = publish_internal(e, n, req, err);
+	if (r < 0)
+		goto out;
 	snprintf(reply->src_name, sizeof(reply->src_name), "%s", e->peer);
 	reply->gateway = n->gw;
 	reply->disable_gateway_service = net_is_internal(n, drv_policy);
@@ -659,6 +948,8 @@ int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
 		log_info("Leave for unknown endpoint %.12s: nothing to do", ep_id);
 		goto out;
 	}
+	if (e->nports)
+		ports_replace(e, NULL, 0, err);
 	e->joined = false;
 	e->sandbox[0] = '\0';
 	r = state_save_ep(e, err);
@@ -679,9 +970,25 @@ int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_e
 
 /* ---- status ---- */
 
-static void ip_str(uint32_t a, char s[INET_ADDRSTRLEN])
+
+static void status_ports(cJSON *j, const struct drv_ep *e)
 {
-	inet_ntop(AF_INET, &a, s, INET_ADDRSTRLEN);
+	cJSON *a = cJSON_AddArrayToObject(j, "ports");
+	char ip[INET_ADDRSTRLEN], s[64];
+	size_t i;
+
+	for (i = 0; a && i < e->nports; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		ip_str_buf(e->ports[i].host_ip, ip);
+		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].host_port);
+		cJSON_AddStringToObject(p, "host", s);
+		ip_str_buf(e->addr, ip);
+		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].port);
+		cJSON_AddStringToObject(p, "container", s);
+		cJSON_AddStringToObject(p, "proto", proto_str(e->ports[i].proto));
+		cJSON_AddItemToArray(a, p);
+	}
 }
 
 static cJSON *status_json(void)
@@ -709,12 +1016,12 @@ static cJSON *status_json(void)
 	for (n = drv_nets; nets && n; n = n->next) {
 		cJSON *j = cJSON_CreateObject();
 
-		ip_str(n->pool, ip);
+		ip_str_buf(n->pool, ip);
 		snprintf(cidr, sizeof(cidr), "%s/%u", ip, n->prefix);
 		cJSON_AddStringToObject(j, "id", n->id);
 		cJSON_AddStringToObject(j, "bridge", n->bridge);
 		cJSON_AddStringToObject(j, "subnet", cidr);
-		ip_str(n->gw, ip);
+		ip_str_buf(n->gw, ip);
 		cJSON_AddStringToObject(j, "gateway", ip);
 		cJSON_AddStringToObject(j, "tier", n->tier);
 		cJSON_AddBoolToObject(j, "internal", net_is_internal(n, drv_policy));
@@ -724,12 +1031,13 @@ static cJSON *status_json(void)
 	for (e = drv_eps; eps && e; e = e->next) {
 		cJSON *j = cJSON_CreateObject();
 
-		ip_str(e->addr, ip);
+		ip_str_buf(e->addr, ip);
 		cJSON_AddStringToObject(j, "id", e->id);
 		cJSON_AddStringToObject(j, "network", e->net_id);
 		cJSON_AddStringToObject(j, "address", ip);
 		cJSON_AddStringToObject(j, "veth", e->host);
 		cJSON_AddStringToObject(j, "sandbox", e->sandbox);
+		status_ports(j, e);
 		cJSON_AddItemToArray(eps, j);
 	}
 	return o;
@@ -771,6 +1079,17 @@ static char *status_text(const cJSON *o)
 			cJSON_GetObjectItem(c, "address")->valuestring,
 			cJSON_GetObjectItem(c, "veth")->valuestring,
 			cJSON_GetObjectItem(c, "sandbox")->valuestring);
+	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints")) {
+		const cJSON *p;
+
+		cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "ports"))
+			fprintf(f, "  %.12s  %-21s  -> %s/%s\n",
+				cJSON_GetObjectItem(c, "id")->valuestring,
+				cJSON_GetObjectItem(p, "host")->valuestring,
+				cJSON_GetObjectItem(p, "container")->valuestring,
+				cJSON_GetObjectItem(p, "proto")->valuestring);
+	}
 	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
 	fclose(f);
 	free(rules);

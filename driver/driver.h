@@ -20,6 +20,8 @@ struct policy;
 #define DRIVER_OPT_VALMAX 256
 #define DRIVER_PORTS_MAX  1024	/* port mappings on one endpoint */
 #define DRIVER_PATH_MAX	  256
+#define DRIVER_PORT_AUTO_LO 49153	/* host ports tiernet picks for -p PORT and -P */
+#define DRIVER_PORT_AUTO_HI 60999
 
 /* Every failing action fills one sentence for the user (dockerd shows it verbatim). */
 struct driver_err {
@@ -74,6 +76,16 @@ struct driver_join_req {
 	char net_id[DRIVER_ID_LEN + 1];
 	char id[DRIVER_ID_LEN + 1];
 	char sandbox[DRIVER_PATH_MAX];
+	struct driver_port ports[DRIVER_PORTS_MAX];	/* the container's -p list */
+	size_t nports;
+};
+
+/* ProgramExternalConnectivity, decoded: this endpoint is the container's gateway. */
+struct driver_pec_req {
+	char net_id[DRIVER_ID_LEN + 1];
+	char id[DRIVER_ID_LEN + 1];
+	struct driver_port ports[DRIVER_PORTS_MAX];
+	size_t nports;
 };
 
 struct driver_join_reply {
@@ -114,6 +126,10 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
 		struct driver_err *err);
 int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err);
+/* Publishes the endpoint's ports (DNAT); fails, changing nothing, when the policy forbids. */
+int driver_publish(const struct driver_pec_req *req, struct driver_err *err);
+/* Removes the endpoint's published ports; a no-op when it has none. */
+int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err);
 /* 0 when the endpoint exists (or -ENOENT with err filled). */
 int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err);
 

@@ -31,6 +31,8 @@ struct drv_ep {
 	char host[IFNAMSIZ], peer[IFNAMSIZ];
 	char sandbox[DRIVER_PATH_MAX];	/* from Join; "" when not joined */
 	bool joined;
+	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
+	size_t nports;
 	struct drv_ep *next;
 };
 

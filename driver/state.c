@@ -147,6 +147,23 @@ int state_save_net(const struct drv_net *n, struct driver_err *err)
 	return save("networks", n->id, o, err);
 }
 
+static void add_ports(cJSON *o, const struct drv_ep *e)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "ports");
+	size_t i;
+
+	for (i = 0; a && i < e->nports; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		if (!p || !cJSON_AddItemToArray(a, p))
+			return;
+		cJSON_AddNumberToObject(p, "proto", e->ports[i].proto);
+		cJSON_AddNumberToObject(p, "port", e->ports[i].port);
+		add_ip(p, "host_ip", e->ports[i].host_ip);
+		cJSON_AddNumberToObject(p, "host_port", e->ports[i].host_port);
+	}
+}
+
 int state_save_ep(const struct drv_ep *e, struct driver_err *err)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -165,6 +182,7 @@ int state_save_ep(const struct drv_ep *e, struct driver_err *err)
 		cJSON_AddStringToObject(o, "peer_if", e->peer);
 		cJSON_AddStringToObject(o, "sandbox", e->sandbox);
 		cJSON_AddBoolToObject(o, "joined", e->joined);
+		add_ports(o, e);
 	}
 	return save("endpoints", e->id, o, err);
 }
@@ -263,6 +281,32 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 	return true;
 }
 
+static bool parse_ports(const cJSON *o, struct drv_ep *e)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "ports"), *p;
+	int n = cJSON_GetArraySize(a), i = 0, proto, port, hp;
+
+	if (!cJSON_IsArray(a) || n > DRIVER_PORTS_MAX)
+		return false;
+	if (!n)
+		return true;
+	e->ports = calloc((size_t)n, sizeof(*e->ports));
+	if (!e->ports)
+		return false;
+	cJSON_ArrayForEach(p, a) {
+		struct driver_port *dp = &e->ports[i++];
+
+		if (!get_int(p, "proto", 0, 255, &proto) || !get_int(p, "port", 1, 65535, &port) ||
+		    !get_int(p, "host_port", 1, 65535, &hp) || !get_ip(p, "host_ip", &dp->host_ip))
+			return false;
+		dp->proto = (uint8_t)proto;
+		dp->port = (uint16_t)port;
+		dp->host_port = dp->host_port_end = (uint16_t)hp;
+	}
+	e->nports = (size_t)n;
+	return true;
+}
+
 static struct drv_ep *parse_ep(const cJSON *o)
 {
 	struct drv_ep *e = calloc(1, sizeof(*e));
@@ -278,11 +322,12 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
 	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) &&
-	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined"))) {
+	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e)) {
 		e->prefix = (uint8_t)prefix;
 		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));
 		return e;
 	}
+	free(e->ports);
 	free(e);
 	return NULL;
 }

@@ -24,6 +24,8 @@ int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_
 				 struct driver_err *err);
 int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		      struct driver_err *err);
+int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
+		     struct driver_err *err);
 /* Requests that carry only IDs; ep_id may be NULL for network-only calls. */
 int proto_decode_ids(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
 		     char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,99 @@ int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_
 	return r;
 }
 
+static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out,
+		    struct driver_err *err)
+{
+	const cJSON *v = field(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < lo ||
+	    v->valueint > hi)
+		return driver_errf(err, EINVAL, "tiernet: portmap field %s must be a whole number "
+				   "from %d to %d", key, lo, hi);
+	*out = v->valueint;
+	return 0;
+}
+
+static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err *err)
+{
+	char host_ip[64];
+	int proto = 0, port = 0, hp = 0, hpe = 0, r;
+
+	if (!cJSON_IsObject(e))
+		return driver_errf(err, EINVAL, "tiernet: portmap entries must be objects");
+	r = get_port(e, "Proto", 0, 255, &proto, err);
+	if (!r)
+		r = get_port(e, "Port", 1, 65535, &port, err);
+	if (!r)
+		r = get_port(e, "HostPort", 0, 65535, &hp, err);
+	if (!r)
+		r = get_port(e, "HostPortEnd", 0, 65535, &hpe, err);
+	if (!r)
+		r = get_string(e, "HostIP", false, host_ip, sizeof(host_ip), err);
+	if (r)
+		return r;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return driver_errf(err, EINVAL, "tiernet: port %d uses protocol %d; tiernet "
+				   "publishes tcp and udp ports only", port, proto);
+	if (host_ip[0] && inet_pton(AF_INET, host_ip, &p->host_ip) != 1)
+		return driver_errf(err, EINVAL, "tiernet: host address \"%s\" of port %d is not an "
+				   "IPv4 address; tiernet publishes IPv4 only", host_ip, port);
+	if (hpe && hpe != hp)
+		return driver_errf(err, EINVAL, "tiernet: host port range %d-%d for one container "
+				   "port is not supported; give one host port per container port",
+				   hp, hpe);
+	p->proto = (uint8_t)proto;
+	p->port = (uint16_t)port;
+	p->host_port = (uint16_t)hp;
+	p->host_port_end = (uint16_t)hp;
+	return 0;
+}
+
+/* com.docker.network.portmap: one entry per published port, ranges already expanded. */
+static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *n,
+			  struct driver_err *err)
+{
+	const cJSON *pm = cJSON_IsObject(opts) ? field(opts, "com.docker.network.portmap") : NULL;
+	const cJSON *e;
+	int r;
+
+	*n = 0;
+	if (!pm || cJSON_IsNull(pm))
+		return 0;
+	if (!cJSON_IsArray(pm))
+		return driver_errf(err, EINVAL, "tiernet: com.docker.network.portmap must be an "
+				   "array");
+	cJSON_ArrayForEach(e, pm) {
+		if (*n == DRIVER_PORTS_MAX)
+			return driver_errf(err, E2BIG, "tiernet: more than %d published ports on "
+					   "one container", DRIVER_PORTS_MAX);
+		memset(&ports[*n], 0, sizeof(ports[*n]));
+		r = decode_port(e, &ports[*n], err);
+		if (r)
+			return r;
+		(*n)++;
+	}
+	return 0;
+}
+
+int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
+		     struct driver_err *err)
+{
+	cJSON *o = parse(body, len, err);
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	if (!o)
+		return -EINVAL;
+	r = get_id(o, "NetworkID", req->net_id, err);
+	if (!r)
+		r = get_id(o, "EndpointID", req->id, err);
+	if (!r)
+		r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
+	cJSON_Delete(o);
+	return r;
+}
+
 int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		      struct driver_err *err)
 {
@@ -332,6 +426,8 @@ int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		r = get_id(o, "EndpointID", req->id, err);
 	if (!r)
 		r = get_string(o, "SandboxKey", false, req->sandbox, sizeof(req->sandbox), err);
+	if (!r)
+		r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
 	cJSON_Delete(o);
 	return r;
 }

@@ -103,12 +103,16 @@ static int h_oper_info(const char *body, size_t len, char **reply, struct driver
 
 static int h_join(const char *body, size_t len, char **reply, struct driver_err *err)
 {
-	struct driver_join_req req;
+	struct driver_join_req *req = malloc(sizeof(*req));
 	struct driver_join_reply rep;
-	int r = proto_decode_join(body, len, &req, err);
+	int r;
 
+	if (!req)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	r = proto_decode_join(body, len, req, err);
 	if (!r)
-		r = driver_join(&req, &rep, err);
+		r = driver_join(req, &rep, err);
+	free(req);
 	if (!r)
 		*reply = proto_encode_join(&rep);
 	return r;
@@ -126,12 +130,30 @@ static int h_leave(const char *body, size_t len, char **reply, struct driver_err
 	return r;
 }
 
-/* Published ports arrive here; until they are implemented the call only checks its IDs. */
-static int h_external(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_program(const char *body, size_t len, char **reply, struct driver_err *err)
+{
+	struct driver_pec_req *req = malloc(sizeof(*req));
+	int r;
+
+	if (!req)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	r = proto_decode_pec(body, len, req, err);
+	if (!r)
+		r = driver_publish(req, err);
+	free(req);
+	if (!r)
+		*reply = dup_json("{}");
+	return r;
+}
+
+/* Also sent to endpoints that never had a Program: then a harmless no-op. */
+static int h_revoke(const char *body, size_t len, char **reply, struct driver_err *err)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, ep, err);
 
+	if (!r)
+		r = driver_unpublish(net, ep, err);
 	if (!r)
 		*reply = dup_json("{}");
 	return r;
@@ -172,8 +194,8 @@ static const struct route {
 	{ "/NetworkDriver.EndpointOperInfo", h_oper_info },
 	{ "/NetworkDriver.Join", h_join },
 	{ "/NetworkDriver.Leave", h_leave },
-	{ "/NetworkDriver.ProgramExternalConnectivity", h_external },
-	{ "/NetworkDriver.RevokeExternalConnectivity", h_external },
+	{ "/NetworkDriver.ProgramExternalConnectivity", h_program },
+	{ "/NetworkDriver.RevokeExternalConnectivity", h_revoke },
 	{ "/NetworkDriver.DiscoverNew", h_accept },
 	{ "/NetworkDriver.DiscoverDelete", h_accept },
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },

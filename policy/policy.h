@@ -174,6 +174,15 @@ struct policy_net {
 	bool internal;		/* Docker's --internal, or'ed with the tier's flag */
 };
 
+/* A published port: host_ip:host_port on the host to addr:port in a container. */
+struct policy_map {
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t host_ip;	/* network byte order; 0 = every local address */
+	uint16_t host_port;
+	uint32_t addr;		/* the container's address */
+	uint16_t port;
+};
+
 /* compile.c */
 /*
  * Builds the complete tiernet ruleset for pol and the networks nets[0..n) into out (which
@@ -182,6 +191,22 @@ struct policy_net {
  */
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
 		   struct rules_set *out);
+/*
+ * Appends the published ports maps[0..n) to out (compiled by policy_compile): DNAT from the
+ * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 in OUTPUT only
+ * (the host, nobody else), and the masquerade that lets 127.0.0.1 reach a container.
+ * Whether a tier may publish is the caller's check (policy_publish_check).  Returns 0 or
+ * -ENOMEM; no-op when n is 0.
+ */
+int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out);
+/*
+ * May tier publish container port `port`/proto bound to host_ip?  127.0.0.1 is host access and
+ * always allowed; anything else needs an `allow world -> TIER` line (whose ports, if any, must
+ * include it) and a tier that is not internal (internal: the tier's or Docker's flag).
+ * Returns 0, or -EPERM with a sentence naming the line to add in msg.
+ */
+int policy_publish_check(const struct policy *pol, int tier, bool internal, uint8_t proto,
+			 uint16_t port, uint32_t host_ip, char *msg, size_t len);
 
 /* ---------------------------------------------------------------------------------------
  * Applying to the kernel.

@@ -97,3 +97,112 @@ serve_http() {
 
 # mac_of IFACE: /sys/class/net shows the namespace sysfs was mounted in, so ask netlink.
 mac_of() { ip -br link show "$1" | awk '{print $3}'; }
+
+# ---- Traffic helpers (policy.sh).  NS "host" (or "") means the test's own namespace, the
+# one `unshare -n` made, which plays the host.
+
+# in_ns NS CMD...: runs CMD inside namespace NS.
+in_ns() {
+	local ns=$1; shift
+	if [ -z "$ns" ] || [ "$ns" = host ]; then "$@"; else ip netns exec "$ns" "$@"; fi
+}
+
+# http_get NS ADDR PORT: prints what the HTTP server at ADDR:PORT answers, giving up after 2 s
+# (busybox wget -T segfaults: TESTING-NOTES.md).
+http_get() { in_ns "$1" timeout 2 busybox wget -q -O - "http://$2:$3/" 2>/dev/null; }
+
+# ping_once NS ADDR [SOURCE]: one echo request (from SOURCE if given), 2 s for the reply.
+ping_once() {
+	if [ -n "${3:-}" ]; then
+		in_ns "$1" busybox ping -c1 -W2 -I "$3" "$2" >/dev/null 2>&1
+	else
+		in_ns "$1" busybox ping -c1 -W2 "$2" >/dev/null 2>&1
+	fi
+}
+
+# bg_in_ns NS CMD...: starts CMD in the background inside NS, killed at cleanup.  $! is
+# CMD's own process (no subshell left in between), so the kill reaches it.
+bg_in_ns() {
+	local ns=$1; shift
+	if [ -z "$ns" ] || [ "$ns" = host ]; then
+		"$@" &
+	else
+		ip netns exec "$ns" "$@" &
+	fi
+	on_exit "kill $!"
+}
+
+# serve_http_at NS ADDR PORT NAME: serve_http bound to one address, NS may be "host".
+serve_http_at() {
+	mkdir -p "$TMP/www-$4"
+	echo "$4" >"$TMP/www-$4/index.html"
+	bg_in_ns "$1" busybox httpd -f -p "$2:$3" -h "$TMP/www-$4"
+	retry 25 in_ns "$1" sh -c "busybox netstat -ltn | grep -q '$2:$3 '"
+}
+
+# udp_log ADDR PORT: the file where serve_udp ADDR PORT logs "SOURCE PAYLOAD" per datagram.
+udp_log() { echo "$TMP/udp-$1-$2.log"; }
+
+# serve_udp NS ADDR PORT: a UDP receiver (Debian's busybox nc has no -u; perl-base is
+# Essential) that appends one line per datagram to $(udp_log ADDR PORT).
+serve_udp() {
+	local log
+	log=$(udp_log "$2" "$3")
+	: >"$log"
+	bg_in_ns "$1" perl -MIO::Socket::INET -MSocket=inet_ntoa,unpack_sockaddr_in -e '
+		my $s = IO::Socket::INET->new(Proto => "udp", LocalAddr => $ARGV[0],
+					      LocalPort => $ARGV[1]) or die "udp: $!\n";
+		open(my $f, ">>", $ARGV[2]) or die "$ARGV[2]: $!\n";
+		$f->autoflush(1);
+		while (defined(my $peer = $s->recv(my $buf, 4096))) {
+			my ($port, $addr) = unpack_sockaddr_in($peer);
+			print $f inet_ntoa($addr), " ", $buf;
+		}' "$2" "$3" "$log" 2>>"$TMP/udp.err"
+	retry 25 in_ns "$1" sh -c "busybox netstat -lun | grep -q '$2:$3 '"
+}
+
+# udp_send NS ADDR PORT PAYLOAD: one datagram (bash's /dev/udp; the route picks the source).
+udp_send() {
+	in_ns "$1" bash -c 'printf "%s\n" "$3" >"/dev/udp/$1/$2"' _ "$2" "$3" "$4" 2>/dev/null
+}
+
+# udp_got ADDR PORT PAYLOAD: the receiver logged PAYLOAD within about 1.5 s.
+udp_got() {
+	local log i
+	log=$(udp_log "$1" "$2")
+	for ((i = 0; i < 15; i++)); do
+		grep -qF -- " $3" "$log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# snmp NS PROTO FIELD: one counter of /proc/net/snmp inside NS, e.g. `snmp $NS Icmp InEchos`.
+snmp() {
+	in_ns "$1" awk -v p="$2:" -v f="$3" '
+		$1 == p && !c { for (i = 2; i <= NF; i++) if ($i == f) c = i; next }
+		$1 == p && c { print $c; exit }' /proc/net/snmp
+}
+
+# plugin_hup: SIGHUP to the daemon, then waits (5 s at most) until it logged the outcome.
+# Returns 0 when the new policy was applied, 1 when it was rejected, 2 when nothing was logged.
+plugin_hup() {
+	local ok bad i
+	ok=$(grep -c 'new policy applied' "$TMP/plugin.log")
+	bad=$(grep -c 'old policy stays in force' "$TMP/plugin.log")
+	kill -HUP "$PLUGIN_PID" || return 2
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'new policy applied' "$TMP/plugin.log")" -gt "$ok" ] && return 0
+		[ "$(grep -c 'old policy stays in force' "$TMP/plugin.log")" -gt "$bad" ] && return 1
+		sleep 0.1
+	done
+	return 2
+}
+
+# fw_rules: tiernet's legacy rules without counters, to compare before and after.
+fw_rules() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
+
+# udp_seen NS: datagrams that reached the namespace's UDP layer (delivered or port-unreachable).
+udp_seen() {
+	ip netns exec "$1" awk '/^Udp:/ { if (h) { print $2 + $3; exit } h = 1 }' /proc/net/snmp
+}

@@ -1,0 +1,147 @@
+/*
+ * Published ports: the gate (may this tier publish?) and the NAT rules.  Docker does nothing
+ * for -p on a remote driver (PROTOCOL.md §4), so tiernet maps ports itself with kernel DNAT:
+ * no proxy process, and the client's source address reaches the container unchanged.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+#define CH_PRE	"TIERNET-PRE"
+#define CH_OUT	"TIERNET-OUT"
+#define CH_DNAT "TIERNET-DNAT"
+#define CH_POST "TIERNET-POST"
+
+static const char *proto_name(uint8_t p)
+{
+	return p == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+static bool edge_allows(const struct policy_edge *e, uint8_t proto, uint16_t port)
+{
+	size_t i;
+
+	if (!e->nports)
+		return true;
+	for (i = 0; i < e->nports; i++)
+		if (e->ports[i].proto == proto && port >= e->ports[i].lo && port <= e->ports[i].hi)
+			return true;
+	return false;
+}
+
+int policy_publish_check(const struct policy *pol, int tier, bool internal, uint8_t proto,
+			 uint16_t port, uint32_t host_ip, char *msg, size_t len)
+{
+	const struct policy_tier *t = &pol->tiers[tier];
+	const struct policy_edge *e;
+
+	if (host_ip == htonl(INADDR_LOOPBACK))
+		return 0;
+	if (internal) {
+		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": the "
+			 "%s is internal (no traffic from the world); bind it to the host only "
+			 "with -p 127.0.0.1:HOSTPORT:%u", port, proto_name(proto), t->name,
+			 t->internal ? "tier" : "network", port);
+		return -EPERM;
+	}
+	e = policy_edge_find(pol, POLICY_WORLD, tier);
+	if (!e) {
+		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": add "
+			 "the line \"allow world -> %s\" (or \"allow world -> %s %s/%u\") to the "
+			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:%u", port,
+			 proto_name(proto), t->name, t->name, t->name, proto_name(proto), port, port);
+		return -EPERM;
+	}
+	if (!edge_allows(e, proto, port)) {
+		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": line %u "
+			 "of the policy (allow world -> %s) lists other ports; add %s/%u to it", port,
+			 proto_name(proto), t->name, e->line, t->name, proto_name(proto), port);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static struct rules_rule nat_rule(const char *chain, enum rules_verdict v)
+{
+	struct rules_rule r;
+
+	memset(&r, 0, sizeof(r));
+	r.table = RULES_NAT;
+	snprintf(r.chain, sizeof(r.chain), "%s", chain);
+	r.verdict = v;
+	return r;
+}
+
+static struct rules_rule dnat(const char *chain, const struct policy_map *m)
+{
+	struct rules_rule r = nat_rule(chain, RULES_DNAT);
+
+	if (m->host_ip) {
+		r.dst = m->host_ip;
+		r.dmsk = 0xffffffffu;
+	}
+	r.proto = m->proto;
+	r.dport_lo = m->host_port;
+	r.to_addr = m->addr;
+	r.to_port_lo = m->port;
+	return r;
+}
+
+static bool has_chain(const struct rules_set *rs, enum rules_table t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].table == t && !strcmp(rs->chains[i].name, name))
+			return true;
+	return false;
+}
+
+int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out)
+{
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	ret |= rules_add_chain(out, RULES_NAT, CH_PRE, "PREROUTING");
+	ret |= rules_add_chain(out, RULES_NAT, CH_OUT, "OUTPUT");
+	ret |= rules_add_chain(out, RULES_NAT, CH_DNAT, "");
+	if (!has_chain(out, RULES_NAT, CH_POST))
+		ret |= rules_add_chain(out, RULES_NAT, CH_POST, "POSTROUTING");
+	/* From other hosts and from containers (hairpin): the host's addresses only. */
+	r = nat_rule(CH_PRE, RULES_JUMP);
+	r.local_dst = true;
+	snprintf(r.target, sizeof(r.target), CH_DNAT);
+	ret |= rules_add(out, &r);
+	/* From the host itself: ports bound to 127.0.0.1 first, then the shared table. */
+	for (i = 0; i < n; i++) {
+		if (maps[i].host_ip != lo)
+			continue;
+		r = dnat(CH_OUT, &maps[i]);
+		ret |= rules_add(out, &r);
+	}
+	r = nat_rule(CH_OUT, RULES_JUMP);
+	r.local_dst = true;
+	snprintf(r.target, sizeof(r.target), CH_DNAT);
+	ret |= rules_add(out, &r);
+	for (i = 0; i < n; i++) {
+		if (maps[i].host_ip == lo)
+			continue;
+		r = dnat(CH_DNAT, &maps[i]);
+		ret |= rules_add(out, &r);
+	}
+	/* A connection from 127.0.0.1 needs a source the container can answer. */
+	r = nat_rule(CH_POST, RULES_MASQUERADE);
+	r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
+	r.smsk = htonl(0xff000000u);
+	snprintf(r.out, sizeof(r.out), "tn+");
+	ret |= rules_add(out, &r);
+	return ret ? -ENOMEM : 0;
+}

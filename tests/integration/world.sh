@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Integration: published ports (kernel DNAT), egress, internal tiers, through the socket as
+# dockerd drives it.  A network namespace "world" is the outside host, linked to the
+# unshare'd "host" by a veth: host 10.80.0.1, world 10.80.0.2 (no default route: it can only
+# answer what reaches it).  Tiers: front 10.80.1.0/24, mid 10.80.2.0/24, back 10.80.3.0/24.
+# usage: world.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
+need_root
+BIN=$(realpath "$1")
+if [ -z "${TN_IN_NETNS:-}" ]; then
+	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
+fi
+. "$HERE/plugin-lib.sh"
+
+ip link set lo up
+W=tnit-world-$$
+on_exit "ip netns del $W"
+ip netns add "$W"
+ip link add wld-up type veth peer name eth0 netns "$W"
+ip addr add 10.80.0.1/24 dev wld-up
+ip link set wld-up up
+ip -n "$W" addr add 10.80.0.2/24 dev eth0
+ip -n "$W" link set eth0 up
+ip -n "$W" link set lo up
+
+plugin_start "$BIN"
+on_exit plugin_stop
+
+FRONT=f1f1f1f1f1f10000000000000000000000000000000000000000000000000001
+MID=f2f2f2f2f2f20000000000000000000000000000000000000000000000000002
+BACK=f3f3f3f3f3f30000000000000000000000000000000000000000000000000003
+ep() { printf 'e%011d%052d' "$1" 0; }
+NSS=()
+# container NAME NET EP ADDR GW: CreateEndpoint + Join + move into a namespace.
+container() {
+	local ns=tnit-$1-$$
+	call /NetworkDriver.CreateEndpoint "$(ep_body $2 $3 $4/24)"
+	call /NetworkDriver.Join "$(join_body $2 $3 /var/run/docker/netns/$1)"
+	JOIN="$BODY"
+	NSS+=("$ns")
+	on_exit "ip netns del $ns"
+	container_in "$ns" "tnc${3:0:12}" "$4/24" "$5"
+}
+# pec NET EP PORTMAP_JSON: ProgramExternalConnectivity with a portmap.
+pec() {
+	call /NetworkDriver.ProgramExternalConnectivity \
+		"{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[$3]}}"
+}
+pm() { # PROTO PORT HOSTPORT [HOSTIP]
+	printf '{"Proto":%d,"IP":"","Port":%d,"HostIP":"%s","HostPort":%d,"HostPortEnd":%d}' \
+		"$1" "$2" "${4:-}" "$3" "$3"
+}
+# An HTTP server that answers with the client's address (busybox httpd CGI).
+serve_whoami() {
+	mkdir -p "$TMP/who-$2/cgi-bin"
+	printf '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}\necho "Content-Type: text/plain"\necho\necho "%s ${a%%]}"\n' "$2" \
+		>"$TMP/who-$2/cgi-bin/who"
+	chmod +x "$TMP/who-$2/cgi-bin/who"
+	ip netns exec "$1" busybox httpd -f -p "$3" -h "$TMP/who-$2" &
+	on_exit "kill $!"
+	retry 25 ip netns exec "$1" sh -c "busybox netstat -ltn | grep -q ':$3 '"
+}
+get() { ip netns exec "$1" timeout 2 busybox wget -q -O - "$2" 2>/dev/null; }
+host_get() { timeout 2 busybox wget -q -O - "$1" 2>/dev/null; }
+
+call /NetworkDriver.CreateNetwork "$(net_body $FRONT front 10.80.1.1/24 10.80.1.0/24)"
+call /NetworkDriver.CreateNetwork "$(net_body $MID mid 10.80.2.1/24 10.80.2.0/24)"
+call /NetworkDriver.CreateNetwork "$(net_body $BACK back 10.80.3.1/24 10.80.3.0/24)"
+container web $FRONT "$(ep 1)" 10.80.1.2 10.80.1.1
+container peer $FRONT "$(ep 2)" 10.80.1.3 10.80.1.1
+container api $MID "$(ep 3)" 10.80.2.2 10.80.2.1
+container db $BACK "$(ep 4)" 10.80.3.2 10.80.3.1
+check_contains "an internal tier's Join disables Docker's gateway service" "$JOIN" \
+	'"DisableGatewayService":true'
+WEB=tnit-web-$$ PEER=tnit-peer-$$ API=tnit-api-$$ DB=tnit-db-$$
+serve_whoami "$WEB" web 80
+serve_whoami "$PEER" peer 80
+serve_whoami "$API" api 80
+serve_whoami "$DB" db 80
+serve_whoami "$W" world 80
+
+echo "# published ports"
+pec $FRONT "$(ep 1)" "$(pm 6 80 18080),$(pm 17 53 18053)"
+check_eq "Program on front succeeds" '200 {}' "$CODE $BODY"
+check_eq "the world reaches the published port, with its own source address" \
+	"web 10.80.0.2" "$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
+check_contains "the host reaches it through 127.0.0.1" \
+	"$(host_get http://127.0.0.1:18080/cgi-bin/who)" "web "
+check_contains "the host reaches it through its own address" \
+	"$(host_get http://10.80.0.1:18080/cgi-bin/who)" "web "
+check_contains "a container of the same tier reaches it through the host (hairpin)" \
+	"$(get "$PEER" http://10.80.0.1:18080/cgi-bin/who)" "web "
+# busybox has no UDP client or server: bash sends, the receiver's counters prove arrival.
+BEFORE=$(udp_seen "$WEB")
+ip netns exec "$W" bash -c 'echo tiernet-udp >/dev/udp/10.80.0.1/18053'
+sleep 0.2
+check_eq "a udp port is published too (the container received the datagram)" \
+	$((BEFORE + 1)) "$(udp_seen "$WEB")"
+check "the mappings show in tiernet status" \
+	sh -c "'$BIN' status --socket '$SOCK' | grep -q '0.0.0.0:18080 *-> 10.80.1.2:80/tcp'"
+
+pec $FRONT "$(ep 2)" "$(pm 6 80 18080)"
+check_contains "a host port taken by another mapping is refused" "$BODY" \
+	"host port 18080/tcp is already published to 10.80.1.2"
+pec $MID "$(ep 3)" "$(pm 6 80 18090)"
+check_contains "publishing on a tier without allow world -> T names the line to add" "$BODY" \
+	'add the line \"allow world -> mid\"'
+refute "and nothing was published" get "$W" http://10.80.0.1:18090/
+pec $BACK "$(ep 4)" "$(pm 6 80 18095)"
+check_contains "an internal tier cannot publish to the world" "$BODY" "is internal"
+pec $MID "$(ep 3)" "$(pm 6 80 18091 127.0.0.1)"
+check_eq "a port bound to 127.0.0.1 is allowed on a tier without world access" '200 {}' \
+	"$CODE $BODY"
+check_contains "and reachable from the host through 127.0.0.1" \
+	"$(host_get http://127.0.0.1:18091/cgi-bin/who)" "api "
+refute "but not from the world" get "$W" http://10.80.0.1:18091/
+pec $BACK "$(ep 4)" "$(pm 6 80 18096 127.0.0.1)"
+check_contains "a 127.0.0.1 port even on an internal tier works from the host" \
+	"$(host_get http://127.0.0.1:18096/cgi-bin/who)" "db "
+
+pec $FRONT "$(ep 2)" "$(pm 6 80 0)"
+AUTO=$("$BIN" status --json --socket "$SOCK" | grep -o '"host":[^,]*' | grep -o ':[0-9]*"' | tr -d ':"' | sort -n | awk '$1 >= 49153' | head -1)
+check "-P / -p PORT get a host port from 49153-60999" test -n "$AUTO"
+check_eq "and it is reachable from the world" "peer 10.80.0.2" \
+	"$(get "$W" "http://10.80.0.1:${AUTO:-1}/cgi-bin/who")"
+
+echo "# egress"
+check_contains "front reaches the world (masqueraded)" \
+	"$(get "$WEB" http://10.80.0.2/cgi-bin/who)" "world 10.80.0.1"
+check_contains "mid reaches the world" "$(get "$API" http://10.80.0.2/cgi-bin/who)" "world "
+refute "back (internal) does not reach the world" get "$DB" http://10.80.0.2/cgi-bin/who
+check_contains "while the world answers others at that moment" \
+	"$(get "$WEB" http://10.80.0.2/cgi-bin/who)" "world "
+
+echo "# revoke"
+call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
+check_eq "Revoke succeeds" '200 {}' "$CODE $BODY"
+refute "the port is gone after Revoke" get "$W" http://10.80.0.1:18080/
+refute "its DNAT rule is gone" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18080'"
+
+echo "# teardown"
+for i in 1 2 3 4; do
+	case $i in 1 | 2) net=$FRONT ;; 3) net=$MID ;; 4) net=$BACK ;; esac
+	call /NetworkDriver.Leave "{\"NetworkID\":\"$net\",\"EndpointID\":\"$(ep $i)\"}"
+	call /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$net\",\"EndpointID\":\"$(ep $i)\"}"
+done
+refute "Leave removed the remaining mappings" sh -c "iptables-legacy -t nat -S | grep -q DNAT"
+for net in $FRONT $MID $BACK; do call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$net\"}"; done
+refute "nothing tiernet remains" sh -c "ip -o link | grep -q ': tn' || iptables-legacy-save | grep -q TIERNET"
+run_cleanup
+summary
