@@ -36,6 +36,43 @@ struct drv_ep {
 	struct drv_ep *next;
 };
 
+/* driver.c: the driver's state, guarded by drv_lock, and helpers every action uses */
+#include <pthread.h>
+extern pthread_mutex_t drv_lock;
+extern struct policy *drv_policy;
+extern struct drv_net *drv_nets;	/* in creation order: the firewall is compiled in it */
+extern struct drv_ep *drv_eps;
+extern enum nft_mode drv_fw_mode;
+
+struct drv_net *drv_net_find(const char *id);
+struct drv_net *drv_net_find_bridge(const char *bridge);
+struct drv_ep *drv_ep_find(const char *id);
+/* The endpoint id of network net_id, or NULL with a sentence in err. */
+struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err);
+void drv_net_append(struct drv_net *n);
+void drv_net_unlink(struct drv_net *n);
+void drv_ep_unlink(struct drv_ep *e);
+void drv_ep_free(struct drv_ep *e);
+/* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
+void drv_ep_destroy(struct drv_ep *e);
+uint32_t drv_prefix_mask(uint8_t prefix);
+/* Internal: Docker's --internal or the tier's flag. */
+bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
+/* Recompiles every rule from the networks and published ports and applies it. */
+int drv_fw_sync(const struct policy *pol, struct driver_err *err);
+void drv_ip_forward_on(void);
+void drv_route_localnet_on(const char *bridge);
+void drv_ip_str(uint32_t a, char s[16]);
+const char *drv_proto_str(uint8_t proto);
+
+/* ports.c */
+/* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
+		      struct driver_err *err);
+/* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
+int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
+			 const struct driver_join_req *req, struct driver_err *err);
+
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
@@ -49,8 +86,21 @@ int link_del(const char *name);
 int link_up(const char *name);
 /* Returns the ifindex of name, or -ENODEV / -errno. */
 int link_index(const char *name);
-/* Calls fn for every link whose name starts with prefix; stops at fn's first error. */
-int link_list(const char *prefix, int (*fn)(const char *name, bool bridge, void *arg), void *arg);
+struct link_info {
+	char name[IFNAMSIZ];
+	char kind[16];		/* "bridge", "veth", ... ("" when the kernel says nothing) */
+	int ifindex, master;	/* master: the bridge's ifindex, 0 when none */
+};
+/* Lists every link of the namespace into a malloc'ed array; returns 0 or -errno. */
+int link_dump(struct link_info **out, size_t *n);
+
+/* reconcile.c: start-up reconciliation of the kernel with the loaded state */
+/* Re-creates missing bridges; calls fixup for each one re-created. */
+void reconcile_networks(struct drv_net *nets, void (*fixup)(struct drv_net *n));
+/* Is the endpoint's container certainly gone (veth missing, sandbox removed)? */
+bool reconcile_endpoint_gone(const struct drv_ep *e);
+/* Removes tiernet links no state entry owns, unless a running container uses them. */
+int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps);
 
 /* state.c: one file per object, written atomically (temp file, fsync, rename, fsync dir) */
 int state_open(const char *dir, struct driver_err *err);

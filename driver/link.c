@@ -12,6 +12,8 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "driver/driver.h"
@@ -279,14 +281,18 @@ out:
 	return r;
 }
 
-int link_list(const char *prefix, int (*fn)(const char *name, bool bridge, void *arg), void *arg)
+int link_dump(struct link_info **out, size_t *n)
 {
 	struct driver_err err;
 	struct nl_sock *sk = sock_open(&err);
 	struct nl_cache *cache = NULL;
+	struct link_info *v = NULL;
 	struct nl_object *o;
+	size_t k = 0;
 	int r;
 
+	*out = NULL;
+	*n = 0;
 	if (!sk)
 		return -EIO;
 	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
@@ -294,19 +300,30 @@ int link_list(const char *prefix, int (*fn)(const char *name, bool bridge, void 
 		r = -nl_to_errno(r);
 		goto out;
 	}
+	v = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*v));
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_link *l = (struct rtnl_link *)o;
-		const char *name = rtnl_link_get_name(l);
-		const char *type = rtnl_link_get_type(l);
+		const char *name = rtnl_link_get_name(l), *type = rtnl_link_get_type(l);
 
-		if (!name || strncmp(name, prefix, strlen(prefix)))
+		if (!name)
 			continue;
-		r = fn(name, type && !strcmp(type, "bridge"), arg);
-		if (r < 0)
-			break;
+		snprintf(v[k].name, sizeof(v[k].name), "%s", name);
+		snprintf(v[k].kind, sizeof(v[k].kind), "%s", type ? type : "");
+		v[k].ifindex = rtnl_link_get_ifindex(l);
+		v[k].master = rtnl_link_get_master(l);
+		k++;
 	}
+	*out = v;
+	*n = k;
+	v = NULL;
+	r = 0;
 out:
+	free(v);
 	nl_cache_free(cache);
 	nl_socket_free(sk);
-	return r < 0 ? r : 0;
+	return r;
 }

@@ -4,7 +4,8 @@
 # daemon exactly (TESTING-NOTES.md).
 DOCKER=${DOCKER:-/usr/bin/docker}
 IMAGE=tiernet-bb:2
-DRIVER=${DRIVER:-tntest}
+# Each suite serves its own driver name (tncore, tnworld, ...), so suites never share a socket.
+DRIVER=${DRIVER:-tn$(basename "$0" .sh)}
 TMP=$(mktemp -d /tmp/tiernet-e2e.XXXXXX)
 SOCK=/run/docker/plugins/$DRIVER.sock
 STATE=$TMP/state

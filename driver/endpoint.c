@@ -1,0 +1,207 @@
+/*
+ * Endpoints: CreateEndpoint makes the veth pair on the bridge, Join hands its container end to
+ * dockerd with the gateway, Leave and DeleteEndpoint undo it.  Joins and leaves never touch
+ * the firewall rules (they depend on bridges, not containers), only published ports do.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/internal.h"
+#include "plugin/log.h"
+
+/* ---- CreateEndpoint / DeleteEndpoint ---- */
+
+static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
+		       struct driver_err *err)
+{
+	char ip[INET_ADDRSTRLEN];
+	size_t i;
+
+	if (!driver_id_valid(req->id))
+		return driver_errf(err, EINVAL, "tiernet: EndpointID \"%.70s\" is not a "
+				   "64-character hex ID", req->id);
+	for (i = 0; i < req->nopts; i++)
+		if (strncmp(req->opts[i].key, "com.docker.", 11))
+			return driver_errf(err, EINVAL, "tiernet: unknown endpoint option \"%s\"; "
+					   "tiernet takes no --driver-opt on endpoints",
+					   req->opts[i].key);
+	if (!req->addr)
+		return driver_errf(err, EINVAL, "tiernet: the endpoint has no IPv4 address; "
+				   "tiernet needs Docker's IPAM to assign one");
+	inet_ntop(AF_INET, &req->addr, ip, sizeof(ip));
+	if ((req->addr & drv_prefix_mask(n->prefix)) != n->pool || req->addr == n->gw)
+		return driver_errf(err, EINVAL, "tiernet: address %s is not a host address of "
+				   "the network's subnet", ip);
+	return 0;
+}
+
+int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
+			   struct driver_err *err)
+{
+	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
+	struct drv_net *n;
+	int r;
+
+	memset(reply, 0, sizeof(*reply));
+	if (!e)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	pthread_mutex_lock(&drv_lock);
+	n = drv_net_find(req->net_id);
+	if (!n) {
+		r = driver_errf(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
+				"state was lost); remove the network and create it again",
+				req->net_id);
+		goto out_free;
+	}
+	r = ep_validate(req, n, err);
+	if (r < 0)
+		goto out_free;
+	old = drv_ep_find(req->id);
+	if (old) {
+		r = old->addr == req->addr && !strcmp(old->net_id, n->id) ? 0 :
+			driver_errf(err, EEXIST, "tiernet: endpoint %.12s exists already",
+				    req->id);
+		reply->mac_set = !req->has_mac;
+		memcpy(reply->mac, old->mac, 6);
+		goto out_free;
+	}
+	snprintf(e->id, sizeof(e->id), "%s", req->id);
+	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
+	e->addr = req->addr;
+	e->prefix = req->prefix;
+	if (req->has_mac)
+		memcpy(e->mac, req->mac, 6);
+	else
+		driver_mac_from_ip(e->addr, e->mac);
+	driver_veth_names(e->id, e->host, e->peer);
+	r = link_veth_add(e->host, e->peer, n->bridge, e->mac, n->mtu, err);
+	if (r < 0)
+		goto out_free;
+	r = state_save_ep(e, err);
+	if (r < 0) {
+		link_del(e->host);
+		goto out_free;
+	}
+	e->next = drv_eps;
+	drv_eps = e;
+	reply->mac_set = !req->has_mac;
+	memcpy(reply->mac, e->mac, 6);
+	log_debug("endpoint %.12s created on %s: veth %s", e->id, n->bridge, e->host);
+	e = NULL;
+out_free:
+	free(e);
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	struct drv_ep *e;
+
+	(void)err;
+	pthread_mutex_lock(&drv_lock);
+	e = drv_ep_find(ep_id);
+	if (e && !strcmp(e->net_id, net_id)) {
+		bool had_ports = e->nports > 0;
+		struct driver_err fw;
+
+		log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
+		drv_ep_destroy(e);
+		if (had_ports && drv_fw_sync(drv_policy, &fw) < 0)
+			log_error("%s", fw.msg);
+	} else {
+		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
+	}
+	pthread_mutex_unlock(&drv_lock);
+	return 0;
+}
+
+/* ---- Join / Leave / EndpointOperInfo ---- */
+
+struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	struct drv_ep *e = drv_ep_find(ep_id);
+
+	if (!e || strcmp(e->net_id, net_id)) {
+		driver_errf(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
+			    "tiernet; stop the container and start it again", ep_id, net_id);
+		return NULL;
+	}
+	return e;
+}
+
+int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
+		struct driver_err *err)
+{
+	struct drv_ep *e;
+	struct drv_net *n;
+	int r = 0;
+
+	memset(reply, 0, sizeof(*reply));
+	pthread_mutex_lock(&drv_lock);
+	e = drv_ep_lookup(req->net_id, req->id, err);
+	n = e ? drv_net_find(e->net_id) : NULL;
+	if (!e || !n) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (link_index(e->peer) < 0) {
+		r = driver_errf(err, ENODEV, "tiernet: the container end %s of endpoint %.12s is "
+				"missing; stop the container and start it again", e->peer, e->id);
+		goto out;
+	}
+	snprintf(e->sandbox, sizeof(e->sandbox), "%s", req->sandbox);
+	e->joined = true;
+	r = state_save_ep(e, err);
+	if (r < 0) {
+		e->joined = false;
+		e->sandbox[0] = '\0';
+		goto out;
+	}
+	if (n->internal && req->nports)
+		r = drv_publish_internal(e, n, req, err);
+	if (r < 0)
+		goto out;
+	snprintf(reply->src_name, sizeof(reply->src_name), "%s", e->peer);
+	reply->gateway = n->gw;
+	reply->disable_gateway_service = drv_net_internal(n, drv_policy);
+out:
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	struct drv_ep *e;
+	int r = 0;
+
+	pthread_mutex_lock(&drv_lock);
+	e = drv_ep_find(ep_id);
+	if (!e || strcmp(e->net_id, net_id)) {
+		log_info("Leave for unknown endpoint %.12s: nothing to do", ep_id);
+		goto out;
+	}
+	if (e->nports)
+		drv_ports_replace(e, NULL, 0, err);
+	e->joined = false;
+	e->sandbox[0] = '\0';
+	r = state_save_ep(e, err);
+out:
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&drv_lock);
+	r = drv_ep_lookup(net_id, ep_id, err) ? 0 : -ENOENT;
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}

@@ -1,0 +1,233 @@
+/*
+ * Published ports (ProgramExternalConnectivity / RevokeExternalConnectivity): the policy gate,
+ * host port conflicts, the host ports tiernet picks for -p PORT and -P, and the DNAT rules.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "driver/internal.h"
+#include "plugin/log.h"
+
+/* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
+
+/*
+ * Makes ports[0..n) (malloc'ed, or NULL) the endpoint's published set and applies the rules.
+ * On failure the old set is back in place (kernel and memory) and ports is freed.
+ */
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
+			 struct driver_err *err)
+{
+	struct driver_port *old = e->ports;
+	size_t nold = e->nports;
+	struct driver_err ignored;
+	int r;
+
+	e->ports = ports;
+	e->nports = n;
+	r = drv_fw_sync(drv_policy, err);
+	if (r < 0) {
+		e->ports = old;
+		e->nports = nold;
+		drv_fw_sync(drv_policy, &ignored);
+		free(ports);
+		return r;
+	}
+	free(old);
+	return 0;
+}
+
+static bool same_binding(const struct driver_port *a, const struct driver_port *b)
+{
+	return a->proto == b->proto && a->host_port == b->host_port &&
+	       (a->host_ip == b->host_ip || !a->host_ip || !b->host_ip);
+}
+
+/* The endpoint (other than self) that publishes p's host port already, or NULL. */
+static const struct drv_ep *port_owner(const struct driver_port *p, const struct drv_ep *self)
+{
+	const struct drv_ep *e;
+	size_t i;
+
+	for (e = drv_eps; e; e = e->next)
+		for (i = 0; e != self && i < e->nports; i++)
+			if (same_binding(p, &e->ports[i]))
+				return e;
+	return NULL;
+}
+
+/* A host port nobody on the host has bound: test by binding it for a moment. */
+static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = host_ip };
+	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+			0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Chooses host ports for -p PORT and -P, reusing what this endpoint had for the same port. */
+static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct driver_err *err)
+{
+	size_t i, j;
+	unsigned hp;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].host_port)
+			continue;
+		for (j = 0; j < e->nports; j++)
+			if (e->ports[j].proto == p[i].proto && e->ports[j].port == p[i].port &&
+			    e->ports[j].host_ip == p[i].host_ip)
+				p[i].host_port = e->ports[j].host_port;
+		for (hp = DRIVER_PORT_AUTO_LO; !p[i].host_port && hp <= DRIVER_PORT_AUTO_HI; hp++) {
+			struct driver_port cand = p[i];
+
+			cand.host_port = (uint16_t)hp;
+			for (j = 0; j < i && !same_binding(&cand, &p[j]); j++)
+				;
+			if (j == i && !port_owner(&cand, e) &&
+			    host_port_free(cand.proto, cand.host_ip, cand.host_port))
+				p[i].host_port = (uint16_t)hp;
+		}
+		if (!p[i].host_port)
+			return driver_errf(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
+					   "%d-%d for port %u", DRIVER_PORT_AUTO_LO,
+					   DRIVER_PORT_AUTO_HI, p[i].port);
+		p[i].host_port_end = p[i].host_port;
+	}
+	return 0;
+}
+
+const char *drv_proto_str(uint8_t p)
+{
+	return p == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* Every mapping must be allowed by the policy and collide with no other mapping. */
+static int ports_check(const struct drv_ep *e, const struct drv_net *n,
+		       const struct driver_port *p, size_t cnt, struct driver_err *err)
+{
+	int tier = policy_tier_find(drv_policy, n->tier);
+	bool internal = drv_net_internal(n, drv_policy);
+	const struct drv_ep *owner;
+	char ip[INET_ADDRSTRLEN];
+	size_t i, j;
+
+	for (i = 0; i < cnt; i++) {
+		if (policy_publish_check(drv_policy, tier, internal, p[i].proto, p[i].port,
+					 p[i].host_ip, err->msg, sizeof(err->msg)) < 0)
+			return -EPERM;
+		if (!p[i].host_port)
+			continue;
+		owner = port_owner(&p[i], e);
+		for (j = 0; !owner && j < i; j++)
+			if (same_binding(&p[i], &p[j]))
+				owner = e;
+		if (owner) {
+			drv_ip_str(owner->addr, ip);
+			return driver_errf(err, EADDRINUSE, "tiernet: host port %u/%s is already "
+					   "published to %s (endpoint %.12s); choose another host "
+					   "port", p[i].host_port, drv_proto_str(p[i].proto), ip,
+					   owner->id);
+		}
+	}
+	return 0;
+}
+
+static int publish(struct drv_ep *e, const struct drv_net *n, const struct driver_port *req,
+		   size_t cnt, struct driver_err *err)
+{
+	struct driver_port *p = NULL;
+	int r;
+
+	if (cnt) {
+		p = calloc(cnt, sizeof(*p));
+		if (!p)
+			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		memcpy(p, req, cnt * sizeof(*p));
+	}
+	r = ports_check(e, n, p, cnt, err);
+	if (!r)
+		r = ports_resolve(e, p, cnt, err);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	r = drv_ports_replace(e, p, cnt, err);
+	if (!r)
+		r = state_save_ep(e, err);
+	return r;
+}
+
+int driver_publish(const struct driver_pec_req *req, struct driver_err *err)
+{
+	struct drv_ep *e;
+	struct drv_net *n;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&drv_lock);
+	e = drv_ep_lookup(req->net_id, req->id, err);
+	n = e ? drv_net_find(e->net_id) : NULL;
+	if (n)
+		r = publish(e, n, req->ports, req->nports, err);
+	if (!r && req->nports)
+		log_info("endpoint %.12s publishes %zu port(s)", e->id, req->nports);
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err)
+{
+	struct drv_ep *e;
+	int r = 0;
+
+	pthread_mutex_lock(&drv_lock);
+	e = drv_ep_find(ep_id);
+	if (e && !strcmp(e->net_id, net_id) && e->nports) {
+		r = drv_ports_replace(e, NULL, 0, err);
+		if (!r)
+			r = state_save_ep(e, err);
+	}
+	pthread_mutex_unlock(&drv_lock);
+	return r;
+}
+
+/*
+ * dockerd never sends ProgramExternalConnectivity on a Docker --internal network (PROTOCOL.md
+ * §3.5), so ports bound to 127.0.0.1 (host access, allowed on every tier) are published at
+ * Join.  Ports for the world are left to the container's non-internal gateway endpoint, if
+ * it has one: said in the log, never dropped silently.
+ */
+int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
+			    const struct driver_join_req *req, struct driver_err *err)
+{
+	struct driver_port *loop = calloc(req->nports, sizeof(*loop));
+	size_t i, k = 0;
+	int r;
+
+	if (!loop)
+		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+	for (i = 0; i < req->nports; i++) {
+		if (req->ports[i].host_ip == htonl(INADDR_LOOPBACK))
+			loop[k++] = req->ports[i];
+		else
+			log_warnx("endpoint %.12s is on --internal network %.12s: port %u/%s is "
+				  "published only through a non-internal network of the container",
+				  e->id, n->id, req->ports[i].port, drv_proto_str(req->ports[i].proto));
+	}
+	r = k ? publish(e, n, loop, k, err) : 0;
+	free(loop);
+	return r;
+}

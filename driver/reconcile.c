@@ -1,0 +1,153 @@
+/*
+ * Start-up reconciliation (DESIGN.md "Restarts").  dockerd replays nothing to a restarted
+ * plugin and never resends a DeleteEndpoint or DeleteNetwork it sent while tiernet was down
+ * (PROTOCOL.md §7, §8), so the kernel and the state are brought in line here:
+ *   - a network whose bridge is missing gets it back (address, MAC, MTU);
+ *   - an endpoint whose container is gone is removed with its links and mappings: its host
+ *     veth vanished (the kernel deletes a veth pair with the namespace of either end), or its
+ *     sandbox file no longer exists while the directory holding sandboxes does;
+ *   - tiernet links that no state entry owns are removed when nothing uses them; one that a
+ *     running container still uses (its state was lost) is kept and reported, because
+ *     deleting it would cut that container off.
+ * The caller then applies the firewall for what is left, in one commit per table.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "driver/internal.h"
+#include "plugin/log.h"
+
+/* Names tiernet derives itself: a prefix and 12 lowercase hex digits (names.c). */
+static bool derived_name(const char *name, const char *prefix)
+{
+	size_t i;
+
+	if (strncmp(name, prefix, 3) || strlen(name) != 15)
+		return false;
+	for (i = 3; i < 15; i++)
+		if (!isxdigit((unsigned char)name[i]) || isupper((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+static const struct link_info *find(const struct link_info *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+static size_t ports_of(const struct link_info *v, size_t n, int bridge)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += v[i].master == bridge;
+	return c;
+}
+
+/* Is the container behind a sandbox path certainly gone?  Unknown counts as alive. */
+static bool sandbox_gone(const char *sandbox)
+{
+	char dir[DRIVER_PATH_MAX];
+	struct stat st;
+
+	if (!sandbox[0] || stat(sandbox, &st) == 0 || errno != ENOENT)
+		return false;
+	snprintf(dir, sizeof(dir), "%s", sandbox);
+	return stat(dirname(dir), &st) == 0;
+}
+
+void reconcile_networks(struct drv_net *nets, void (*fixup)(struct drv_net *n))
+{
+	struct driver_err err;
+	uint8_t mac[6];
+	struct drv_net *n;
+
+	for (n = nets; n; n = n->next) {
+		if (link_index(n->bridge) >= 0)
+			continue;
+		driver_mac_from_ip(n->gw, mac);
+		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0)
+			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
+				  "%s", n->id, n->bridge, err.msg);
+		else
+			log_warnx("network %.12s: its bridge %s was missing; re-created", n->id,
+				  n->bridge);
+		fixup(n);
+	}
+}
+
+bool reconcile_endpoint_gone(const struct drv_ep *e)
+{
+	if (link_index(e->host) < 0) {
+		log_info("endpoint %.12s: its veth %s is gone (the container stopped while tiernet "
+			 "was not running); removing it", e->id, e->host);
+		return true;
+	}
+	if (e->joined && sandbox_gone(e->sandbox)) {
+		log_info("endpoint %.12s: its container's sandbox %s is gone; removing it", e->id,
+			 e->sandbox);
+		return true;
+	}
+	return false;
+}
+
+static bool owned(const char *name, const struct drv_net *nets, const struct drv_ep *eps)
+{
+	for (; nets; nets = nets->next)
+		if (!strcmp(nets->bridge, name))
+			return true;
+	for (; eps; eps = eps->next)
+		if (!strcmp(eps->host, name) || !strcmp(eps->peer, name))
+			return true;
+	return false;
+}
+
+static void orphan(const struct link_info *l, const struct link_info *v, size_t n)
+{
+	char peer[IFNAMSIZ];
+
+	if (!strcmp(l->kind, "bridge") && derived_name(l->name, "tnb")) {
+		if (ports_of(v, n, l->ifindex)) {
+			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
+				  "still has ports; kept: stop its containers, then restart tiernet",
+				  l->name);
+			return;
+		}
+	} else if (!strcmp(l->kind, "veth") && derived_name(l->name, "tnv")) {
+		snprintf(peer, sizeof(peer), "tnc%s", l->name + 3);
+		if (!find(v, n, peer)) {
+			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
+				  "running container uses it; kept: restart that container", l->name);
+			return;
+		}
+	} else if (!(!strcmp(l->kind, "veth") && derived_name(l->name, "tnc"))) {
+		return;	/* not a name tiernet derives: not ours to judge */
+	}
+	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);
+	link_del(l->name);
+}
+
+int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps)
+{
+	struct link_info *v;
+	size_t n, i;
+	int r = link_dump(&v, &n);
+
+	if (r < 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if (!strncmp(v[i].name, "tn", 2) && !owned(v[i].name, nets, eps))
+			orphan(&v[i], v, n);
+	free(v);
+	return 0;
+}

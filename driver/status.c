@@ -1,0 +1,156 @@
+/* `tiernet status`: what the driver holds and what the kernel enforces, as text or JSON. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/internal.h"
+#include "plugin/log.h"
+
+/* ---- status ---- */
+
+
+static void status_ports(cJSON *j, const struct drv_ep *e)
+{
+	cJSON *a = cJSON_AddArrayToObject(j, "ports");
+	char ip[INET_ADDRSTRLEN], s[64];
+	size_t i;
+
+	for (i = 0; a && i < e->nports; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		drv_ip_str(e->ports[i].host_ip, ip);
+		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].host_port);
+		cJSON_AddStringToObject(p, "host", s);
+		drv_ip_str(e->addr, ip);
+		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].port);
+		cJSON_AddStringToObject(p, "container", s);
+		cJSON_AddStringToObject(p, "proto", drv_proto_str(e->ports[i].proto));
+		cJSON_AddItemToArray(a, p);
+	}
+}
+
+static cJSON *status_json(void)
+{
+	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
+	char ip[INET_ADDRSTRLEN], cidr[32];
+	struct drv_net *n;
+	struct drv_ep *e;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "firewall", drv_fw_mode == NFT_MODE_NFT ?
+				"nft pass-through + legacy chains" : "legacy chains");
+	tiers = cJSON_AddArrayToObject(o, "tiers");
+	for (i = 0; tiers && i < drv_policy->ntiers; i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "name", drv_policy->tiers[i].name);
+		cJSON_AddBoolToObject(t, "internal", drv_policy->tiers[i].internal);
+		cJSON_AddBoolToObject(t, "isolated", drv_policy->tiers[i].isolated);
+		cJSON_AddItemToArray(tiers, t);
+	}
+	nets = cJSON_AddArrayToObject(o, "networks");
+	for (n = drv_nets; nets && n; n = n->next) {
+		cJSON *j = cJSON_CreateObject();
+
+		drv_ip_str(n->pool, ip);
+		snprintf(cidr, sizeof(cidr), "%s/%u", ip, n->prefix);
+		cJSON_AddStringToObject(j, "id", n->id);
+		cJSON_AddStringToObject(j, "bridge", n->bridge);
+		cJSON_AddStringToObject(j, "subnet", cidr);
+		drv_ip_str(n->gw, ip);
+		cJSON_AddStringToObject(j, "gateway", ip);
+		cJSON_AddStringToObject(j, "tier", n->tier);
+		cJSON_AddBoolToObject(j, "internal", drv_net_internal(n, drv_policy));
+		cJSON_AddItemToArray(nets, j);
+	}
+	eps = cJSON_AddArrayToObject(o, "endpoints");
+	for (e = drv_eps; eps && e; e = e->next) {
+		cJSON *j = cJSON_CreateObject();
+
+		drv_ip_str(e->addr, ip);
+		cJSON_AddStringToObject(j, "id", e->id);
+		cJSON_AddStringToObject(j, "network", e->net_id);
+		cJSON_AddStringToObject(j, "address", ip);
+		cJSON_AddStringToObject(j, "veth", e->host);
+		cJSON_AddStringToObject(j, "sandbox", e->sandbox);
+		status_ports(j, e);
+		cJSON_AddItemToArray(eps, j);
+	}
+	return o;
+}
+
+static char *status_text(const cJSON *o)
+{
+	const cJSON *c;
+	char *rules = iptc_dump(), *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f) {
+		free(rules);
+		return NULL;
+	}
+	fprintf(f, "firewall: %s\n\ntiers:\n",
+		cJSON_GetObjectItem(o, "firewall")->valuestring);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
+		fprintf(f, "  %s%s%s\n", cJSON_GetObjectItem(c, "name")->valuestring,
+			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
+			cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
+	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
+		"GATEWAY", "TIER");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))
+		fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n",
+			cJSON_GetObjectItem(c, "id")->valuestring,
+			cJSON_GetObjectItem(c, "bridge")->valuestring,
+			cJSON_GetObjectItem(c, "subnet")->valuestring,
+			cJSON_GetObjectItem(c, "gateway")->valuestring,
+			cJSON_GetObjectItem(c, "tier")->valuestring,
+			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
+	fprintf(f, "\nendpoints:\n  %-12s  %-12s  %-15s  %-15s  %s\n", "ID", "NETWORK", "ADDRESS",
+		"VETH", "SANDBOX");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
+		fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n",
+			cJSON_GetObjectItem(c, "id")->valuestring,
+			cJSON_GetObjectItem(c, "network")->valuestring,
+			cJSON_GetObjectItem(c, "address")->valuestring,
+			cJSON_GetObjectItem(c, "veth")->valuestring,
+			cJSON_GetObjectItem(c, "sandbox")->valuestring);
+	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints")) {
+		const cJSON *p;
+
+		cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "ports"))
+			fprintf(f, "  %.12s  %-21s  -> %s/%s\n",
+				cJSON_GetObjectItem(c, "id")->valuestring,
+				cJSON_GetObjectItem(p, "host")->valuestring,
+				cJSON_GetObjectItem(p, "container")->valuestring,
+				cJSON_GetObjectItem(p, "proto")->valuestring);
+	}
+	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
+	fclose(f);
+	free(rules);
+	return out;
+}
+
+char *driver_status(bool json)
+{
+	cJSON *o;
+	char *s = NULL;
+
+	pthread_mutex_lock(&drv_lock);
+	o = status_json();
+	if (o && json)
+		s = cJSON_Print(o);
+	else if (o)
+		s = status_text(o);
+	pthread_mutex_unlock(&drv_lock);
+	cJSON_Delete(o);
+	return s;
+}
