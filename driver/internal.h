@@ -73,6 +73,13 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct driver_err *err);
 
+/* matrix.c: the reachability matrix read back from iptc_dump() text */
+struct cJSON;
+/* Rows: tiers then world; columns: tiers, world, host.  malloc'ed text, or NULL. */
+char *drv_matrix_text(const char *dump);
+/* The same as {"front": {"mid": "all", "world": "all"}, ...}; NULL on ENOMEM. */
+struct cJSON *drv_matrix_json(const char *dump);
+
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,

@@ -34,7 +34,7 @@ static void status_ports(cJSON *j, const struct drv_ep *e)
 	}
 }
 
-static cJSON *status_json(void)
+static cJSON *status_json(const char *rules)
 {
 	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
 	char ip[INET_ADDRSTRLEN], cidr[32];
@@ -44,6 +44,8 @@ static cJSON *status_json(void)
 
 	if (!o)
 		return NULL;
+	if (rules)
+		cJSON_AddItemToObject(o, "matrix", drv_matrix_json(rules));
 	cJSON_AddStringToObject(o, "firewall", drv_fw_mode == NFT_MODE_NFT ?
 				"nft pass-through + legacy chains" : "legacy chains");
 	tiers = cJSON_AddArrayToObject(o, "tiers");
@@ -86,15 +88,15 @@ static cJSON *status_json(void)
 	return o;
 }
 
-static char *status_text(const cJSON *o)
+static char *status_text(const cJSON *o, const char *rules)
 {
 	const cJSON *c;
-	char *rules = iptc_dump(), *out = NULL;
+	char *out = NULL, *matrix = rules ? drv_matrix_text(rules) : NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
 	if (!f) {
-		free(rules);
+		free(matrix);
 		return NULL;
 	}
 	fprintf(f, "firewall: %s\n\ntiers:\n",
@@ -133,24 +135,29 @@ static char *status_text(const cJSON *o)
 				cJSON_GetObjectItem(p, "container")->valuestring,
 				cJSON_GetObjectItem(p, "proto")->valuestring);
 	}
+	fprintf(f, "\nreachability, read back from the rules in the kernel (rows open connections "
+		"to columns; all = every port):\n%s", matrix ? matrix : "  (unreadable)\n");
 	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
 	fclose(f);
-	free(rules);
+	free(matrix);
 	return out;
 }
 
 char *driver_status(bool json)
 {
+	char *rules;
 	cJSON *o;
 	char *s = NULL;
 
 	pthread_mutex_lock(&drv_lock);
-	o = status_json();
+	rules = iptc_dump();
+	o = status_json(rules);
 	if (o && json)
 		s = cJSON_Print(o);
 	else if (o)
-		s = status_text(o);
+		s = status_text(o, rules);
 	pthread_mutex_unlock(&drv_lock);
+	free(rules);
 	cJSON_Delete(o);
 	return s;
 }
