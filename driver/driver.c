@@ -9,16 +9,17 @@
  * of networks must never be applied from two threads at once.
  */
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -323,11 +324,45 @@ static void reconcile(const struct policy *pol)
 		log_warnx("cannot list links to remove orphans: %s", strerror(-r));
 }
 
+/*
+ * One tiernet per network namespace: every instance rewrites all TIERNET chains from its own
+ * networks, so a second one would silently wipe the first one's rules.  An abstract Unix
+ * socket is the lock: its name lives in the network namespace, and the kernel releases it
+ * when the process dies, even by SIGKILL.
+ */
+static int instance_lock(struct driver_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char name[] = "tiernet.driver";
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return driver_errf(err, errno, "tiernet: cannot create the instance lock: %s",
+				   strerror(errno));
+	memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
+	if (bind(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + sizeof(name)) <
+	    0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EADDRINUSE)
+			return driver_errf(err, EBUSY, "tiernet: another tiernet daemon runs in "
+					   "this network namespace already; stop it first (one "
+					   "tiernet per host)");
+		return driver_errf(err, e, "tiernet: cannot take the instance lock: %s",
+				   strerror(e));
+	}
+	return 0;	/* the descriptor stays open for the life of the process */
+}
+
 int driver_init(const char *state_dir, struct policy *pol, struct driver_err *err)
 {
 	struct drv_net *n;
 	int r;
 
+	r = instance_lock(err);
+	if (r < 0)
+		return r;
 	r = state_open(state_dir, err);
 	if (r < 0)
 		return r;

@@ -30,7 +30,11 @@ for t in "$HERE"/e2e/*.sh; do
 	"$t" "$BIN" || rc=1
 done
 if [ -n "$started" ]; then
-	kill "$started"; wait "$started" 2>/dev/null
+	# A suite may have restarted dockerd (policy.sh's legacy part): stop the one running now.
+	pid=$(cat /var/run/docker.pid 2>/dev/null)
+	[ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = dockerd ] || pid=$started
+	kill "$pid" 2>/dev/null; wait "$started" 2>/dev/null
+	for _ in $(seq 1 300); do [ -d /proc/"$pid" ] || break; sleep 0.2; done
 fi
 if [ $rc -ne 0 ] && [ -n "$started" ]; then
 	echo "# dockerd log (last 40 lines):"; tail -40 "$LOG" | sed 's/^/#   /'

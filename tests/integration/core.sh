@@ -25,6 +25,11 @@ NS1=tnit-c1-$$
 NS2=tnit-c2-$$
 on_exit "ip netns del $NS1; ip netns del $NS2"
 
+OUT=$(timeout 5 "$BIN" serve --socket "$TMP/second.sock" --state-dir "$TMP/state2" \
+	--config "$CONF" 2>&1)
+check_contains "a second daemon in the same network namespace refuses to start" "$OUT" \
+	"another tiernet daemon runs in this network namespace already"
+
 echo "# handshake"
 call /Plugin.Activate ""
 check_eq "Activate answers 200" 200 "$CODE"
