@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: real dockerd, `docker network create -d tntest -o tier=front`, containers that
+# End to end: real dockerd, `docker network create -d tncore -o tier=front`, containers that
 # reach each other by ping and TCP, connect/disconnect, rm -f, network rm, nothing left.
 # Subnets: 10.81.0.0/16.   usage: core.sh TIERNET_BINARY
 set -u

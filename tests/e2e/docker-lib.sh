@@ -1,5 +1,5 @@
 # Helpers for the end-to-end suites: a real dockerd (started by run-e2e.sh), a busybox image
-# made with `docker import`, and tiernet serving as the v1 plugin "tntest" (its own socket
+# made with `docker import`, and tiernet serving as a v1 plugin under a name of its own (its own socket
 # name, so a tiernet the operator runs is never disturbed).  /usr/bin/docker matches the
 # daemon exactly (TESTING-NOTES.md).
 DOCKER=${DOCKER:-/usr/bin/docker}
