@@ -199,15 +199,19 @@ static int filter_in(struct compiler *c)
 	r = rule(RULES_FILTER, CH_IN, RULES_RETURN);
 	rule_in(&r, TN_ANY, true);
 	ret |= rules_add(c->rs, &r);
-	r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
-	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
-	ret |= rules_add(c->rs, &r);
+	/*
+	 * Anti-spoofing before the conntrack shortcut: a packet that borrows the addresses and
+	 * ports of a live connection would otherwise pass as part of it.
+	 */
 	for (i = 0; i < c->n; i++) {
 		r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 		rule_src(&r, &c->nets[i], true);
 		rule_in(&r, c->nets[i].bridge, false);
 		ret |= rules_add(c->rs, &r);
 	}
+	r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
+	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
+	ret |= rules_add(c->rs, &r);
 	for (i = 0; i < c->pol->nedges && !ret; i++)
 		if (c->pol->edges[i].dst == POLICY_HOST && c->pol->edges[i].src >= 0)
 			ret = filter_in_host(c, &c->pol->edges[i]);
@@ -227,6 +231,16 @@ static int mangle_fwd_head(struct compiler *c)
 	rule_in(&r, TN_ANY, true);
 	rule_out(&r, TN_ANY, true);
 	ret |= rules_add(c->rs, &r);
+	/*
+	 * A packet from a container must carry an address of its own network, checked before
+	 * the conntrack shortcut so that borrowing a live connection's addresses gains nothing.
+	 */
+	for (i = 0; i < c->n; i++) {
+		r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
+		rule_src(&r, &c->nets[i], true);
+		rule_in(&r, c->nets[i].bridge, false);
+		ret |= rules_add(c->rs, &r);
+	}
 	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
@@ -234,13 +248,6 @@ static int mangle_fwd_head(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
-	/* A packet from a container must carry an address of its own network. */
-	for (i = 0; i < c->n; i++) {
-		r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
-		rule_src(&r, &c->nets[i], true);
-		rule_in(&r, c->nets[i].bridge, false);
-		ret |= rules_add(c->rs, &r);
-	}
 	return ret ? -ENOMEM : 0;
 }
 

@@ -143,8 +143,9 @@ serve_http_at() {
 # udp_log ADDR PORT: the file where serve_udp ADDR PORT logs "SOURCE PAYLOAD" per datagram.
 udp_log() { echo "$TMP/udp-$1-$2.log"; }
 
-# serve_udp NS ADDR PORT: a UDP receiver (Debian's busybox nc has no -u; perl-base is
-# Essential) that appends one line per datagram to $(udp_log ADDR PORT).
+# serve_udp NS ADDR PORT [echo]: a UDP receiver (Debian's busybox nc has no -u; perl-base is
+# Essential) that appends one line per datagram to $(udp_log ADDR PORT); with "echo" it also
+# sends every datagram back to its sender.
 serve_udp() {
 	local log
 	log=$(udp_log "$2" "$3")
@@ -157,13 +158,27 @@ serve_udp() {
 		while (defined(my $peer = $s->recv(my $buf, 4096))) {
 			my ($port, $addr) = unpack_sockaddr_in($peer);
 			print $f inet_ntoa($addr), " ", $buf;
-		}' "$2" "$3" "$log" 2>>"$TMP/udp.err"
+			$s->send($buf, 0, $peer) if $ARGV[3];
+		}' "$2" "$3" "$log" "${4:+1}" 2>>"$TMP/udp.err"
 	retry 25 in_ns "$1" sh -c "busybox netstat -lun | grep -q '$2:$3 '"
 }
 
 # udp_send NS ADDR PORT PAYLOAD: one datagram (bash's /dev/udp; the route picks the source).
 udp_send() {
 	in_ns "$1" bash -c 'printf "%s\n" "$3" >"/dev/udp/$1/$2"' _ "$2" "$3" "$4" 2>/dev/null
+}
+
+# udp_send_from NS SOURCE SPORT ADDR PORT PAYLOAD: one datagram from SOURCE:SPORT; prints the
+# reply that arrives within 1 s, if any (an echo receiver answers with the payload).
+udp_send_from() {
+	in_ns "$1" perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(Proto => "udp", LocalAddr => $ARGV[0],
+					      LocalPort => $ARGV[1], PeerAddr => $ARGV[2],
+					      PeerPort => $ARGV[3]) or die "udp: $!\n";
+		$s->send("$ARGV[4]\n");
+		my $r = "";
+		eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm 1; $s->recv($r, 4096); alarm 0 };
+		print $r;' "$2" "$3" "$4" "$5" "$6" 2>>"$TMP/udp.err"
 }
 
 # udp_got ADDR PORT PAYLOAD: the receiver logged PAYLOAD within about 1.5 s.
@@ -206,3 +221,59 @@ fw_rules() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
 udp_seen() {
 	ip netns exec "$1" awk '/^Udp:/ { if (h) { print $2 + $3; exit } h = 1 }' /proc/net/snmp
 }
+
+# ---- Helpers for suites that run calls in parallel or across restarts (durability.sh).
+
+# post PATH BODY: like `call`, but re-entrant (no shared file, no globals), so background jobs
+# can use it, each on its own connection.  Prints "CODE BODY" on one line.  When the daemon
+# did not answer, CODE is 000 and BODY is "curl-exit-N": N = 7 means the connection was
+# refused (the request never reached a daemon), 52/56 that it was cut after the request was
+# sent (it may have been executed), 28 a timeout (20 s).
+post() {
+	local data=$2 out rc
+	[ -n "$data" ] && data="$data"$'\n'
+	out=$(curl -sS --max-time 20 --unix-socket "$SOCK" -w '\n%{http_code}' -X POST \
+		-H 'Host;' -H 'Content-Type:' -H 'User-Agent: Go-http-client/1.1' \
+		-H 'Accept: application/vnd.docker.plugins.v1.2+json' \
+		--data-binary "$data" "http://plugin$1" 2>/dev/null)
+	rc=$?
+	if [ $rc -ne 0 ] && [ "${out##*$'\n'}" = 000 ]; then
+		echo "000 curl-exit-$rc"
+	else
+		printf '%s %s\n' "${out##*$'\n'}" "$(printf '%s' "$out" | sed '$d' | tr -d '\n')"
+	fi
+}
+
+# plugin_kill9: SIGKILL to the daemon (a crash: no clean-up, the socket file stays behind).
+plugin_kill9() {
+	[ -n "$PLUGIN_PID" ] || return 0
+	kill -KILL "$PLUGIN_PID" 2>/dev/null
+	wait "$PLUGIN_PID" 2>/dev/null
+	PLUGIN_PID=
+}
+
+# plugin_alive: the daemon process is still running.
+plugin_alive() { [ -n "$PLUGIN_PID" ] && kill -0 "$PLUGIN_PID" 2>/dev/null; }
+
+# tn_links: the names of every tiernet link (tn*) of this namespace, sorted, one a line.
+tn_links() { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^tn' | sort; }
+
+# master_of IFACE: the bridge IFACE is enslaved to ("" when none).
+master_of() { ip -o link show "$1" 2>/dev/null | grep -o 'master [^ ]*' | awk '{print $2}'; }
+
+# fw_tiernet: tiernet's legacy rules (table headers and TIERNET lines), counters stripped.
+fw_tiernet() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' | grep -E '^\*|TIERNET'; }
+
+# fw_flush_tiernet: flushes every legacy TIERNET chain in every table, as an operator might.
+fw_flush_tiernet() {
+	local table chain
+	for table in $(iptables-legacy-save | sed -n 's/^\*//p'); do
+		for chain in $(iptables-legacy -t "$table" -S | awk '$1 == "-N" && $2 ~ /^TIERNET/ {print $2}'); do
+			iptables-legacy -t "$table" -F "$chain"
+		done
+	done
+}
+
+# sanitizer_report: prints an AddressSanitizer / LeakSanitizer / UBSan report from the
+# daemon's log, if any; fails when there is none.
+sanitizer_report() { grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/plugin.log"; }
