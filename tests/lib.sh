@@ -56,3 +56,7 @@ retry() {
 	done
 	return 1
 }
+
+# Clean up also when a suite dies half-way (timeout, ^C, a failed command under set -e).
+trap 'run_cleanup' EXIT
+trap 'exit 130' INT TERM
