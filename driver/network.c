@@ -178,7 +178,7 @@ int driver_network_delete(const char *net_id, struct driver_err *err)
 	/* dockerd refuses to remove a network with endpoints; these are leftovers. */
 	for (e = drv_eps; e; e = next) {
 		next = e->next;
-		if (!strcmp(e->net_id, n->id))
+		if (!strcmp(e->net_id, n->id) && !e->busy)
 			drv_ep_destroy(e);
 	}
 	drv_net_unlink(n);
