@@ -250,12 +250,11 @@ void drv_ip_forward_on(void)
  */
 void drv_route_localnet_on(const char *bridge)
 {
-	char path[96];
+	int r = link_route_localnet(bridge);
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
-	if (sysctl_on(path) < 0)
-		log_warn("cannot set route_localnet on %s; ports published on 127.0.0.1 will not "
-			 "reach its containers", bridge);
+	if (r < 0)
+		log_warnx("cannot set route_localnet on %s: %s; ports published on 127.0.0.1 will "
+			  "not reach its containers", bridge, strerror(-r));
 }
 
 /* ---- start-up ---- */

@@ -98,6 +98,8 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 int link_del(const char *name);
 /* Sets a link up; returns 0 or -errno. */
 int link_up(const char *name);
+/* Sets the IPv4 route_localnet flag of a link; returns 0 or -errno. */
+int link_route_localnet(const char *name);
 /* Returns the ifindex of name, or -ENODEV / -errno. */
 int link_index(const char *name);
 struct link_info {

@@ -10,7 +10,9 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <linux/ip.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +226,40 @@ int link_up(const char *name)
 	}
 	rtnl_link_set_flags(chg, IFF_UP);
 	r = rtnl_link_change(sk, cur, chg, 0);
+	r = r < 0 ? -nl_to_errno(r) : 0;
+out:
+	rtnl_link_put(chg);
+	rtnl_link_put(cur);
+	nl_socket_free(sk);
+	return r;
+}
+
+/*
+ * route_localnet over netlink rather than /proc/sys: inside a managed plugin /proc/sys is
+ * read-only, while an RTM_SETLINK with IFLA_AF_SPEC needs only CAP_NET_ADMIN.
+ */
+int link_route_localnet(const char *name)
+{
+	struct driver_err err;
+	struct nl_sock *sk = sock_open(&err);
+	struct rtnl_link *cur = NULL, *chg = NULL;
+	int r;
+
+	if (!sk)
+		return -EIO;
+	r = rtnl_link_get_kernel(sk, 0, name, &cur);
+	if (r < 0) {
+		r = -nl_to_errno(r);
+		goto out;
+	}
+	chg = rtnl_link_alloc();
+	if (!chg) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = rtnl_link_inet_set_conf(chg, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+	if (r == 0)
+		r = rtnl_link_change(sk, cur, chg, 0);
 	r = r < 0 ? -nl_to_errno(r) : 0;
 out:
 	rtnl_link_put(chg);
