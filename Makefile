@@ -104,12 +104,68 @@ deps:
 clean:
 	rm -rf build
 
-install: build/tiernet
-	install -v -d $(DESTDIR)$(PREFIX)/sbin
-	install -v -m 0755 build/tiernet $(DESTDIR)$(PREFIX)/sbin/tiernet
+# ---- install, uninstall, the managed plugin (README "Install")
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary in PREFIX/sbin, the man page in
+# PREFIX/share/man/man8, the systemd unit in PREFIX/lib/systemd/system (/lib/systemd/system
+# when PREFIX=/usr, Debian's place), and /etc/tiernet/tiernet.conf (the embedded default
+# policy; an existing file is never overwritten).  The config path is /etc whatever PREFIX
+# is: the daemon reads /etc/tiernet/tiernet.conf by default.
+SBINDIR    := $(PREFIX)/sbin
+MAN8DIR    := $(PREFIX)/share/man/man8
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+CONFDIR    := /etc/tiernet
+STATEDIR   := /var/lib/tiernet
 
+.PHONY: plugin plugin-rootfs
+install: build/tiernet packaging/tiernet.service doc/tiernet.8
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 build/tiernet $(DESTDIR)$(SBINDIR)/tiernet
+	install -m 0644 doc/tiernet.8 $(DESTDIR)$(MAN8DIR)/tiernet.8
+	sed 's|/usr/local/sbin/tiernet|$(SBINDIR)/tiernet|g' packaging/tiernet.service \
+		>$(DESTDIR)$(UNITDIR)/tiernet.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tiernet.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/tiernet.service.tmp $(DESTDIR)$(UNITDIR)/tiernet.service
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	@f=$(DESTDIR)$(CONFDIR)/tiernet.conf; \
+	if [ -e $$f ]; then \
+		echo "kept $$f (it exists)"; \
+	elif build/tiernet check --print-default >$$f.tmp && chmod 0644 $$f.tmp && \
+		mv $$f.tmp $$f; then \
+		echo "installed $$f (the default policy)"; \
+	else \
+		rm -f $$f.tmp; exit 1; \
+	fi
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+
+# Removes what install added: the policy file only while it is still the default policy,
+# the state directory only when empty (what is persisted there belongs to live containers).
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/tiernet
+	@f=$(DESTDIR)$(CONFDIR)/tiernet.conf; def=$$(mktemp); \
+	for b in $(DESTDIR)$(SBINDIR)/tiernet build/tiernet; do \
+		[ -x $$b ] && $$b check --print-default >$$def && break; \
+	done; \
+	if [ -e $$f ] && ! { [ -s $$def ] && cmp -s $$def $$f; }; then \
+		echo "kept $$f (changed from the default policy)"; \
+	else \
+		rm -f $$f; rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \
+	fi; \
+	rm -f $$def
+	rm -f $(DESTDIR)$(SBINDIR)/tiernet $(DESTDIR)$(MAN8DIR)/tiernet.8 \
+		$(DESTDIR)$(UNITDIR)/tiernet.service
+	@rmdir $(DESTDIR)$(STATEDIR) 2>/dev/null || true
+
+# make plugin [PLUGIN_NAME=tiernet:latest]: the managed plugin, assembled offline in
+# PLUGIN_DIR (binary, the libraries ldd names, their loader, config.json) and created with
+# `docker plugin create` (an old plugin of that name is replaced unless networks use it).
+# make plugin-rootfs only assembles PLUGIN_DIR.
+PLUGIN_NAME ?= tiernet:latest
+PLUGIN_DIR  ?= build/plugin
+PLUGIN_BIN  ?= build/tiernet
+plugin: $(PLUGIN_BIN)
+	packaging/mkplugin.sh $(PLUGIN_BIN) $(PLUGIN_DIR) $(PLUGIN_NAME)
+
+plugin-rootfs: $(PLUGIN_BIN)
+	PLUGIN_CREATE=0 packaging/mkplugin.sh $(PLUGIN_BIN) $(PLUGIN_DIR) $(PLUGIN_NAME)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -121,3 +177,67 @@ build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o $(LIB_OBJS)
 build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o $(ASAN_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# ---- Hardening: fuzzing (tests/fuzz), static analysis (tests/analyze); README "Hardening" ----
+# libFuzzer harnesses, one per input tiernet parses, linked against the product objects built
+# with clang, ASan and UBSan into build/fuzz/.  `make fuzz` runs each FUZZ_SECONDS seconds,
+# `make fuzz-smoke` 5 s each (the test command).  Needs clang and libclang-rt-14-dev.
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin
+FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-smoke analyze
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh 5 $(FUZZ_NAMES)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(BASE_CFLAGS) -Wno-error -c -o $@ $<
+
+# An archive, so that a harness pulls in only the objects it needs (fuzz_admin's kernel stubs
+# replace driver/link.c, policy/iptc.c and policy/nft.c).
+build/fuzz/libtiernet.a: $(FUZZ_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The harness objects are intermediate files of the pattern rule below: keep them.
+.SECONDARY: $(FUZZ_NAMES:%=build/fuzz/obj/tests/fuzz/fuzz_%.o)
+build/fuzz/fuzz_admin: build/fuzz/obj/tests/fuzz/fuzz_admin.o \
+	build/fuzz/obj/tests/fuzz/stub_kernel.o build/fuzz/libtiernet.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libtiernet.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
+
+# cppcheck and clang-tidy over the product code; fails on any finding that is not suppressed
+# with its reason in tests/analyze/.
+analyze:
+	PKG_CFLAGS='$(PKG_CFLAGS)' tests/analyze/run.sh
+
+# Benchmarks (root; a real dockerd, started when none runs): one table, each figure against
+# an anchor measured in the same run; saved to build/bench.txt.  They report, never fail.
+build/bench/sockcall: tests/bench/sockcall.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< -lpthread
+
+# Static: it runs inside the busybox image through a bind mount.
+build/bench/udpflood: tests/bench/udpflood.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -static $(WARN) -o $@ $<
+
+bench: build/tiernet build/bench/sockcall build/bench/udpflood
+	tests/bench/run.sh build/tiernet build/bench

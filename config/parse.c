@@ -776,7 +776,7 @@ static void add_edge(struct parser *p, struct allow *a)
 
 static void finish(struct parser *p)
 {
-	struct allow *a;
+	size_t i;
 
 	if (!p->pol->ntiers) {
 		error_file(p, "no tier declared: add a line such as \"tier front\"");
@@ -787,7 +787,10 @@ static void finish(struct parser *p)
 		p->err = -ENOMEM;
 		return;
 	}
-	for (a = p->allows; a < p->allows + p->nallows; a++) {
+	/* By index: with no allow line p->allows is NULL, and NULL + 0 is undefined in C. */
+	for (i = 0; i < p->nallows; i++) {
+		struct allow *a = &p->allows[i];
+
 		resolve(p, a);
 		if (a->resolved && check_pseudo(p, a) && check_tiers(p, a) && check_duplicate(p, a))
 			add_edge(p, a);
@@ -855,8 +858,8 @@ int config_parse(const char *name, const char *text, size_t len, struct policy *
 		finish(&p);
 	if (!p.err)
 		p.err = report_dropped(&p);
-	if (diags->n > first)
-		diags_sort(diags->v + first, diags->n - first);
+	if (p.diags->n > first)	/* p.diags is diags: the parser appended through it */
+		diags_sort(p.diags->v + first, p.diags->n - first);
 	ret = p.err ? p.err : p.nerrors ? -EINVAL : 0;
 	if (!ret) {
 		*out = p.pol;

@@ -2,6 +2,8 @@
  * tiernet: commands, start-up, signals and shutdown.  The serving loop is libmicrohttpd's;
  * this thread only waits for signals: SIGHUP re-reads the policy, SIGTERM/SIGINT stop
  * serving and leave every bridge, veth and rule in place so containers keep working.
+ * Before the server's threads start, the daemon gives up every capability but CAP_NET_ADMIN
+ * and CAP_NET_RAW (caps.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -61,8 +63,19 @@ static void reload(const char *path)
 	log_info("new policy applied");
 }
 
+/*
+ * Never runs (the signals are blocked in every thread and taken by sigtimedwait), but a
+ * handler must exist: as PID 1 of a PID namespace (a managed plugin) the kernel discards a
+ * signal whose disposition is SIG_DFL, and `docker plugin disable` would wait out its timeout.
+ */
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
 static int serve(const struct serve_opts *o)
 {
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct driver_err err;
 	struct policy *pol;
 	/* How often Docker's chains are checked for the pass-through (dockerd restarts). */
@@ -75,6 +88,10 @@ static int serve(const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -83,6 +100,13 @@ static int serve(const struct serve_opts *o)
 		fatalx("cannot start: fix the policy file and try again");
 	if (driver_init(o->state_dir, pol, &err) < 0)
 		fatalx("cannot start: %s", err.msg);
+	/*
+	 * Capabilities are per thread and inherited by new threads: drop them before
+	 * server_start() starts libmicrohttpd's.  Binding the socket needs none (root owns
+	 * its directory).
+	 */
+	if (caps_drop() < 0)
+		fatalx("cannot start: cannot give up the capabilities tiernet does not need");
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {
@@ -104,17 +128,110 @@ static int serve(const struct serve_opts *o)
 	return 0;
 }
 
+/* ---- help texts: usage, options, examples ---- */
+
 static void usage_serve(FILE *f)
 {
 	fprintf(f,
 		"usage: tiernet serve [--socket PATH] [--config FILE] [--state-dir DIR] "
 		"[--log-level LEVEL]\n"
-		"  --socket PATH     default %s (the driver name is its base name)\n"
-		"  --config FILE     default %s; when that file is missing the embedded\n"
-		"                    default policy is used\n"
+		"\n"
+		"Runs the Docker network plugin daemon in the foreground, logging one line per\n"
+		"event on stderr.  SIGHUP re-reads the policy; SIGTERM/SIGINT stop serving and\n"
+		"leave bridges, veths and rules in place, so running containers keep working.\n"
+		"After start-up the daemon keeps only CAP_NET_ADMIN and CAP_NET_RAW.\n"
+		"\n"
+		"options:\n"
+		"  --socket PATH     default %s; the Docker driver name is its\n"
+		"                    base name without .sock\n"
+		"  --config FILE     default %s; when that file is missing the\n"
+		"                    embedded default policy is used (an explicit FILE must exist)\n"
 		"  --state-dir DIR   default %s\n"
-		"  --log-level LEVEL error, warn, info (default) or debug\n",
+		"  --log-level LEVEL error, warn, info (default) or debug\n"
+		"\n"
+		"environment (the options win):\n"
+		"  TIERNET_CONFIG    like --config\n"
+		"  TIERNET_LOG_LEVEL like --log-level\n"
+		"\n"
+		"examples:\n"
+		"  tiernet serve\n"
+		"  tiernet serve --config /etc/tiernet/tiernet.conf --log-level debug\n"
+		"  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n",
 		PLUGIN_SOCKET_DEFAULT, CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT);
+}
+
+static void usage_check(FILE *f)
+{
+	fprintf(f,
+		"usage: tiernet check [--config FILE]\n"
+		"       tiernet check --print-default\n"
+		"\n"
+		"Parses a policy file as `tiernet serve` would and prints \"configuration OK\"\n"
+		"(exit 0) or every error as file:line:column with the line and a caret (exit 1).\n"
+		"Without --config it checks %s, or the embedded\n"
+		"default policy when that file does not exist.  --print-default prints the\n"
+		"embedded default policy, a starting point for your own.\n"
+		"\n"
+		"examples:\n"
+		"  tiernet check\n"
+		"  tiernet check --config ./tiernet.conf && systemctl reload tiernet\n"
+		"  tiernet check --print-default > ./tiernet.conf\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+static void usage_status(FILE *f)
+{
+	fprintf(f,
+		"usage: tiernet status [--socket PATH] [--json]\n"
+		"\n"
+		"Asks the running daemon over its socket for tiers, networks, bridges, endpoints,\n"
+		"published ports and the reachability matrix as the kernel enforces it.\n"
+		"\n"
+		"options:\n"
+		"  --socket PATH  the daemon's socket, default %s\n"
+		"  --json         machine-readable output\n"
+		"\n"
+		"examples:\n"
+		"  tiernet status\n"
+		"  tiernet status --json\n"
+		"  # the managed plugin's socket lives under its plugin ID:\n"
+		"  tiernet status --socket /run/docker/plugins/$(docker plugin inspect -f '{{.Id}}' "
+		"tiernet:latest)/tiernet.sock\n",
+		PLUGIN_SOCKET_DEFAULT);
+}
+
+static void usage_version(FILE *f)
+{
+	fprintf(f, "usage: tiernet version\n\nPrints the version tiernet was built from.\n");
+}
+
+static void usage_help(FILE *f)
+{
+	fprintf(f, "usage: tiernet help [COMMAND]\n\nShows the commands, or one command's help.\n");
+}
+
+/*
+ * Defaults from the environment (a managed plugin's `env` settings, a unit's Environment=);
+ * options given on the command line override them.  Returns 0 or -EINVAL.
+ */
+static int env_defaults(struct serve_opts *o)
+{
+	const char *v = getenv("TIERNET_CONFIG");
+	int lvl;
+
+	if (v && v[0])
+		o->config = v;
+	v = getenv("TIERNET_LOG_LEVEL");
+	if (v && v[0]) {
+		lvl = log_parse_level(v);
+		if (lvl < 0) {
+			fprintf(stderr, "tiernet: TIERNET_LOG_LEVEL \"%s\" is not one of error, "
+				"warn, info, debug\n", v);
+			return -EINVAL;
+		}
+		log_set_level((enum log_level)lvl);
+	}
+	return 0;
 }
 
 static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
@@ -171,8 +288,11 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 static int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
-	int r = parse_common(argc, argv, &o, NULL);
+	int r;
 
+	if (env_defaults(&o) < 0)
+		return 2;
+	r = parse_common(argc, argv, &o, NULL);
 	if (r) {
 		usage_serve(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
@@ -185,12 +305,17 @@ static int cmd_check(int argc, char **argv)
 	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
 	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
-	int r = parse_common(argc, argv, &o, NULL);
+	int r;
 
+	if (argc == 2 && !strcmp(argv[1], "--print-default")) {
+		fputs(config_default_text, stdout);
+		return 0;
+	}
+	if (env_defaults(&o) < 0)
+		return 2;
+	r = parse_common(argc, argv, &o, NULL);
 	if (r) {
-		printf("usage: tiernet check [--config FILE]\n"
-		       "  checks a policy file (default %s, else the embedded default)\n",
-		       CONFIG_DEFAULT_PATH);
+		usage_check(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
 	}
 	r = config_load(o.config, &pol, &diags);
@@ -218,7 +343,7 @@ static int cmd_status(int argc, char **argv)
 	int fd, r = parse_common(argc, argv, &o, &json);
 
 	if (r) {
-		printf("usage: tiernet status [--socket PATH] [--json]\n");
+		usage_status(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
 	}
 	if (strlen(o.socket) >= sizeof(sa.sun_path))
@@ -245,9 +370,21 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
+static bool wants_help(int argc, char **argv)
+{
+	return argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+}
+
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (wants_help(argc, argv)) {
+		usage_version(stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		usage_version(stderr);
+		return 2;
+	}
 	printf("tiernet %s\n", TIERNET_VERSION);
 	return 0;
 }
@@ -257,41 +394,73 @@ static int cmd_help(int argc, char **argv);
 static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	void (*usage)(FILE *f);
 	const char *help;
 } commands[] = {
-	{ "serve", cmd_serve, "run the network plugin daemon" },
-	{ "check", cmd_check, "check a policy file and print \"configuration OK\" or its errors" },
-	{ "status", cmd_status, "show tiers, networks, endpoints and rules of the running daemon" },
-	{ "version", cmd_version, "print the version" },
-	{ "help", cmd_help, "show this help" },
+	{ "serve", cmd_serve, usage_serve, "run the network plugin daemon" },
+	{ "check", cmd_check, usage_check,
+	  "check a policy file and print \"configuration OK\" or its errors" },
+	{ "status", cmd_status, usage_status,
+	  "show tiers, networks, endpoints, ports and rules of the running daemon" },
+	{ "version", cmd_version, usage_version, "print the version" },
+	{ "help", cmd_help, usage_help, "show this help, or a command's help" },
 };
 
-static int cmd_help(int argc, char **argv)
+static const struct command *find_command(const char *name)
 {
 	size_t i;
 
-	(void)argc, (void)argv;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct command *c;
+	size_t i;
+
+	if (argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")) {
+		c = find_command(argv[1]);
+		if (!c) {
+			fprintf(stderr, "tiernet: unknown command \"%s\"; see `tiernet help`\n",
+				argv[1]);
+			return 2;
+		}
+		c->usage(stdout);
+		return 0;
+	}
 	printf("usage: tiernet COMMAND [OPTIONS]\n\n"
 	       "tiernet is a Docker network plugin: tiers of bridged networks, routed to each\n"
-	       "other only where a small policy file allows it.\n\ncommands:\n");
+	       "other only where a small policy file (%s) allows it.\n\n"
+	       "commands:\n", CONFIG_DEFAULT_PATH);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n", commands[i].name, commands[i].help);
-	printf("\n`tiernet COMMAND --help` shows the options of a command.\n");
+	printf("\n"
+	       "examples:\n"
+	       "  tiernet serve --log-level debug     # run the daemon (as root)\n"
+	       "  tiernet check --config ./tiernet.conf\n"
+	       "  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n"
+	       "  tiernet status\n"
+	       "\n"
+	       "`tiernet COMMAND --help` or `tiernet help COMMAND` shows a command's options;\n"
+	       "`man 8 tiernet` describes the policy language.\n");
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : "help";
-	size_t i;
+	const struct command *c;
 
 	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		name = "help";
 	if (!strcmp(name, "--version"))
 		name = "version";
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(name, commands[i].name))
-			return commands[i].fn(argc > 1 ? argc - 1 : argc, argc > 1 ? argv + 1 : argv);
+	c = find_command(name);
+	if (c)
+		return c->fn(argc > 1 ? argc - 1 : argc, argc > 1 ? argv + 1 : argv);
 	fprintf(stderr, "tiernet: unknown command \"%s\"; see `tiernet help`\n", name);
 	return 2;
 }

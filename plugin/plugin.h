@@ -54,4 +54,13 @@ int server_start(const char *path);
 /* Stops serving and removes the socket. */
 void server_stop(void);
 
+/* caps.c */
+/*
+ * Keeps CAP_NET_ADMIN and CAP_NET_RAW only (effective and permitted; inheritable and ambient
+ * cleared; every other capability removed from the bounding set where CAP_SETPCAP allows)
+ * and sets no_new_privs.  Per-thread attributes: call it before any thread is started.
+ * Returns 0 or -errno (logged).
+ */
+int caps_drop(void);
+
 #endif

@@ -13,19 +13,39 @@
 
 #include "plugin/plugin.h"
 
-static int depth_of(const cJSON *o)
+/*
+ * Checks the raw text before cJSON sees it, so that a hostile body costs one linear pass: at
+ * most PLUGIN_JSON_DEPTH_MAX nested objects and arrays (cJSON itself recurses up to 1000
+ * levels), and no NUL in a string (cJSON would cut the string there, so "front\u0000x" would
+ * read as "front").  Text that is not JSON passes here and is refused by the parser.
+ */
+static int prescan(const char *body, size_t len, struct driver_err *err)
 {
-	const cJSON *c;
-	int d, max = 0;
+	bool in_str = false;
+	size_t i, depth = 0;
 
-	for (c = o ? o->child : NULL; c; c = c->next) {
-		d = depth_of(c);
-		if (d > max)
-			max = d;
-		if (max > PLUGIN_JSON_DEPTH_MAX)
-			break;
+	for (i = 0; i < len; i++) {
+		char c = body[i];
+
+		if (in_str && c == '\\' && i + 1 < len) {
+			if (body[i + 1] == 'u' && len - i >= 6 && !memcmp(body + i + 2, "0000", 4))
+				return driver_errf(err, EINVAL, "tiernet: the request body has a NUL "
+						   "character (\\u0000) in a string");
+			i++;
+		} else if (c == '"') {
+			in_str = !in_str;
+		} else if (in_str && (unsigned char)c < 0x20) {
+			/* RFC 8259 §7; Go's encoder escapes them, cJSON would take them raw */
+			return driver_errf(err, EINVAL, "tiernet: the request body is not valid JSON: "
+					   "a string holds a raw control character");
+		} else if (!in_str && (c == '{' || c == '[') && ++depth > PLUGIN_JSON_DEPTH_MAX) {
+			return driver_errf(err, EINVAL, "tiernet: the request body nests deeper than "
+					   "%d levels", PLUGIN_JSON_DEPTH_MAX);
+		} else if (!in_str && (c == '}' || c == ']') && depth) {
+			depth--;
+		}
 	}
-	return max + 1;
+	return 0;
 }
 
 /* Parses body as one JSON object; cJSON does not need the NUL since the length is given. */
@@ -39,6 +59,8 @@ static cJSON *parse(const char *body, size_t len, struct driver_err *err)
 			    "again");
 		return NULL;
 	}
+	if (prescan(body, len, err) < 0)
+		return NULL;
 	o = cJSON_ParseWithLength(body, len);
 	if (!o) {
 		driver_errf(err, EINVAL, "tiernet: the request body is not valid JSON");
@@ -46,17 +68,27 @@ static cJSON *parse(const char *body, size_t len, struct driver_err *err)
 	}
 	if (!cJSON_IsObject(o)) {
 		driver_errf(err, EINVAL, "tiernet: the request body is not a JSON object");
-		goto fail;
-	}
-	if (depth_of(o) > PLUGIN_JSON_DEPTH_MAX) {
-		driver_errf(err, EINVAL, "tiernet: the request body nests deeper than %d levels",
-			    PLUGIN_JSON_DEPTH_MAX);
-		goto fail;
+		cJSON_Delete(o);
+		return NULL;
 	}
 	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
+}
+
+/*
+ * A value from the request, fit to be quoted in a message: at most len - 1 bytes, control
+ * characters shown as '?' (the message reaches the log and the user's terminal).
+ */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = s[i];
+	buf[i] = '\0';
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return buf;
 }
 
 static const cJSON *field(const cJSON *o, const char *key)
@@ -89,12 +121,12 @@ static int get_string(const cJSON *o, const char *key, bool required, char *dst,
 static int get_id(const cJSON *o, const char *key, char dst[DRIVER_ID_LEN + 1],
 		  struct driver_err *err)
 {
-	char tmp[DRIVER_ID_LEN + 2];
+	char tmp[DRIVER_ID_LEN + 2], q[sizeof(tmp)];
 	int r = get_string(o, key, true, tmp, sizeof(tmp), err);
 
 	if (r == 0 && !driver_id_valid(tmp))
 		r = driver_errf(err, EINVAL, "tiernet: field %s \"%s\" is not a 64-character hex "
-				"ID", key, tmp);
+				"ID", key, shown(tmp, q, sizeof(q)));
 	if (r < 0 && strstr(err->msg, "longer than"))
 		r = driver_errf(err, EINVAL, "tiernet: field %s is not a 64-character hex ID", key);
 	if (r == 0)
@@ -127,6 +159,9 @@ static int parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix)
 		return -EINVAL;
 	memcpy(ip, s, (size_t)(slash - s));
 	ip[slash - s] = '\0';
+	/* strtol would also take a sign and leading spaces: one or two digits only */
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 2)
+		return -EINVAL;
 	errno = 0;
 	p = strtol(slash + 1, &end, 10);
 	if (errno || end == slash + 1 || *end || p < 0 || p > 32)
@@ -140,7 +175,7 @@ static int parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix)
 static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *addr,
 		    uint8_t *prefix, struct driver_err *err)
 {
-	char s[64];
+	char s[64], q[sizeof(s)];
 	int r = get_string(o, key, required, s, sizeof(s), err);
 
 	*addr = 0;
@@ -149,13 +184,53 @@ static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *ad
 		return r;
 	if (parse_cidr(s, addr, prefix))
 		return driver_errf(err, EINVAL, "tiernet: field %s \"%s\" is not an IPv4 address "
-				   "with a prefix length such as 10.1.2.3/24", key, s);
+				   "with a prefix length such as 10.1.2.3/24", key,
+				   shown(s, q, sizeof(q)));
+	return 0;
+}
+
+/* Has s a control character?  Such text has no place in a name, a value or a path. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * One -o KEY=VALUE option (kind "network" or "endpoint") into o: the value a string, the key
+ * shorter than DRIVER_OPT_KEYMAX and the value shorter than DRIVER_OPT_VALMAX, neither with
+ * a control character (the driver quotes them in messages and the log).
+ */
+static int get_opt(const cJSON *c, const char *kind, struct driver_opt *o, struct driver_err *err)
+{
+	char q[65];
+
+	if (!cJSON_IsString(c))
+		return driver_errf(err, EINVAL, "tiernet: %s option \"%s\" must be a string", kind,
+				   shown(c->string, q, sizeof(q)));
+	if (strlen(c->string) >= sizeof(o->key))
+		return driver_errf(err, EINVAL, "tiernet: %s option name \"%s...\" is too long (at "
+				   "most %zu characters)", kind, shown(c->string, q, sizeof(q)),
+				   sizeof(o->key) - 1);
+	if (strlen(c->valuestring) >= sizeof(o->value))
+		return driver_errf(err, EINVAL, "tiernet: the value of %s option \"%s\" is too long "
+				   "(at most %zu characters)", kind, shown(c->string, q, sizeof(q)),
+				   sizeof(o->value) - 1);
+	if (has_control(c->string) || has_control(c->valuestring))
+		return driver_errf(err, EINVAL, "tiernet: %s option \"%s\" has a control "
+				   "character in its name or value", kind,
+				   shown(c->string, q, sizeof(q)));
+	memcpy(o->key, c->string, strlen(c->string) + 1);
+	memcpy(o->value, c->valuestring, strlen(c->valuestring) + 1);
 	return 0;
 }
 
 static int decode_generic(const cJSON *g, struct driver_net_req *req, struct driver_err *err)
 {
 	const cJSON *c;
+	int r;
 
 	if (!g || cJSON_IsNull(g))
 		return 0;
@@ -163,19 +238,12 @@ static int decode_generic(const cJSON *g, struct driver_net_req *req, struct dri
 		return driver_errf(err, EINVAL, "tiernet: field com.docker.network.generic must "
 				   "be an object");
 	cJSON_ArrayForEach(c, g) {
-		struct driver_opt *o = &req->opts[req->nopts];
-
 		if (req->nopts == DRIVER_OPTS_MAX)
 			return driver_errf(err, E2BIG, "tiernet: more than %d network options",
 					   DRIVER_OPTS_MAX);
-		if (!cJSON_IsString(c))
-			return driver_errf(err, EINVAL, "tiernet: network option \"%.64s\" must "
-					   "be a string", c->string);
-		if (strlen(c->string) >= sizeof(o->key) || strlen(c->valuestring) >= sizeof(o->value))
-			return driver_errf(err, EINVAL, "tiernet: network option \"%.64s\" is too "
-					   "long", c->string);
-		snprintf(o->key, sizeof(o->key), "%s", c->string);
-		snprintf(o->value, sizeof(o->value), "%s", c->valuestring);
+		r = get_opt(c, "network", &req->opts[req->nopts], err);
+		if (r)
+			return r;
 		req->nopts++;
 	}
 	return 0;
@@ -234,23 +302,42 @@ int proto_decode_create_network(const char *body, size_t len, struct driver_net_
 	return r;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Exactly "hh:hh:hh:hh:hh:hh" (sscanf's %x would also take signs, spaces and single digits),
+ * and a unicast address other than 00:00:00:00:00:00: the kernel refuses the others on a veth.
+ */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char tail;
-	int i;
+	int i, hi, lo;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
+	if (strlen(s) != 17)
 		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
+	for (i = 0; i < 6; i++) {
+		hi = hex_digit(s[3 * i]);
+		lo = hex_digit(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (mac[0] & 1 || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
 	return 0;
 }
 
 static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct driver_err *err)
 {
-	char v6[64], mac[32];
+	char v6[64], mac[32], q[sizeof(mac)];
 	int r;
 
 	if (!ifc || cJSON_IsNull(ifc))
@@ -268,7 +355,8 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 	if (mac[0]) {
 		if (parse_mac(mac, req->mac))
 			return driver_errf(err, EINVAL, "tiernet: MacAddress \"%s\" is not a MAC "
-					   "address such as 02:42:0a:00:00:02", mac);
+					   "address such as 02:42:0a:00:00:02 (six two-digit hex "
+					   "bytes, unicast, not all zero)", shown(mac, q, sizeof(q)));
 		req->has_mac = true;
 	}
 	return 0;
@@ -278,22 +366,21 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struct driver_err *err)
 {
 	const cJSON *c;
+	int r;
 
 	if (!opts || cJSON_IsNull(opts))
 		return 0;
 	if (!cJSON_IsObject(opts))
 		return driver_errf(err, EINVAL, "tiernet: field Options must be an object");
 	cJSON_ArrayForEach(c, opts) {
-		struct driver_opt *o = &req->opts[req->nopts];
-
 		if (!strncmp(c->string, "com.docker.", 11))
 			continue;
 		if (req->nopts == DRIVER_OPTS_MAX)
 			return driver_errf(err, E2BIG, "tiernet: more than %d endpoint options",
 					   DRIVER_OPTS_MAX);
-		snprintf(o->key, sizeof(o->key), "%s", c->string);
-		snprintf(o->value, sizeof(o->value), "%s",
-			 cJSON_IsString(c) ? c->valuestring : "");
+		r = get_opt(c, "endpoint", &req->opts[req->nopts], err);
+		if (r)
+			return r;
 		req->nopts++;
 	}
 	return 0;
@@ -334,7 +421,7 @@ static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out,
 
 static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err *err)
 {
-	char host_ip[64];
+	char host_ip[64], q[sizeof(host_ip)];
 	int proto = 0, port = 0, hp = 0, hpe = 0, r;
 
 	if (!cJSON_IsObject(e))
@@ -355,7 +442,8 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err 
 				   "publishes tcp and udp ports only", port, proto);
 	if (host_ip[0] && inet_pton(AF_INET, host_ip, &p->host_ip) != 1)
 		return driver_errf(err, EINVAL, "tiernet: host address \"%s\" of port %d is not an "
-				   "IPv4 address; tiernet publishes IPv4 only", host_ip, port);
+				   "IPv4 address; tiernet publishes IPv4 only",
+				   shown(host_ip, q, sizeof(q)), port);
 	if (hpe && hpe != hp)
 		return driver_errf(err, EINVAL, "tiernet: host port range %d-%d for one container "
 				   "port is not supported; give one host port per container port",
@@ -426,6 +514,8 @@ int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		r = get_id(o, "EndpointID", req->id, err);
 	if (!r)
 		r = get_string(o, "SandboxKey", false, req->sandbox, sizeof(req->sandbox), err);
+	if (!r && has_control(req->sandbox))
+		r = driver_errf(err, EINVAL, "tiernet: field SandboxKey has a control character");
 	if (!r)
 		r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
 	cJSON_Delete(o);

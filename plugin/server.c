@@ -3,6 +3,11 @@
  * alive and sends overlapping calls on parallel connections (PROTOCOL.md §1.1), so each
  * connection gets its own thread; the driver serialises what must be serialised.  We bind
  * the socket ourselves (MHD_OPTION_LISTEN_SOCKET) because libmicrohttpd only binds TCP.
+ *
+ * Only root is answered, on every path: dockerd and `tiernet status` run as root.  The
+ * socket's mode 0600 already keeps others out; the peer's credentials (SO_PEERCRED, taken
+ * by the kernel at connect time) are checked too, so that a socket made reachable by a
+ * careless chmod or a bind mount still serves nobody else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +80,78 @@ static int body_append(struct request *req, const char *data, size_t n)
 	return 0;
 }
 
+/* The request's path fit for the log: at most len - 1 bytes, control characters as '?'. */
+static const char *url_shown(const char *url, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; url[i] && i + 1 < len; i++)
+		buf[i] = url[i];
+	buf[i] = '\0';
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return buf;
+}
+
+/*
+ * The uid of the process at the other end of the connection (SO_PEERCRED), or -1 when it
+ * cannot be known: then the caller is refused, like any non-root one.
+ */
+static long peer_uid(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    len != sizeof(cred))
+		return -1;
+	return (long)cred.uid;
+}
+
+/* Refuses a caller that is not root, before any of its body is read. */
+static enum MHD_Result refuse_peer(struct MHD_Connection *conn, const char *url, long uid)
+{
+	char msg[160], u[65];
+
+	if (uid < 0)
+		snprintf(msg, sizeof(msg), "tiernet: the caller's credentials cannot be read; "
+			 "only root may call the plugin");
+	else
+		snprintf(msg, sizeof(msg), "tiernet: only root may call the plugin (the caller "
+			 "runs as uid %ld)", uid);
+	log_warnx("%s: refused: %s", url_shown(url, u, sizeof(u)), msg + strlen("tiernet: "));
+	return send_err(conn, MHD_HTTP_FORBIDDEN, msg);
+}
+
+/* 413 for a body over PLUGIN_BODY_MAX: nothing of it is kept. */
+static enum MHD_Result refuse_large(struct MHD_Connection *conn, const char *url)
+{
+	char msg[128], u[65];
+
+	snprintf(msg, sizeof(msg), "tiernet: request body larger than %d bytes refused",
+		 PLUGIN_BODY_MAX);
+	log_warnx("%s: %s", url_shown(url, u, sizeof(u)), msg);
+	return send_err(conn, 413, msg);	/* Content Too Large */
+}
+
+/* A Content-Length over PLUGIN_BODY_MAX: refused before the body is read. */
+static bool announced_large(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v;
+	char *end;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	return end != cl && (errno == ERANGE || v > PLUGIN_BODY_MAX);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *data_size, void **con_cls)
@@ -84,6 +161,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)cls, (void)version;
 	if (!req) {
+		long uid = peer_uid(conn);
+
+		if (uid != 0)
+			return refuse_peer(conn, url, uid);
+		if (announced_large(conn))
+			return refuse_large(conn, url);
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
@@ -99,14 +182,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) && strcmp(method, MHD_HTTP_METHOD_GET))
 		return send_err(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				"tiernet: only POST requests are served");
-	if (req->too_large) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "tiernet: request body larger than %d bytes refused",
-			 PLUGIN_BODY_MAX);
-		log_warnx("%s: %s", url, msg);
-		return send_err(conn, 413, msg);
-	}
+	if (req->too_large)	/* chunked: no Content-Length to refuse it early */
+		return refuse_large(conn, url);
 	if (route_handle(url, req->body ? req->body : "", req->len, &out) < 0)
 		return MHD_NO;
 	return send_reply(conn, out.status, out.body);

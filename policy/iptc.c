@@ -285,12 +285,13 @@ static const struct {
 
 #define CT_BITS_N (sizeof(ct_bits) / sizeof(ct_bits[0]))
 
+/* The union last: ipt_entry ends in a flexible array (elems), which belongs at the end. */
 struct entry {
+	size_t len;
 	union {
 		struct ipt_entry e;
 		unsigned char buf[ENTRY_MAX];
 	};
-	size_t len;
 };
 
 /*
@@ -1146,7 +1147,7 @@ static int unhook_builtin(struct xtc_handle *h, enum rules_table t, const char *
 		if (!del)
 			return -ENOMEM;
 	}
-	for (n = 0, e = iptc_first_rule(builtin, h); e; e = iptc_next_rule(e, h), n++)
+	for (n = 0, e = iptc_first_rule(builtin, h); e && n < nrules; e = iptc_next_rule(e, h), n++)
 		if (jumps_to_tiernet(e, h))
 			del[ndel++] = n;
 	while (ndel && !err) {
@@ -1223,7 +1224,7 @@ static int check_chains(const struct rules_set *rs, enum rules_table t, struct x
 
 static int create_chains(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h)
 {
-	xt_chainlabel name;
+	xt_chainlabel name = "";
 	size_t i;
 
 	for (i = 0; i < rs->nchains; i++) {

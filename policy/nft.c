@@ -267,8 +267,8 @@ static int build_batch(FILE *batch, const struct found *f, bool insert)
 	for (i = 0; i < f->n && !err; i++)
 		err = put(batch, "delete rule " NFT_TABLE " " NFT_CHAIN " handle %lu\n",
 			  f->handles[i]);
-	for (i = NFT_RULES; insert && i-- > 0 && !err;)
-		err = put(batch, RULE_FMT, ifkeys[i], POLICY_FWMARK, POLICY_FWMARK);
+	for (i = NFT_RULES; insert && i > 0 && !err; i--)
+		err = put(batch, RULE_FMT, ifkeys[i - 1], POLICY_FWMARK, POLICY_FWMARK);
 	return err;
 }
 

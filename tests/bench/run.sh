@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# tiernet benchmarks (`make bench`, root).  ONE run prints ONE table; every figure is set
+# against an anchor measured in the same run, with its goal and a pass/miss mark.  A
+# benchmark reports, it never fails the build: the exit status is 0 unless the run itself
+# could not be made (not root, tools missing).
+#
+#   1. `docker run --rm IMAGE sh -c :` on a tiernet network vs on a built-in bridge network
+#   2. CreateEndpoint+Join+Leave+DeleteEndpoint through the socket with 10 / 1,000 / 5,000
+#      live endpoints (tiernet serve in `unshare -n`, its own socket, state and config)
+#   3. 64-byte UDP datagrams/s between containers: cross-tier (routed), intra-tier (bridged),
+#      against two containers on one built-in Docker bridge network
+#   4. latency of the no-op call GetCapabilities on one kept-alive connection
+#
+# usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
+# knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
+#   BENCH_UDP_SECS=3 BENCH_SKIP_DOCKER=1 (socket parts only)
+# Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
+# Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
+# operator's tiernet nor the e2e suites' "tntest" is touched.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$ROOT/tests/lib.sh"
+
+BIN=$(realpath "${1:-$ROOT/build/tiernet}")
+TOOLS=$(realpath "${2:-$ROOT/build/bench}")
+SC=$TOOLS/sockcall
+UF=$TOOLS/udpflood
+RUNS=${BENCH_RUNS:-15}
+CYCLES=${BENCH_CYCLES:-50}
+NCAPS=${BENCH_CAPS:-20000}
+UDP_TRIALS=${BENCH_UDP_TRIALS:-5}
+UDP_SECS=${BENCH_UDP_SECS:-3}
+
+policy50() {	# the 50-tier policy: t1..t48, front, mid; front -> mid
+	local i
+	for ((i = 1; i <= 48; i++)); do echo "tier t$i"; done
+	echo "tier front"
+	echo "tier mid"
+	echo "allow front -> mid"
+}
+
+# ---------------------------------------------------------------------------------------
+# The main run.
+# ---------------------------------------------------------------------------------------
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (network namespaces, a real dockerd)"
+	exit 1
+fi
+for f in "$BIN" "$SC" "$UF"; do
+	[ -x "$f" ] || { echo "bench: $f is missing: run make bench"; exit 1; }
+done
+BUILD=$ROOT/build
+mkdir -p "$BUILD"
+TMP=$(mktemp -d /tmp/tnbench.XXXXXX)
+R=$TMP/results		# KEY=VALUE lines from every part
+: >"$R"
+trap run_cleanup EXIT
+trap 'exit 130' INT TERM
+on_exit "rm -rf $TMP"
+T_START=$EPOCHREALTIME
+# cpu_busy: percent of all CPUs busy over one second (other programs: the bench is idle).
+cpu_busy() {
+	local a b
+	a=$(head -1 /proc/stat)
+	sleep 1
+	b=$(head -1 /proc/stat)
+	echo "$a" "$b" | awk '{ n = (NF - 2) / 2; for (i = 2; i <= n + 1; i++) { t1 += $i; t2 += $(i + n + 1) }
+		i1 = $5 + $6; i2 = $(5 + n + 1) + $(6 + n + 1)
+		printf "%.0f", 100 * (1 - (i2 - i1) / (t2 - t1)) }'
+}
+LOAD_BEFORE="$(cpu_busy)% CPU busy, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+note() { echo "# $*" >&2; }
+elapsed() { awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
+get() { local v; v=$(grep -m1 "^$1=" "$R" | cut -d= -f2); echo "${v:-}"; }
+put() { echo "$1=$2" >>"$R"; }
+
+# Socket parts: each `tiernet serve` runs in its own network namespace (`unshare -n` execs
+# it, so its PID is ours to stop; its links die with the namespace), with its own socket,
+# state directory and the 50-tier policy.  The client reaches the socket through the file
+# system.
+policy50 >"$TMP/tiernet.conf"
+chmod 0644 "$TMP/tiernet.conf"
+SOCK_PIDS=()
+sock_plugin() {	# sock_plugin NAME: starts one; its socket is $TMP/NAME.sock
+	unshare -n "$BIN" serve --socket "$TMP/$1.sock" --state-dir "$TMP/state-$1" \
+		--config "$TMP/tiernet.conf" --log-level warn 2>>"$TMP/plugin-$1.log" &
+	SOCK_PIDS+=($!)
+	on_exit "kill -TERM $!; wait $!"
+	retry 50 test -S "$TMP/$1.sock" || { note "plugin $1 did not start:"; cat "$TMP/plugin-$1.log" >&2; return 1; }
+}
+sock_stop_all() {
+	local p
+	for p in "${SOCK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	SOCK_PIDS=()
+}
+
+# ---- part 4 first, on a quiet machine ----
+note "[$(elapsed)s] part 4: GetCapabilities latency ($NCAPS calls, one connection)"
+if sock_plugin caps; then
+	"$SC" "$TMP/caps.sock" caps "$NCAPS" >>"$R" || note "part 4 failed"
+fi
+sock_stop_all
+
+# ---- docker parts (1 and 3) ----
+DOCKER=/usr/bin/docker
+IMAGE=tiernet-bench:1
+DRV=tnbench
+PSOCK=/run/docker/plugins/$DRV.sock
+P=tnbench
+STARTED_DOCKERD=
+
+docker_up() {	# waits (bounded) for the daemon: another engineer may restart it
+	local i
+	for ((i = 0; i < 60; i++)); do
+		"$DOCKER" info >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	return 1
+}
+# dk ARGS...: docker, retried (3 times) when it failed because the daemon was away.
+dk() {
+	local i rc
+	for ((i = 0; i < 3; i++)); do
+		"$DOCKER" "$@"
+		rc=$?
+		[ $rc -eq 0 ] && return 0
+		"$DOCKER" info >/dev/null 2>&1 && return $rc
+		note "docker daemon unavailable; waiting"
+		docker_up || return $rc
+	done
+	return $rc
+}
+
+docker_cleanup() {
+	"$DOCKER" rm -f $P-rx-br $P-tx-br $P-rx-front $P-rx-mid $P-tx-front >/dev/null 2>&1
+	"$DOCKER" network rm $P-front $P-mid $P-br >/dev/null 2>&1
+}
+
+plugin_pid=
+plugin_stop() {
+	[ -n "$plugin_pid" ] || return 0
+	kill -TERM "$plugin_pid" 2>/dev/null
+	wait "$plugin_pid" 2>/dev/null
+	plugin_pid=
+}
+
+ensure_image() {
+	dk image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+	local root=$TMP/rootfs a
+	mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
+	done
+	tar -C "$root" -c . | dk import - "$IMAGE" >/dev/null
+}
+
+ip_of() { "$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
+
+# Another tiernet with live networks in the host namespace would fight ours over the
+# TIERNET chains (each instance compiles the whole ruleset): wait for it, bounded.
+other_tiernet() {
+	iptables-legacy-save 2>/dev/null | grep -q '^:TIERNET' ||
+		ip -o link show type bridge 2>/dev/null | grep -q ': tnb'
+}
+
+docker_parts() {
+	if ! "$DOCKER" info >/dev/null 2>&1; then
+		note "starting dockerd (log: $BUILD/dockerd.log)"
+		setsid dockerd >"$BUILD/dockerd.log" 2>&1 </dev/null &
+		STARTED_DOCKERD=$!
+		on_exit "kill $STARTED_DOCKERD; wait $STARTED_DOCKERD"
+		docker_up || { note "dockerd did not start"; return 1; }
+	fi
+	put docker_version "$("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null)"
+	local i
+	for ((i = 0; i < 45; i++)); do
+		other_tiernet || break
+		[ $i -eq 0 ] && note "another tiernet has live networks on the host; waiting (max 90 s)"
+		sleep 2
+	done
+	other_tiernet && { note "proceeding although another tiernet is active"; put contended 1; }
+	ensure_image || { note "cannot import the image"; return 1; }
+
+	policy50 >"$TMP/tiernet.conf"
+	chmod 0644 "$TMP/tiernet.conf"
+	"$BIN" serve --socket "$PSOCK" --state-dir "$TMP/state" --config "$TMP/tiernet.conf" \
+		--log-level warn 2>>"$TMP/plugin.log" &
+	plugin_pid=$!
+	on_exit plugin_stop
+	on_exit docker_cleanup
+	retry 50 test -S "$PSOCK" || { note "plugin did not start"; cat "$TMP/plugin.log" >&2; return 1; }
+	docker_cleanup		# leftovers of an interrupted run (needs the plugin up)
+	dk network create -d $DRV -o tier=front --subnet 10.90.1.0/24 $P-front >/dev/null &&
+		dk network create -d $DRV -o tier=mid --subnet 10.90.2.0/24 $P-mid >/dev/null &&
+		dk network create --subnet 10.90.3.0/24 $P-br >/dev/null ||
+		{ note "cannot create the networks"; cat "$TMP/plugin.log" >&2; return 1; }
+
+	# ---- part 1: docker run --rm, interleaved, alternating which goes first ----
+	note "[$(elapsed)s] part 1: docker run --rm sh -c : ($RUNS each, interleaved)"
+	local k net t0 t1 f
+	: >"$TMP/run-tn"
+	: >"$TMP/run-br"
+	dk run --rm --network $P-front "$IMAGE" sh -c : >/dev/null 2>&1	# warm-up
+	dk run --rm --network $P-br "$IMAGE" sh -c : >/dev/null 2>&1
+	for ((k = 0; k < RUNS; k++)); do
+		for net in $([ $((k % 2)) -eq 0 ] && echo "front br" || echo "br front"); do
+			f=$TMP/run-tn
+			[ $net = br ] && f=$TMP/run-br
+			for i in 1 2 3; do	# a sample taken while dockerd was away is retaken
+				t0=$EPOCHREALTIME
+				if "$DOCKER" run --rm --network $P-$net "$IMAGE" sh -c : >/dev/null 2>>"$TMP/run.err"; then
+					t1=$EPOCHREALTIME
+					awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f\n", b-a}' >>"$f"
+					break
+				fi
+				docker_up || break
+			done
+		done
+	done
+	put run_tn_med "$(sort -n "$TMP/run-tn" | awk '{v[NR]=$1} END{if(NR) print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')"
+	put run_br_med "$(sort -n "$TMP/run-br" | awk '{v[NR]=$1} END{if(NR) print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')"
+	put run_tn_n "$(wc -l <"$TMP/run-tn")"
+	put run_br_n "$(wc -l <"$TMP/run-br")"
+
+	# ---- part 3: UDP, receivers pinned to CPU 1, senders to CPU 0 ----
+	note "[$(elapsed)s] part 3: 64-byte UDP ($UDP_TRIALS x ${UDP_SECS}s per case, interleaved)"
+	local c
+	for c in "rx-br br 1" "tx-br br 0" "rx-front front 1" "rx-mid mid 1" "tx-front front 0"; do
+		set -- $c
+		dk run -d --name $P-$1 --network $P-$2 --cpuset-cpus "$3" -v "$TOOLS:/b:ro" \
+			--cap-add SYS_NICE --cap-add NET_ADMIN \
+			"$IMAGE" sleep 900 >/dev/null || { note "cannot start container $P-$1"; return 1; }
+	done
+	local trial cs rx tx rxnet port=9100 sendsecs
+	sendsecs=$(awk -v s="$UDP_SECS" 'BEGIN{print s + 2}')
+	local cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid" "intra rx-front tx-front front") j
+	for ((trial = 0; trial < UDP_TRIALS; trial++)); do
+		for ((j = 0; j < 3; j++)); do	# the case that goes first rotates
+			set -- ${cases[$(((trial + j) % 3))]}
+			port=$((port + 1))
+			for i in 1 2; do	# retaken once if dockerd went away meanwhile
+				dk start $P-$2 $P-$3 >/dev/null 2>&1
+				local rip
+				rip=$(ip_of $P-$2 $P-$4)
+				"$DOCKER" exec $P-$2 /b/udpflood recv $port "$UDP_SECS" 15 \
+					>"$TMP/rx.out" 2>/dev/null &
+				local rpid=$!
+				sleep 0.5
+				"$DOCKER" exec $P-$3 /b/udpflood send "$rip" $port "$sendsecs" 64 \
+					>"$TMP/tx.out" 2>/dev/null
+				wait $rpid
+				local pps
+				pps=$(grep -m1 '^recv_pps=' "$TMP/rx.out" | cut -d= -f2)
+				if [ -n "$pps" ] && [ "$pps" != 0 ]; then
+					echo "$pps" >>"$TMP/udp-$1"
+					echo "$trial $1 $pps" >>"$TMP/udp-trials"
+					grep -m1 '^send_pps=' "$TMP/tx.out" | cut -d= -f2 >>"$TMP/udpsend-$1"
+					break
+				fi
+				"$DOCKER" info >/dev/null 2>&1 && { note "UDP $1: nothing received"; break; }
+				docker_up || break
+			done
+		done
+	done
+	# Paired ratios: each trial's case against the anchor of the same trial (taken within
+	# seconds of each other), so that slow changes of the machine's load cancel out.
+	for c in cross intra; do
+		[ -s "$TMP/udp-trials" ] || break
+		put udp_${c}_pratio "$(awk -v c=$c '{v[$1 " " $2] = $3; t[$1] = 1}
+			END { for (k in t) if (v[k " anchor"] > 0 && v[k " " c] > 0) print v[k " " c] / v[k " anchor"] }' \
+			"$TMP/udp-trials" | sort -n | awk '{v[NR]=$1} END{if (NR) print v[int((NR+1)/2)]}')"
+	done
+	for c in anchor cross intra; do
+		[ -s "$TMP/udp-$c" ] || continue
+		put udp_${c}_med "$(sort -n "$TMP/udp-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
+		put udp_${c}_all "$(sort -n "$TMP/udp-$c" | paste -sd/)"
+		put udp_${c}_send_med "$(sort -n "$TMP/udpsend-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
+	done
+	return 0
+}
+
+if [ -n "${BENCH_SKIP_DOCKER:-}" ]; then
+	note "docker parts skipped (BENCH_SKIP_DOCKER)"
+else
+	docker_parts || note "docker parts failed or incomplete"
+	docker_cleanup	# containers, networks, then our plugin, before the heavy part 2
+	plugin_stop	# (both run again, harmlessly, at exit)
+fi
+
+# ---- part 2 last: 12,000 links in private namespaces ----
+# Three plugins, with 10, 1,000 and 5,000 live endpoints (created and joined), and the
+# cycles of an extra endpoint interleaved across them, so that all three see the same
+# machine (the fsyncs of Join and Leave vary with other programs' disk I/O).  Network A,
+# the measured one, is 10.90.0.0/16 in each.  A Linux bridge holds at most 1,023 ports
+# (kernel BR_MAX_PORTS = 1024), so A carries at most 1,000 endpoints; the other 4,000 of
+# the 5,000 live on four more networks, 10.90.16-31.0/22 (inside A's /16: no traffic flows
+# in these namespaces), and tiernet's own per-endpoint data holds all 5,000.
+scale_part() {
+	local name k pids=() rc=0 t0=$EPOCHREALTIME
+	local A=be0000000001$(printf '%052x' 0)
+	for name in n10 n1000 n5000; do
+		sock_plugin $name || return 1
+		"$SC" "$TMP/$name.sock" network "$A" 10.90.0.1/16 front || return 1
+	done
+	"$SC" "$TMP/n10.sock" populate "$A" 10.90.0.0/16 0 10 >"$TMP/pop-n10" &
+	pids+=($!)
+	"$SC" "$TMP/n1000.sock" populate "$A" 10.90.0.0/16 0 1000 >"$TMP/pop-n1000" &
+	pids+=($!)
+	(
+		"$SC" "$TMP/n5000.sock" populate "$A" 10.90.0.0/16 0 1000 || exit 1
+		for k in 0 1 2 3; do
+			local nk=be000000001$k$(printf '%052x' 0)
+			"$SC" "$TMP/n5000.sock" network "$nk" "10.90.$((16 + 4 * k)).1/22" mid || exit 1
+			"$SC" "$TMP/n5000.sock" populate "$nk" "10.90.$((16 + 4 * k)).0/22" \
+				$((1000 + 1000 * k)) 1000 || exit 1
+		done
+	) >"$TMP/pop-n5000" &
+	pids+=($!)
+	for k in "${pids[@]}"; do wait "$k" || rc=1; done
+	[ $rc -eq 0 ] || { note "populating failed"; return 1; }
+	put populate_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')"
+	"$SC" - cycles "$CYCLES" 60000 4000 \
+		"$TMP/n10.sock" "$A" 10.90.0.0/16 \
+		"$TMP/n1000.sock" "$A" 10.90.0.0/16 \
+		"$TMP/n5000.sock" "$A" 10.90.0.0/16 >"$TMP/cycles" || return 1
+	sed -e 's/^t0_/n10_/' -e 's/^t1_/n1000_/' -e 's/^t2_/n5000_/' "$TMP/cycles" >>"$R"
+	return 0
+}
+note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
+scale_part || note "part 2 failed"
+sock_stop_all
+
+# ---------------------------------------------------------------------------------------
+# The table.
+# ---------------------------------------------------------------------------------------
+# row NAME VALUE ANCHOR UNIT GOALOP GOAL [MODE]: MODE ratio (VALUE/ANCHOR vs GOAL) or abs
+# (VALUE vs GOAL) or info (no goal).
+row() {
+	local name=$1 val=$2 anc=$3 unit=$4 op=$5 goal=$6 mode=${7:-ratio} pr=${8:-}
+	awk -v name="$name" -v val="$val" -v anc="$anc" -v unit="$unit" -v op="$op" \
+		-v goal="$goal" -v mode="$mode" -v pr="$pr" '
+	function fmt(v) {
+		if (v == "") return "n/a"
+		if (unit == "s") return sprintf("%.3f s", v)
+		if (unit == "us") return sprintf("%.1f us", v)
+		if (unit == "ms") return sprintf("%.2f ms", v / 1000)
+		if (unit == "pps") return sprintf("%.0fk/s", v / 1000)
+		return v
+	}
+	BEGIN {
+		ratio = ""; mark = "n/a"; g = "-"
+		if (val != "" && anc != "" && anc + 0 > 0) { r = val / anc; ratio = sprintf("%.2fx", r) }
+		if (pr != "") { r = pr + 0; ratio = sprintf("%.2fx", r) }
+		if (mode == "ratio") {
+			g = op " " sprintf("%.2fx", goal)
+			if (ratio != "") {
+				mark = (op == "<=" ? r <= goal : r >= goal) ? "pass" : "MISS"
+			}
+		} else if (mode == "abs") {
+			g = op " " fmt(goal)
+			if (val != "") mark = (op == "<=" ? val + 0 <= goal + 0 : val + 0 >= goal + 0) ? "pass" : "MISS"
+		} else {
+			mark = "info"
+		}
+		printf "%-50s %12s %12s %8s %11s  %s\n", name, fmt(val), fmt(anc), ratio == "" ? "-" : ratio, g, mark
+	}'
+}
+
+OUT=$TMP/table
+{
+	echo "tiernet benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(cd "$ROOT" && git describe --always --dirty 2>/dev/null)"
+	echo "machine: nproc=$(nproc), kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, dockerd $(get docker_version)"
+	echo "load from other programs: before the run $LOAD_BEFORE; after $(cpu_busy)% CPU busy, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "UDP: receivers pinned to CPU 1, senders to CPU 0 (--cpuset-cpus), both at nice -10; 64-byte UDP payload;"
+	echo "     the anchor is measured while tiernet is running (its hooks see that traffic too)"
+	[ -n "$(get contended)" ] && echo "WARNING: another tiernet had live networks on the host during the docker parts"
+	echo
+	printf "%-50s %12s %12s %8s %11s  %s\n" "benchmark (median unless said)" "value" "anchor" "ratio" "goal" "mark"
+	printf '%.0s-' {1..104}; echo
+	row "1 docker run --rm sh -c : tiernet vs bridge (n=$(get run_tn_n)/$(get run_br_n))" \
+		"$(get run_tn_med)" "$(get run_br_med)" s "<=" 1.00
+	row "2 Create+Join+Leave+Delete, 5000 vs 10 endpoints" \
+		"$(get n5000_cycle_med)" "$(get n10_cycle_med)" ms "<=" 1.50
+	row "2 Join+Leave, 5000 vs 10 endpoints" \
+		"$(get n5000_jl_med)" "$(get n10_jl_med)" us "<=" 1.50
+	row "2   full cycle, 1000 vs 10 endpoints" \
+		"$(get n1000_cycle_med)" "$(get n10_cycle_med)" ms "" "" info
+	row "2   Join+Leave, 1000 vs 10 endpoints" \
+		"$(get n1000_jl_med)" "$(get n10_jl_med)" us "" "" info
+	for ph in CreateEndpoint:create Join:join Leave:leave DeleteEndpoint:delete; do
+		row "2   ${ph%%:*}, 5000 vs 10 endpoints" \
+			"$(get n5000_${ph##*:}_med)" "$(get n10_${ph##*:}_med)" us "" "" info
+	done
+	row "3 UDP 64B cross-tier front->mid vs bridge (*)" \
+		"$(get udp_cross_med)" "$(get udp_anchor_med)" pps ">=" 0.95 ratio "$(get udp_cross_pratio)"
+	row "3 UDP 64B intra-tier front->front vs bridge (*)" \
+		"$(get udp_intra_med)" "$(get udp_anchor_med)" pps ">=" 1.00 ratio "$(get udp_intra_pratio)"
+	row "4 GetCapabilities median (anchor: trivial server)" \
+		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
+	row "4 GetCapabilities p99 (anchor: trivial server)" \
+		"$(get caps_p99)" "$(get floor_p99)" us "<=" 200 abs
+	echo "(*) received datagrams/s, medians of $UDP_TRIALS trials; ratio: median of the per-trial ratios to the anchor of the same trial"
+	echo
+	echo "details: docker run samples tiernet/bridge $(get run_tn_n)/$(get run_br_n);" \
+		"UDP received/s per trial anchor $(get udp_anchor_all), cross $(get udp_cross_all)," \
+		"intra $(get udp_intra_all); sent/s medians anchor $(get udp_anchor_send_med)," \
+		"cross $(get udp_cross_send_med), intra $(get udp_intra_send_med)"
+	echo "         populating 10+1000+5000 endpoints (concurrently): $(get populate_s) s;" \
+		"cycle p90 at 10/1000/5000: $(get n10_cycle_p90)/$(get n1000_cycle_p90)/$(get n5000_cycle_p90) us;" \
+		"GetCapabilities p99.9 $(get caps_p999) us, max $(get caps_max) us; whole run $(elapsed) s"
+} >"$OUT"
+cp "$OUT" "$BUILD/bench.txt"
+echo
+cat "$OUT"
+exit 0
