@@ -4,7 +4,7 @@ DESTDIR    ?=
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
-PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libipset libcap
+PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
