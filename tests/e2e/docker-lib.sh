@@ -76,3 +76,32 @@ nothing_left() {
 		! iptables-legacy-save 2>/dev/null | grep -q TIERNET &&
 		! nft list ruleset 2>/dev/null | grep -q tiernet
 }
+
+# dockerd restarts (policy.sh switches backends, durability.sh restarts it).
+dockerd_pid() {
+	local p
+	p=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+	[ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = dockerd ] && echo "$p"
+}
+alive() { local s; s=$(ps -o stat= -p "$1") && [[ $s != Z* ]]; }
+dockerd_stop() {
+	local p i
+	p=$(dockerd_pid) || return 0
+	kill -TERM "$p"
+	for ((i = 0; i < 300; i++)); do
+		alive "$p" || return 0
+		sleep 0.2
+	done
+	echo "# dockerd $p did not stop within 60 s"
+	return 1
+}
+dockerd_start() {
+	(
+		cd / || exit 1
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec setsid dockerd >>"$1" 2>&1 </dev/null
+	) &
+	retry 150 docker info || { echo "# dockerd did not start:"; tail -20 "$1" | sed 's/^/#   /'; return 1; }
+}

@@ -171,35 +171,8 @@ DOCKERD_LOG=/var/log/tiernet-e2e-dockerd.log
 NFT_FWD_POLICY=
 SWITCHED=0
 
-dockerd_pid() {
-	local p
-	p=$(cat /var/run/docker.pid 2>/dev/null) || return 1
-	[ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = dockerd ] && echo "$p"
-}
-alive() { local s; s=$(ps -o stat= -p "$1") && [[ $s != Z* ]]; }
-dockerd_stop() {
-	local p i
-	p=$(dockerd_pid) || return 0
-	kill -TERM "$p"
-	for ((i = 0; i < 300; i++)); do
-		alive "$p" || return 0
-		sleep 0.2
-	done
-	echo "# dockerd $p did not stop within 60 s"
-	return 1
-}
 # dockerd_start LOG: in its own session, outliving this script, like run-e2e.sh does; it
 # keeps no descriptor of ours (a caller's $(...) pipe would never see its end otherwise).
-dockerd_start() {
-	(
-		cd / || exit 1
-		for fd in $(ls /proc/$BASHPID/fd); do
-			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-		done
-		exec setsid dockerd >>"$1" 2>&1 </dev/null
-	) &
-	retry 150 docker info || { echo "# dockerd did not start:"; tail -20 "$1" | sed 's/^/#   /'; return 1; }
-}
 nft_forward_policy() {
 	nft list chain ip filter FORWARD 2>/dev/null | sed -n 's/.*policy \([a-z]*\);.*/\1/p'
 }
