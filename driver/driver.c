@@ -89,9 +89,12 @@ void drv_ep_free(struct drv_ep *e)
 void drv_net_append(struct drv_net *n)
 {
 	struct drv_net **pp = &drv_nets;
+	uint64_t seq = 0;
 
-	while (*pp)
-		pp = &(*pp)->next;
+	for (; *pp; pp = &(*pp)->next)
+		seq = (*pp)->seq;
+	if (!n->seq)
+		n->seq = seq + 1;
 	n->next = NULL;
 	*pp = n;
 }
@@ -259,9 +262,17 @@ void drv_route_localnet_on(const char *bridge)
 
 /* ---- start-up ---- */
 
+/* readdir order is arbitrary: keep the list in creation order, so the rules are the same
+ * after every restart. */
 static void load_net(struct drv_net *n)
 {
-	drv_net_append(n);
+	struct drv_net **pp = &drv_nets;
+
+	while (*pp && ((*pp)->seq < n->seq ||
+		       ((*pp)->seq == n->seq && strcmp((*pp)->id, n->id) < 0)))
+		pp = &(*pp)->next;
+	n->next = *pp;
+	*pp = n;
 }
 
 static void load_ep(struct drv_ep *e)
@@ -308,13 +319,23 @@ static void reconcile(const struct policy *pol)
 	int r;
 
 	(void)pol;
-	reconcile_networks(drv_nets, net_fixup);
+	reconcile_networks(drv_nets, drv_eps, net_fixup);
 	for (e = drv_eps; e; e = next) {
 		next = e->next;
-		if (!drv_net_find(e->net_id)) {
+		if (drv_net_find(e->net_id)) {
+			if (reconcile_endpoint_gone(e))
+				drv_ep_destroy(e);
+		} else if (link_index(e->host) >= 0 && link_index(e->peer) < 0) {
+			/* Its network's state was lost, but a running container uses the veth. */
+			log_error("endpoint %.12s belongs to no known network (its state file was "
+				  "lost) but its container is running; its veth %s is kept and its "
+				  "state file moved aside (.orphaned): stop the container, then remove "
+				  "and re-create the network", e->id, e->host);
+			state_set_aside_ep(e->id);
+			drv_ep_unlink(e);
+			drv_ep_free(e);
+		} else {
 			log_warnx("endpoint %.12s belongs to no known network; removing it", e->id);
-			drv_ep_destroy(e);
-		} else if (reconcile_endpoint_gone(e)) {
 			drv_ep_destroy(e);
 		}
 	}

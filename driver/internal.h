@@ -19,6 +19,7 @@ struct drv_net {
 	uint8_t prefix;
 	int mtu;		/* 0 = kernel default */
 	bool internal;		/* Docker's --internal */
+	uint64_t seq;		/* creation order, kept across restarts */
 	struct drv_net *next;
 };
 
@@ -98,6 +99,8 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 int link_del(const char *name);
 /* Sets a link up; returns 0 or -errno. */
 int link_up(const char *name);
+/* Enslaves link name to bridge and sets it up; returns 0 or -errno. */
+int link_set_master(const char *name, const char *bridge);
 /* Sets the IPv4 route_localnet flag of a link; returns 0 or -errno. */
 int link_route_localnet(const char *name);
 /* Returns the ifindex of name, or -ENODEV / -errno. */
@@ -111,8 +114,12 @@ struct link_info {
 int link_dump(struct link_info **out, size_t *n);
 
 /* reconcile.c: start-up reconciliation of the kernel with the loaded state */
-/* Re-creates missing bridges; calls fixup for each one re-created. */
-void reconcile_networks(struct drv_net *nets, void (*fixup)(struct drv_net *n));
+/*
+ * Re-creates missing bridges and puts the host ends of their endpoints back on them; calls
+ * fixup for each one re-created.
+ */
+void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
+			void (*fixup)(struct drv_net *n));
 /* Is the endpoint's container certainly gone (veth missing, sandbox removed)? */
 bool reconcile_endpoint_gone(const struct drv_ep *e);
 /* Removes tiernet links no state entry owns, unless a running container uses them. */
@@ -122,6 +129,8 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps);
 int state_open(const char *dir, struct driver_err *err);
 int state_save_net(const struct drv_net *n, struct driver_err *err);
 int state_save_ep(const struct drv_ep *e, struct driver_err *err);
+/* Renames an endpoint's file to NAME.orphaned: kept for the operator, never loaded again. */
+int state_set_aside_ep(const char *id);
 /* Removes an object's file; a missing file is success. */
 int state_del_net(const char *id);
 int state_del_ep(const char *id);

@@ -268,6 +268,37 @@ out:
 	return r;
 }
 
+int link_set_master(const char *name, const char *bridge)
+{
+	struct driver_err err;
+	struct nl_sock *sk = sock_open(&err);
+	struct rtnl_link *cur = NULL, *chg = NULL;
+	int r, br;
+
+	if (!sk)
+		return -EIO;
+	br = ifindex_of(sk, bridge);
+	r = br < 0 ? br : rtnl_link_get_kernel(sk, 0, name, &cur);
+	if (r < 0) {
+		r = r == br ? br : -nl_to_errno(r);
+		goto out;
+	}
+	chg = rtnl_link_alloc();
+	if (!chg) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_master(chg, br);
+	rtnl_link_set_flags(chg, IFF_UP);
+	r = rtnl_link_change(sk, cur, chg, 0);
+	r = r < 0 ? -nl_to_errno(r) : 0;
+out:
+	rtnl_link_put(chg);
+	rtnl_link_put(cur);
+	nl_socket_free(sk);
+	return r;
+}
+
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
 		  int mtu, struct driver_err *err)
 {

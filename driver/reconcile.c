@@ -66,7 +66,23 @@ static bool sandbox_gone(const char *sandbox)
 	return stat(dirname(dir), &st) == 0;
 }
 
-void reconcile_networks(struct drv_net *nets, void (*fixup)(struct drv_net *n))
+/* A re-created bridge has no ports: put the host ends of its endpoints back on it. */
+static void reattach(const struct drv_net *n, const struct drv_ep *eps)
+{
+	int r;
+
+	for (; eps; eps = eps->next) {
+		if (strcmp(eps->net_id, n->id) || link_index(eps->host) < 0)
+			continue;
+		r = link_set_master(eps->host, n->bridge);
+		if (r < 0)
+			log_error("endpoint %.12s: cannot put veth %s back on bridge %s: %s", eps->id,
+				  eps->host, n->bridge, strerror(-r));
+	}
+}
+
+void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
+			void (*fixup)(struct drv_net *n))
 {
 	struct driver_err err;
 	uint8_t mac[6];
@@ -76,12 +92,13 @@ void reconcile_networks(struct drv_net *nets, void (*fixup)(struct drv_net *n))
 		if (link_index(n->bridge) >= 0)
 			continue;
 		driver_mac_from_ip(n->gw, mac);
-		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0)
+		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0) {
 			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
 				  "%s", n->id, n->bridge, err.msg);
-		else
-			log_warnx("network %.12s: its bridge %s was missing; re-created", n->id,
-				  n->bridge);
+			continue;
+		}
+		log_warnx("network %.12s: its bridge %s was missing; re-created", n->id, n->bridge);
+		reattach(n, eps);
 		fixup(n);
 	}
 }

@@ -143,6 +143,7 @@ int state_save_net(const struct drv_net *n, struct driver_err *err)
 		cJSON_AddNumberToObject(o, "prefix", n->prefix);
 		cJSON_AddNumberToObject(o, "mtu", n->mtu);
 		cJSON_AddBoolToObject(o, "internal", n->internal);
+		cJSON_AddNumberToObject(o, "seq", (double)n->seq);
 	}
 	return save("networks", n->id, o, err);
 }
@@ -198,6 +199,15 @@ static int del(const char *kind, const char *id)
 	return fsync_dir(dir);
 }
 
+int state_set_aside_ep(const char *id)
+{
+	char path[DRIVER_PATH_MAX + 96], aside[DRIVER_PATH_MAX + 112];
+
+	snprintf(path, sizeof(path), "%s/endpoints/%s.json", state_dir, id);
+	snprintf(aside, sizeof(aside), "%s.orphaned", path);
+	return rename(path, aside) < 0 ? -errno : 0;
+}
+
 int state_del_net(const char *id)
 {
 	return del("networks", id);
@@ -249,6 +259,7 @@ static bool copy_str(const cJSON *o, const char *key, char *dst, size_t max)
 static struct drv_net *parse_net(const cJSON *o)
 {
 	struct drv_net *n = calloc(1, sizeof(*n));
+	const cJSON *seq;
 	int prefix, ver;
 
 	if (!n)
@@ -262,6 +273,8 @@ static struct drv_net *parse_net(const cJSON *o)
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
+		seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+		n->seq = cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
 		return n;
 	}
 	free(n);
