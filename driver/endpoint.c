@@ -96,6 +96,12 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	if (r < 0)
 		goto out_free;
 	old = drv_ep_find(req->id);
+	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
+		r = driver_errf(err, ENOSPC, "tiernet: network %.12s has %d endpoints, the most a "
+				"Linux bridge takes; put more containers on another network of the "
+				"tier", n->id, DRV_BRIDGE_PORTS_MAX);
+		goto out_free;
+	}
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
 		if (old->busy)
@@ -120,8 +126,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
 	mtu = n->mtu;
 	e->busy = true;
-	e->next = drv_eps;
-	drv_eps = e;
+	drv_ep_insert(e);
 	pthread_mutex_unlock(&drv_lock);
 
 	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, err);

@@ -11,6 +11,9 @@
 #include "driver/driver.h"
 #include "policy/policy.h"
 
+/* Linux bridges number their ports with 10 bits, port 0 unused (kernel BR_MAX_PORTS). */
+#define DRV_BRIDGE_PORTS_MAX 1023
+
 struct drv_net {
 	char id[DRIVER_ID_LEN + 1];
 	char bridge[IFNAMSIZ];
@@ -20,6 +23,7 @@ struct drv_net {
 	int mtu;		/* 0 = kernel default */
 	bool internal;		/* Docker's --internal */
 	uint64_t seq;		/* creation order, kept across restarts */
+	size_t neps;		/* endpoints on the bridge (a bridge takes 1023 ports) */
 	struct drv_net *next;
 };
 
@@ -35,7 +39,8 @@ struct drv_ep {
 	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
 	size_t nports;
 	bool busy;	/* CreateEndpoint is making its veth and state outside the lock */
-	struct drv_ep *next;
+	struct drv_ep *next, **pprev;	/* drv_eps, for walks */
+	struct drv_ep *hnext, **hpprev;	/* the ID hash, for lookups */
 };
 
 /* driver.c: the driver's state, guarded by drv_lock, and helpers every action uses */
@@ -53,6 +58,9 @@ struct drv_ep *drv_ep_find(const char *id);
 struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err);
 void drv_net_append(struct drv_net *n);
 void drv_net_unlink(struct drv_net *n);
+/* Adds the endpoint to the list and the ID hash (O(1)); counts it on its network. */
+void drv_ep_insert(struct drv_ep *e);
+/* Removes it from both (O(1)). */
 void drv_ep_unlink(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
 /* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
