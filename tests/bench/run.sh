@@ -6,7 +6,9 @@
 #
 #   1. `docker run --rm IMAGE sh -c :` on a tiernet network vs on a built-in bridge network
 #   2. CreateEndpoint+Join+Leave+DeleteEndpoint through the socket with 10 / 1,000 / 5,000
-#      live endpoints (tiernet serve in `unshare -n`, its own socket, state and config)
+#      live endpoints (tiernet serve in `unshare -n`, its own socket, state and config), and
+#      Leave+Join of the oldest live endpoint; 2b: the same with the state on tmpfs, which
+#      shows what tiernet itself costs without the disk's fsync latency
 #   3. 64-byte UDP datagrams/s between containers: cross-tier (routed), intra-tier (bridged),
 #      against two containers on one built-in Docker bridge network
 #   4. latency of the no-op call GetCapabilities on one kept-alive connection
@@ -82,11 +84,10 @@ put() { echo "$1=$2" >>"$R"; }
 policy50 >"$TMP/tiernet.conf"
 chmod 0644 "$TMP/tiernet.conf"
 SOCK_PIDS=()
-sock_plugin() {	# sock_plugin NAME: starts one; its socket is $TMP/NAME.sock
-	unshare -n "$BIN" serve --socket "$TMP/$1.sock" --state-dir "$TMP/state-$1" \
+sock_plugin() {	# sock_plugin NAME [STATE_BASE]: starts one; its socket is $TMP/NAME.sock
+	unshare -n "$BIN" serve --socket "$TMP/$1.sock" --state-dir "${2:-$TMP}/state-$1" \
 		--config "$TMP/tiernet.conf" --log-level warn 2>>"$TMP/plugin-$1.log" &
 	SOCK_PIDS+=($!)
-	on_exit "kill -TERM $!; wait $!"
 	retry 50 test -S "$TMP/$1.sock" || { note "plugin $1 did not start:"; cat "$TMP/plugin-$1.log" >&2; return 1; }
 }
 sock_stop_all() {
@@ -94,6 +95,7 @@ sock_stop_all() {
 	for p in "${SOCK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	SOCK_PIDS=()
 }
+on_exit sock_stop_all	# stops only those still running: never a PID that was reused
 
 # ---- part 4 first, on a quiet machine ----
 note "[$(elapsed)s] part 4: GetCapabilities latency ($NCAPS calls, one connection)"
@@ -233,8 +235,9 @@ docker_parts() {
 			--cap-add SYS_NICE --cap-add NET_ADMIN \
 			"$IMAGE" sleep 900 >/dev/null || { note "cannot start container $P-$1"; return 1; }
 	done
-	local trial cs rx tx rxnet port=9100 sendsecs
-	sendsecs=$(awk -v s="$UDP_SECS" 'BEGIN{print s + 2}')
+	local trial cs port=9100 ksoft k0 k1 hz
+	ksoft=$(pgrep -x ksoftirqd/0 | head -1)
+	hz=$(getconf CLK_TCK)
 	local cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid" "intra rx-front tx-front front") j
 	for ((trial = 0; trial < UDP_TRIALS; trial++)); do
 		for ((j = 0; j < 3; j++)); do	# the case that goes first rotates
@@ -244,18 +247,26 @@ docker_parts() {
 				dk start $P-$2 $P-$3 >/dev/null 2>&1
 				local rip
 				rip=$(ip_of $P-$2 $P-$4)
-				"$DOCKER" exec $P-$2 /b/udpflood recv $port "$UDP_SECS" 15 \
+				"$DOCKER" exec $P-$2 /b/udpflood recv $port $((UDP_SECS + 10)) 15 \
 					>"$TMP/rx.out" 2>/dev/null &
 				local rpid=$!
 				sleep 0.5
-				"$DOCKER" exec $P-$3 /b/udpflood send "$rip" $port "$sendsecs" 64 \
+				k0=$(awk '{print $14 + $15}' /proc/$ksoft/stat 2>/dev/null || echo 0)
+				"$DOCKER" exec $P-$3 /b/udpflood send "$rip" $port "$UDP_SECS" 64 \
 					>"$TMP/tx.out" 2>/dev/null
+				k1=$(awk '{print $14 + $15}' /proc/$ksoft/stat 2>/dev/null || echo 0)
 				wait $rpid
-				local pps
+				local pps cpu
 				pps=$(grep -m1 '^recv_pps=' "$TMP/rx.out" | cut -d= -f2)
+				# CPU per datagram on the sender's CPU: the sender's own time (the path
+				# runs in its softirq) plus what ksoftirqd/0 did meanwhile.
+				cpu=$(awk -F= -v k=$((k1 - k0)) -v hz="$hz" '
+					/^send_cpu_s=/ {c = $2} /^send_count=/ {n = $2}
+					END {if (n > 0) printf "%.0f", (c + k / hz) * 1e9 / n}' "$TMP/tx.out")
 				if [ -n "$pps" ] && [ "$pps" != 0 ]; then
 					echo "$pps" >>"$TMP/udp-$1"
-					echo "$trial $1 $pps" >>"$TMP/udp-trials"
+					echo "$trial $1 $pps ${cpu:-0}" >>"$TMP/udp-trials"
+					echo "${cpu:-0}" >>"$TMP/udpcpu-$1"
 					grep -m1 '^send_pps=' "$TMP/tx.out" | cut -d= -f2 >>"$TMP/udpsend-$1"
 					break
 				fi
@@ -277,6 +288,9 @@ docker_parts() {
 		put udp_${c}_med "$(sort -n "$TMP/udp-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
 		put udp_${c}_all "$(sort -n "$TMP/udp-$c" | paste -sd/)"
 		put udp_${c}_send_med "$(sort -n "$TMP/udpsend-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
+		# packets per CPU-second on the sender's CPU: 1e9 / median ns per datagram
+		put udp_${c}_cpupps "$(sort -n "$TMP/udpcpu-$c" | awk '{v[NR]=$1} END{m = v[int((NR+1)/2)]; if (m > 0) printf "%.0f", 1e9 / m}')"
+		put udp_${c}_cpuns "$(sort -n "$TMP/udpcpu-$c" | paste -sd/)"
 	done
 	return 0
 }
@@ -296,40 +310,50 @@ fi
 # the measured one, is 10.90.0.0/16 in each.  A Linux bridge holds at most 1,023 ports
 # (kernel BR_MAX_PORTS = 1024), so A carries at most 1,000 endpoints; the other 4,000 of
 # the 5,000 live on four more networks, 10.90.16-31.0/22 (inside A's /16: no traffic flows
-# in these namespaces), and tiernet's own per-endpoint data holds all 5,000.
+# in these namespaces), and tiernet's own per-endpoint data holds all 5,000.  Each cycle
+# also does Leave+Join of endpoint 0, the oldest: the driver keeps endpoints newest first,
+# so a lookup by ID reaches it last.
+# scale_part KEY STATE_BASE: keys KEY10_, KEY1000_, KEY5000_; state directories under STATE_BASE.
 scale_part() {
-	local name k pids=() rc=0 t0=$EPOCHREALTIME
+	local key=$1 base=$2 name k pids=() rc=0 t0=$EPOCHREALTIME
 	local A=be0000000001$(printf '%052x' 0)
-	for name in n10 n1000 n5000; do
-		sock_plugin $name || return 1
+	for name in ${key}10 ${key}1000 ${key}5000; do
+		sock_plugin $name "$base" || return 1
 		"$SC" "$TMP/$name.sock" network "$A" 10.90.0.1/16 front || return 1
 	done
-	"$SC" "$TMP/n10.sock" populate "$A" 10.90.0.0/16 0 10 >"$TMP/pop-n10" &
+	"$SC" "$TMP/${key}10.sock" populate "$A" 10.90.0.0/16 0 10 >/dev/null &
 	pids+=($!)
-	"$SC" "$TMP/n1000.sock" populate "$A" 10.90.0.0/16 0 1000 >"$TMP/pop-n1000" &
+	"$SC" "$TMP/${key}1000.sock" populate "$A" 10.90.0.0/16 0 1000 >/dev/null &
 	pids+=($!)
 	(
-		"$SC" "$TMP/n5000.sock" populate "$A" 10.90.0.0/16 0 1000 || exit 1
+		"$SC" "$TMP/${key}5000.sock" populate "$A" 10.90.0.0/16 0 1000 || exit 1
 		for k in 0 1 2 3; do
 			local nk=be000000001$k$(printf '%052x' 0)
-			"$SC" "$TMP/n5000.sock" network "$nk" "10.90.$((16 + 4 * k)).1/22" mid || exit 1
-			"$SC" "$TMP/n5000.sock" populate "$nk" "10.90.$((16 + 4 * k)).0/22" \
+			"$SC" "$TMP/${key}5000.sock" network "$nk" "10.90.$((16 + 4 * k)).1/22" mid || exit 1
+			"$SC" "$TMP/${key}5000.sock" populate "$nk" "10.90.$((16 + 4 * k)).0/22" \
 				$((1000 + 1000 * k)) 1000 || exit 1
 		done
-	) >"$TMP/pop-n5000" &
+	) >/dev/null &
 	pids+=($!)
 	for k in "${pids[@]}"; do wait "$k" || rc=1; done
 	[ $rc -eq 0 ] || { note "populating failed"; return 1; }
-	put populate_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')"
-	"$SC" - cycles "$CYCLES" 60000 4000 \
-		"$TMP/n10.sock" "$A" 10.90.0.0/16 \
-		"$TMP/n1000.sock" "$A" 10.90.0.0/16 \
-		"$TMP/n5000.sock" "$A" 10.90.0.0/16 >"$TMP/cycles" || return 1
-	sed -e 's/^t0_/n10_/' -e 's/^t1_/n1000_/' -e 's/^t2_/n5000_/' "$TMP/cycles" >>"$R"
+	put ${key}_populate_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')"
+	"$SC" - cycles "$CYCLES" 60000 4000 0 \
+		"$TMP/${key}10.sock" "$A" 10.90.0.0/16 \
+		"$TMP/${key}1000.sock" "$A" 10.90.0.0/16 \
+		"$TMP/${key}5000.sock" "$A" 10.90.0.0/16 >"$TMP/cycles" || return 1
+	sed -e "s/^t0_/${key}10_/" -e "s/^t1_/${key}1000_/" -e "s/^t2_/${key}5000_/" "$TMP/cycles" >>"$R"
 	return 0
 }
 note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
-scale_part || note "part 2 failed"
+scale_part n "$TMP" || note "part 2 failed"
+sock_stop_all
+# The same with the state on tmpfs: what tiernet and the kernel's links cost without the
+# disk, whose fsync latency (one or two per call) depends on everything else on the machine.
+SHM=$(mktemp -d /dev/shm/tnbench.XXXXXX)
+on_exit "rm -rf $SHM"
+note "[$(elapsed)s] part 2b: the same, state on tmpfs"
+scale_part m "$SHM" || note "part 2b failed"
 sock_stop_all
 
 # ---------------------------------------------------------------------------------------
@@ -353,6 +377,7 @@ row() {
 		ratio = ""; mark = "n/a"; g = "-"
 		if (val != "" && anc != "" && anc + 0 > 0) { r = val / anc; ratio = sprintf("%.2fx", r) }
 		if (pr != "") { r = pr + 0; ratio = sprintf("%.2fx", r) }
+		if (ratio != "") r = sprintf("%.2f", r) + 0	# the mark follows the printed ratio
 		if (mode == "ratio") {
 			g = op " " sprintf("%.2fx", goal)
 			if (ratio != "") {
@@ -383,33 +408,63 @@ OUT=$TMP/table
 		"$(get run_tn_med)" "$(get run_br_med)" s "<=" 1.00
 	row "2 Create+Join+Leave+Delete, 5000 vs 10 endpoints" \
 		"$(get n5000_cycle_med)" "$(get n10_cycle_med)" ms "<=" 1.50
-	row "2 Join+Leave, 5000 vs 10 endpoints" \
+	row "2 Join+Leave (the new endpoint), 5000 vs 10" \
 		"$(get n5000_jl_med)" "$(get n10_jl_med)" us "<=" 1.50
+	row "2 Leave+Join (the oldest endpoint), 5000 vs 10" \
+		"$(get n5000_jlold_med)" "$(get n10_jlold_med)" us "<=" 1.50
 	row "2   full cycle, 1000 vs 10 endpoints" \
 		"$(get n1000_cycle_med)" "$(get n10_cycle_med)" ms "" "" info
-	row "2   Join+Leave, 1000 vs 10 endpoints" \
-		"$(get n1000_jl_med)" "$(get n10_jl_med)" us "" "" info
 	for ph in CreateEndpoint:create Join:join Leave:leave DeleteEndpoint:delete; do
 		row "2   ${ph%%:*}, 5000 vs 10 endpoints" \
 			"$(get n5000_${ph##*:}_med)" "$(get n10_${ph##*:}_med)" us "" "" info
 	done
+	row "2b state on tmpfs: full cycle, 5000 vs 10" \
+		"$(get m5000_cycle_med)" "$(get m10_cycle_med)" ms "<=" 1.50
+	row "2b state on tmpfs: Join+Leave (new), 5000 vs 10" \
+		"$(get m5000_jl_med)" "$(get m10_jl_med)" us "<=" 1.50
+	row "2b state on tmpfs: Leave+Join (oldest), 5000 vs 10" \
+		"$(get m5000_jlold_med)" "$(get m10_jlold_med)" us "<=" 1.50
+	row "2b   CreateEndpoint, 5000 vs 10" \
+		"$(get m5000_create_med)" "$(get m10_create_med)" us "" "" info
 	row "3 UDP 64B cross-tier front->mid vs bridge (*)" \
 		"$(get udp_cross_med)" "$(get udp_anchor_med)" pps ">=" 0.95 ratio "$(get udp_cross_pratio)"
 	row "3 UDP 64B intra-tier front->front vs bridge (*)" \
 		"$(get udp_intra_med)" "$(get udp_anchor_med)" pps ">=" 1.00 ratio "$(get udp_intra_pratio)"
+	row "3   cross-tier, datagrams per sender-CPU-second (**)" \
+		"$(get udp_cross_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 0.95
+	row "3   intra-tier, datagrams per sender-CPU-second (**)" \
+		"$(get udp_intra_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 1.00
 	row "4 GetCapabilities median (anchor: trivial server)" \
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
 	row "4 GetCapabilities p99 (anchor: trivial server)" \
 		"$(get caps_p99)" "$(get floor_p99)" us "<=" 200 abs
 	echo "(*) received datagrams/s, medians of $UDP_TRIALS trials; ratio: median of the per-trial ratios to the anchor of the same trial"
+	echo "(**) 1 / (median CPU time per datagram on the sender's CPU: sender + its softirq + ksoftirqd/0): the rate one"
+	echo "     dedicated CPU would reach; it does not depend on how busy the machine is"
 	echo
-	echo "details: docker run samples tiernet/bridge $(get run_tn_n)/$(get run_br_n);" \
-		"UDP received/s per trial anchor $(get udp_anchor_all), cross $(get udp_cross_all)," \
-		"intra $(get udp_intra_all); sent/s medians anchor $(get udp_anchor_send_med)," \
-		"cross $(get udp_cross_send_med), intra $(get udp_intra_send_med)"
-	echo "         populating 10+1000+5000 endpoints (concurrently): $(get populate_s) s;" \
-		"cycle p90 at 10/1000/5000: $(get n10_cycle_p90)/$(get n1000_cycle_p90)/$(get n5000_cycle_p90) us;" \
-		"GetCapabilities p99.9 $(get caps_p999) us, max $(get caps_max) us; whole run $(elapsed) s"
+	echo "details:"
+	echo "  1: samples tiernet/bridge $(get run_tn_n)/$(get run_br_n)"
+	for k in n m; do
+		[ $k = n ] && echo "  2: state on disk (ext4 under /tmp), populating 10 + 1,000 + 5,000 endpoints" \
+			"(three plugins, concurrently): $(get n_populate_s) s; $CYCLES cycles each"
+		[ $k = m ] && echo "  2b: state on tmpfs, populating: $(get m_populate_s) s"
+		echo "     median us at 10/1,000/5,000: cycle $(get ${k}10_cycle_med)/$(get ${k}1000_cycle_med)/$(get ${k}5000_cycle_med)" \
+			"(p90 $(get ${k}10_cycle_p90)/$(get ${k}1000_cycle_p90)/$(get ${k}5000_cycle_p90))," \
+			"CreateEndpoint $(get ${k}10_create_med)/$(get ${k}1000_create_med)/$(get ${k}5000_create_med),"
+		echo "     Join $(get ${k}10_join_med)/$(get ${k}1000_join_med)/$(get ${k}5000_join_med)," \
+			"Leave $(get ${k}10_leave_med)/$(get ${k}1000_leave_med)/$(get ${k}5000_leave_med)," \
+			"DeleteEndpoint $(get ${k}10_delete_med)/$(get ${k}1000_delete_med)/$(get ${k}5000_delete_med)," \
+			"Leave+Join of the oldest $(get ${k}10_jlold_med)/$(get ${k}1000_jlold_med)/$(get ${k}5000_jlold_med)"
+		echo "     (of which Leave $(get ${k}10_leaveold_med)/$(get ${k}1000_leaveold_med)/$(get ${k}5000_leaveold_med)," \
+			"Join $(get ${k}10_joinold_med)/$(get ${k}1000_joinold_med)/$(get ${k}5000_joinold_med))"
+	done
+	echo "  3: received/s per trial (sorted): anchor $(get udp_anchor_all); cross $(get udp_cross_all);" \
+		"intra $(get udp_intra_all)"
+	echo "     CPU ns per datagram (sorted): anchor $(get udp_anchor_cpuns); cross $(get udp_cross_cpuns);" \
+		"intra $(get udp_intra_cpuns)"
+	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
+		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
+	echo "whole run $(elapsed) s"
 } >"$OUT"
 cp "$OUT" "$BUILD/bench.txt"
 echo

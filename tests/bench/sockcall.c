@@ -15,12 +15,13 @@
  *   sockcall SOCK network NET GW/PREFIX TIER            CreateNetwork
  *   sockcall SOCK populate NET POOL/PREFIX FROM COUNT [ADDR0]
  *                                          CreateEndpoint+Join of endpoints FROM..FROM+COUNT-1
- *   sockcall - cycles N IDX ADDR SOCK NET POOL/PREFIX [SOCK NET POOL/PREFIX ...]
+ *   sockcall - cycles N IDX ADDR OLD SOCK NET POOL/PREFIX [SOCK NET POOL/PREFIX ...]
  *                                          N cycles CreateEndpoint+Join+Leave+DeleteEndpoint
- *                                          of endpoint IDX (address pool+2+ADDR) on each
- *                                          target, interleaved round-robin (the start target
- *                                          rotates), so that all targets see the same machine
- *                                          load (fsync latency varies with other I/O)
+ *                                          of endpoint IDX (address pool+2+ADDR), each
+ *                                          followed by Leave+Join of the live endpoint OLD, on
+ *                                          each target, interleaved round-robin (the start
+ *                                          target rotates), so that all targets see the same
+ *                                          machine load (fsync latency varies with other I/O)
  *
  * Endpoint i has a pseudo-random 64-hex ID derived from i (Docker's IDs are random, so
  * lookups by ID mismatch early, as in production); populate gives endpoint FROM+j the
@@ -316,12 +317,20 @@ static void cmd_populate(struct target *t, unsigned from, unsigned count, unsign
 	printf("populate_n=%u\npopulate_s=%.2f\n", count, (now_us() - t0) / 1e6);
 }
 
-enum { S_CYCLE, S_JL, S_CREATE, S_JOIN, S_LEAVE, S_DELETE, S_N };
-static const char *const s_name[S_N] = { "cycle", "jl", "create", "join", "leave", "delete" };
+enum { S_CYCLE, S_JL, S_CREATE, S_JOIN, S_LEAVE, S_DELETE, S_JL_OLD, S_LEAVE_OLD, S_JOIN_OLD,
+       S_N };
+static const char *const s_name[S_N] = { "cycle", "jl", "create", "join", "leave", "delete",
+					 "jlold", "leaveold", "joinold" };
 
-static void one_cycle(struct target *t, unsigned idx, unsigned addr, double out[S_N])
+/*
+ * One cycle of a new endpoint IDX, then Leave+Join of the live endpoint OLD.  The driver
+ * keeps its newest endpoints first, so the new one is always found at once; OLD, the first
+ * one created, is the one a lookup reaches last.
+ */
+static void one_cycle(struct target *t, unsigned idx, unsigned addr, unsigned old,
+		      double out[S_N])
 {
-	double t0, t1, t2, t3, t4;
+	double t0, t1, t2, t3, t4, t5, t6;
 
 	t0 = now_us();
 	call_ok(&t->c, "/NetworkDriver.CreateEndpoint", body_create(t, idx, addr));
@@ -338,9 +347,18 @@ static void one_cycle(struct target *t, unsigned idx, unsigned addr, double out[
 	out[S_JOIN] = t2 - t1;
 	out[S_LEAVE] = t3 - t2;
 	out[S_DELETE] = t4 - t3;
+	t4 = now_us();
+	call_ok(&t->c, "/NetworkDriver.Leave", body_ids(t, old));
+	t5 = now_us();
+	call_ok(&t->c, "/NetworkDriver.Join", body_join(t, old));
+	t6 = now_us();
+	out[S_JL_OLD] = t6 - t4;
+	out[S_LEAVE_OLD] = t5 - t4;
+	out[S_JOIN_OLD] = t6 - t5;
 }
 
-static void cmd_cycles(struct target *ts, unsigned nt, unsigned n, unsigned idx, unsigned addr)
+static void cmd_cycles(struct target *ts, unsigned nt, unsigned n, unsigned idx, unsigned addr,
+		       unsigned old)
 {
 	unsigned warm = 3, k, j, s;
 	double *v = calloc((size_t)nt * S_N * n, sizeof(double)), sample[S_N];
@@ -352,7 +370,7 @@ static void cmd_cycles(struct target *ts, unsigned nt, unsigned n, unsigned idx,
 		for (j = 0; j < nt; j++) {
 			unsigned t = (j + k) % nt;	/* rotate who goes first */
 
-			one_cycle(&ts[t], idx, addr, sample);
+			one_cycle(&ts[t], idx, addr, old, sample);
 			if (k < warm)
 				continue;
 			for (s = 0; s < S_N; s++)
@@ -525,18 +543,18 @@ int main(int argc, char **argv)
 		cmd_populate(&t1, num(argv[5]), num(argv[6]), argc == 8 ? num(argv[7]) : 0);
 		return 0;
 	}
-	if (!strcmp(cmd, "cycles") && argc >= 9 && (argc - 6) % 3 == 0) {
-		unsigned nt = (unsigned)(argc - 6) / 3, j;
+	if (!strcmp(cmd, "cycles") && argc >= 10 && (argc - 7) % 3 == 0) {
+		unsigned nt = (unsigned)(argc - 7) / 3, j;
 		struct target *ts = calloc(nt, sizeof(*ts));
 
 		if (!ts)
 			die("out of memory");
 		for (j = 0; j < nt; j++) {
-			conn_init(&ts[j].c, argv[6 + 3 * j]);
-			ts[j].net = argv[7 + 3 * j];
-			parse_pool(argv[8 + 3 * j], &ts[j]);
+			conn_init(&ts[j].c, argv[7 + 3 * j]);
+			ts[j].net = argv[8 + 3 * j];
+			parse_pool(argv[9 + 3 * j], &ts[j]);
 		}
-		cmd_cycles(ts, nt, num(argv[3]), num(argv[4]), num(argv[5]));
+		cmd_cycles(ts, nt, num(argv[3]), num(argv[4]), num(argv[5]), num(argv[6]));
 		return 0;
 	}
 	die("bad arguments for %s", cmd);
