@@ -205,40 +205,11 @@ out:
 	return r;
 }
 
-int link_up(const char *name)
-{
-	struct driver_err err;
-	struct nl_sock *sk = sock_open(&err);
-	struct rtnl_link *cur = NULL, *chg = NULL;
-	int r;
-
-	if (!sk)
-		return -EIO;
-	r = rtnl_link_get_kernel(sk, 0, name, &cur);
-	if (r < 0) {
-		r = -nl_to_errno(r);
-		goto out;
-	}
-	chg = rtnl_link_alloc();
-	if (!chg) {
-		r = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_set_flags(chg, IFF_UP);
-	r = rtnl_link_change(sk, cur, chg, 0);
-	r = r < 0 ? -nl_to_errno(r) : 0;
-out:
-	rtnl_link_put(chg);
-	rtnl_link_put(cur);
-	nl_socket_free(sk);
-	return r;
-}
-
 /*
- * route_localnet over netlink rather than /proc/sys: inside a managed plugin /proc/sys is
- * read-only, while an RTM_SETLINK with IFLA_AF_SPEC needs only CAP_NET_ADMIN.
+ * RTM_SETLINK on an existing link: fill() sets what should change on an empty link object,
+ * the kernel's current one is the base.  Returns 0 or -errno.
  */
-int link_route_localnet(const char *name)
+static int link_change(const char *name, int (*fill)(struct rtnl_link *chg, int arg), int arg)
 {
 	struct driver_err err;
 	struct nl_sock *sk = sock_open(&err);
@@ -257,7 +228,7 @@ int link_route_localnet(const char *name)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = rtnl_link_inet_set_conf(chg, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+	r = fill(chg, arg);
 	if (r == 0)
 		r = rtnl_link_change(sk, cur, chg, 0);
 	r = r < 0 ? -nl_to_errno(r) : 0;
@@ -268,35 +239,45 @@ out:
 	return r;
 }
 
+static int fill_up(struct rtnl_link *chg, int unused)
+{
+	(void)unused;
+	rtnl_link_set_flags(chg, IFF_UP);
+	return 0;
+}
+
+static int fill_master(struct rtnl_link *chg, int bridge)
+{
+	rtnl_link_set_master(chg, bridge);
+	rtnl_link_set_flags(chg, IFF_UP);
+	return 0;
+}
+
+/*
+ * route_localnet over netlink rather than /proc/sys: inside a managed plugin /proc/sys is
+ * read-only, while an RTM_SETLINK with IFLA_AF_SPEC needs only CAP_NET_ADMIN.
+ */
+static int fill_route_localnet(struct rtnl_link *chg, int unused)
+{
+	(void)unused;
+	return rtnl_link_inet_set_conf(chg, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+}
+
+int link_up(const char *name)
+{
+	return link_change(name, fill_up, 0);
+}
+
 int link_set_master(const char *name, const char *bridge)
 {
-	struct driver_err err;
-	struct nl_sock *sk = sock_open(&err);
-	struct rtnl_link *cur = NULL, *chg = NULL;
-	int r, br;
+	int br = link_index(bridge);
 
-	if (!sk)
-		return -EIO;
-	br = ifindex_of(sk, bridge);
-	r = br < 0 ? br : rtnl_link_get_kernel(sk, 0, name, &cur);
-	if (r < 0) {
-		r = r == br ? br : -nl_to_errno(r);
-		goto out;
-	}
-	chg = rtnl_link_alloc();
-	if (!chg) {
-		r = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_set_master(chg, br);
-	rtnl_link_set_flags(chg, IFF_UP);
-	r = rtnl_link_change(sk, cur, chg, 0);
-	r = r < 0 ? -nl_to_errno(r) : 0;
-out:
-	rtnl_link_put(chg);
-	rtnl_link_put(cur);
-	nl_socket_free(sk);
-	return r;
+	return br < 0 ? br : link_change(name, fill_master, br);
+}
+
+int link_route_localnet(const char *name)
+{
+	return link_change(name, fill_route_localnet, 0);
 }
 
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
