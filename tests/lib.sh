@@ -57,6 +57,41 @@ retry() {
 	return 1
 }
 
+# ---- the daemon under test (both layers set TMP, SOCK, STATE and CONF first) ----
+
+# write_default_policy FILE: the embedded default, as a file (tests pass --config explicitly).
+write_default_policy() {
+	cat >"$1" <<'POLICY'
+tier front
+tier mid
+tier back internal
+allow world -> front
+allow front -> mid
+allow mid   -> back
+POLICY
+	chmod 0644 "$1"
+}
+
+# plugin_start BINARY [EXTRA ARGS]: starts the daemon and waits for its socket.
+plugin_start() {
+	local bin=$1; shift
+	"$bin" serve --socket "$SOCK" --state-dir "$STATE" --config "$CONF" --log-level debug \
+		"$@" >>"$TMP/plugin.log" 2>&1 &
+	PLUGIN_PID=$!
+	retry 50 test -S "$SOCK" || { echo "# plugin did not start:"; sed 's/^/#   /' "$TMP/plugin.log"; }
+}
+
+# plugin_stop: SIGTERM and wait; PLUGIN_ET is its exit status.
+plugin_stop() {
+	[ -n "$PLUGIN_PID" ] || return 0
+	kill -TERM "$PLUGIN_PID" 2>/dev/null
+	wait "$PLUGIN_PID" 2>/dev/null
+	PLUGIN_ET=$?
+	PLUGIN_PID=
+}
+
+plugin_log() { sed 's/^/#   plugin: /' "$TMP/plugin.log"; }
+
 # Clean up also when a suite dies half-way (timeout, ^C, a failed command under set -e).
 trap 'run_cleanup' EXIT
 trap 'exit 130' INT TERM

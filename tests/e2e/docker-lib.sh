@@ -15,15 +15,7 @@ on_exit "rm -rf $TMP"
 
 docker() { "$DOCKER" "$@"; }
 
-cat >"$CONF" <<'POLICY'
-tier front
-tier mid
-tier back internal
-allow world -> front
-allow front -> mid
-allow mid   -> back
-POLICY
-chmod 0644 "$CONF"
+write_default_policy "$CONF"
 
 # The image: busybox-static plus symlinks, imported once.
 ensure_image() {
@@ -36,23 +28,6 @@ ensure_image() {
 	done
 	tar -C "$root" -c . | docker import - "$IMAGE" >/dev/null
 }
-
-plugin_start() {
-	local bin=$1; shift
-	"$bin" serve --socket "$SOCK" --state-dir "$STATE" --config "$CONF" --log-level debug \
-		"$@" >>"$TMP/plugin.log" 2>&1 &
-	PLUGIN_PID=$!
-	retry 50 test -S "$SOCK" || { echo "# plugin did not start:"; sed 's/^/#   /' "$TMP/plugin.log"; }
-}
-
-plugin_stop() {
-	[ -n "$PLUGIN_PID" ] || return 0
-	kill -TERM "$PLUGIN_PID" 2>/dev/null
-	wait "$PLUGIN_PID" 2>/dev/null
-	PLUGIN_PID=
-}
-
-plugin_log() { sed 's/^/#   plugin: /' "$TMP/plugin.log"; }
 
 # run_server NAME NETWORK [ARGS...]: a container answering HTTP on port 80 with its name.
 run_server() {

@@ -8,32 +8,7 @@ CONF=$TMP/tiernet.conf
 PLUGIN_PID=
 on_exit "rm -rf $TMP"
 
-cat >"$CONF" <<'POLICY'
-tier front
-tier mid
-tier back internal
-allow world -> front
-allow front -> mid
-allow mid   -> back
-POLICY
-chmod 0644 "$CONF"
-
-# plugin_start BINARY [EXTRA ARGS]: starts the daemon and waits for its socket.
-plugin_start() {
-	local bin=$1; shift
-	"$bin" serve --socket "$SOCK" --state-dir "$STATE" --config "$CONF" --log-level debug \
-		"$@" >>"$TMP/plugin.log" 2>&1 &
-	PLUGIN_PID=$!
-	retry 50 test -S "$SOCK" || { echo "# plugin did not start:"; sed 's/^/#   /' "$TMP/plugin.log"; }
-}
-
-plugin_stop() {
-	[ -n "$PLUGIN_PID" ] || return 0
-	kill -TERM "$PLUGIN_PID" 2>/dev/null
-	wait "$PLUGIN_PID" 2>/dev/null
-	PLUGIN_ET=$?
-	PLUGIN_PID=
-}
+write_default_policy "$CONF"
 
 # call PATH BODY: sets CODE (HTTP status) and BODY (response body).
 call() {
