@@ -358,6 +358,7 @@ static void reconcile(const struct policy *pol)
 	int r;
 
 	(void)pol;
+	state_batch(true);
 	reconcile_networks(drv_nets, drv_eps, net_fixup);
 	for (e = drv_eps; e; e = next) {
 		next = e->next;
@@ -378,6 +379,7 @@ static void reconcile(const struct policy *pol)
 			drv_ep_destroy(e);
 		}
 	}
+	state_batch(false);
 	r = reconcile_orphans(drv_nets, drv_eps);
 	if (r < 0)
 		log_warnx("cannot list links to remove orphans: %s", strerror(-r));

@@ -139,6 +139,12 @@ int state_save_net(const struct drv_net *n, struct driver_err *err);
 int state_save_ep(const struct drv_ep *e, struct driver_err *err);
 /* Renames an endpoint's file to NAME.orphaned: kept for the operator, never loaded again. */
 int state_set_aside_ep(const char *id);
+/*
+ * state_batch(true) lets removals skip their directory fsync; state_batch(false) makes them
+ * durable with one fsync per directory.  A removal that is lost in a crash is redone by the
+ * next reconciliation, so only the end of the batch needs to be durable.
+ */
+void state_batch(bool on);
 /* Removes an object's file; a missing file is success. */
 int state_del_net(const char *id);
 int state_del_ep(const char *id);

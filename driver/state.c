@@ -188,6 +188,23 @@ int state_save_ep(const struct drv_ep *e, struct driver_err *err)
 	return save("endpoints", e->id, o, err);
 }
 
+/* In a batch (start-up reconciliation), removals share one directory fsync at the end. */
+static bool state_batching, state_dirty;
+
+void state_batch(bool on)
+{
+	char dir[DRIVER_PATH_MAX + 16];
+
+	state_batching = on;
+	if (on || !state_dirty)
+		return;
+	snprintf(dir, sizeof(dir), "%s/networks", state_dir);
+	fsync_dir(dir);
+	snprintf(dir, sizeof(dir), "%s/endpoints", state_dir);
+	fsync_dir(dir);
+	state_dirty = false;
+}
+
 static int del(const char *kind, const char *id)
 {
 	char path[DRIVER_PATH_MAX + 96], dir[DRIVER_PATH_MAX + 16];
@@ -196,6 +213,10 @@ static int del(const char *kind, const char *id)
 	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
+	if (state_batching) {
+		state_dirty = true;
+		return 0;
+	}
 	return fsync_dir(dir);
 }
 

@@ -336,9 +336,9 @@ static int cmd_status(int argc, char **argv)
 	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *body;
-	char req[256], buf[65536];
+	char req[256], *buf = NULL;
 	bool json = false;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd, r = parse_common(argc, argv, &o, &json);
 
@@ -359,14 +359,27 @@ static int cmd_status(int argc, char **argv)
 		 strlen(body), body);
 	if (write(fd, req, strlen(req)) < 0)
 		fatal("cannot send to %s", o.socket);
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
+	/* The report grows with the endpoints (about 90 bytes each): read it all. */
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			if (!buf)
+				fatalx("out of memory reading the daemon's answer");
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n > 0)
+			len += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	if (n < 0)
+		fatal("cannot read the answer from %s", o.socket);
 	close(fd);
 	buf[len] = '\0';
 	body = strstr(buf, "\r\n\r\n");
 	if (!body || strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 9, "200", 3))
 		fatalx("unexpected answer from the daemon: %.200s", buf);
 	fputs(body + 4, stdout);
+	free(buf);
 	return 0;
 }
 

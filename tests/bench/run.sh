@@ -12,10 +12,17 @@
 #   3. 64-byte UDP datagrams/s between containers: cross-tier (routed), intra-tier (bridged),
 #      against two containers on one built-in Docker bridge network
 #   4. latency of the no-op call GetCapabilities on one kept-alive connection
+#   5. published ports (issue 4): `docker run --rm` with 4 published ports on a tiernet tier
+#      vs on a built-in bridge network (a docker-proxy per port), interleaved; tiernet's RSS
+#      with 1,000 published ports (250 endpoints x 4, in `unshare -n`) beside 1,000 x the
+#      RSS of one real docker-proxy, and the time of one ProgramExternalConnectivity then
+#   6. restarts (issue 5): start-up (exec to the first GetCapabilities answer) with 1,000
+#      persisted live endpoints vs with none, and the RSS with 1,000 endpoints vs none
 #
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
-#   BENCH_UDP_SECS=3 BENCH_SKIP_DOCKER=1 (socket parts only)
+#   BENCH_UDP_SECS=3 BENCH_PEC_CYCLES=20 BENCH_STARTS=5 BENCH_SKIP_DOCKER=1 (no docker parts)
+#   BENCH_SKIP_SCALE=1 (no part 2/2b)
 # Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
 # Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
 # operator's tiernet nor the e2e suites' "tntest" is touched.
@@ -39,6 +46,7 @@ policy50() {	# the 50-tier policy: t1..t48, front, mid; front -> mid
 	for ((i = 1; i <= 48; i++)); do echo "tier t$i"; done
 	echo "tier front"
 	echo "tier mid"
+	echo "allow world -> front"	# part 5 publishes ports on front
 	echo "allow front -> mid"
 }
 
@@ -76,6 +84,9 @@ note() { echo "# $*" >&2; }
 elapsed() { awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
 get() { local v; v=$(grep -m1 "^$1=" "$R" | cut -d= -f2); echo "${v:-}"; }
 put() { echo "$1=$2" >>"$R"; }
+median() { sort -n | awk '{v[NR]=$1} END{if(NR) print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+# rss PID [FIELD]: FIELD (VmRSS, RssAnon, RssFile) of a process in kB
+rss() { awk -v f="${2:-VmRSS}:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # Socket parts: each `tiernet serve` runs in its own network namespace (`unshare -n` execs
 # it, so its PID is ours to stop; its links die with the namespace), with its own socket,
@@ -135,7 +146,7 @@ dk() {
 }
 
 docker_cleanup() {
-	"$DOCKER" rm -f $P-rx-br $P-tx-br $P-rx-front $P-rx-mid $P-tx-front >/dev/null 2>&1
+	"$DOCKER" rm -f $P-rx-br $P-tx-br $P-rx-front $P-rx-mid $P-tx-front $P-proxy >/dev/null 2>&1
 	"$DOCKER" network rm $P-front $P-mid $P-br >/dev/null 2>&1
 }
 
@@ -165,6 +176,37 @@ ip_of() { "$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAdd
 other_tiernet() {
 	iptables-legacy-save 2>/dev/null | grep -q '^:TIERNET' ||
 		ip -o link show type bridge 2>/dev/null | grep -q ': tnb'
+}
+
+# run_series KEY [DOCKER RUN ARGS...]: RUNS `docker run --rm ARGS IMAGE sh -c :` on the tiernet
+# tier front and on the bridge network, interleaved, alternating which goes first; puts
+# KEY_tn_med, KEY_br_med (s) and the sample counts.
+run_series() {
+	local key=$1 k net t0 t1 f i
+	shift
+	: >"$TMP/$key-tn"
+	: >"$TMP/$key-br"
+	dk run --rm --network $P-front "$@" "$IMAGE" sh -c : >/dev/null 2>&1	# warm-up
+	dk run --rm --network $P-br "$@" "$IMAGE" sh -c : >/dev/null 2>&1
+	for ((k = 0; k < RUNS; k++)); do
+		for net in $([ $((k % 2)) -eq 0 ] && echo "front br" || echo "br front"); do
+			f=$TMP/$key-tn
+			[ $net = br ] && f=$TMP/$key-br
+			for i in 1 2 3; do	# a sample taken while dockerd was away is retaken
+				t0=$EPOCHREALTIME
+				if "$DOCKER" run --rm --network $P-$net "$@" "$IMAGE" sh -c : >/dev/null 2>>"$TMP/run.err"; then
+					t1=$EPOCHREALTIME
+					awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f\n", b-a}' >>"$f"
+					break
+				fi
+				docker_up || break
+			done
+		done
+	done
+	put ${key}_tn_med "$(median <"$TMP/$key-tn")"
+	put ${key}_br_med "$(median <"$TMP/$key-br")"
+	put ${key}_tn_n "$(wc -l <"$TMP/$key-tn")"
+	put ${key}_br_n "$(wc -l <"$TMP/$key-br")"
 }
 
 docker_parts() {
@@ -201,30 +243,32 @@ docker_parts() {
 
 	# ---- part 1: docker run --rm, interleaved, alternating which goes first ----
 	note "[$(elapsed)s] part 1: docker run --rm sh -c : ($RUNS each, interleaved)"
-	local k net t0 t1 f
-	: >"$TMP/run-tn"
-	: >"$TMP/run-br"
-	dk run --rm --network $P-front "$IMAGE" sh -c : >/dev/null 2>&1	# warm-up
-	dk run --rm --network $P-br "$IMAGE" sh -c : >/dev/null 2>&1
-	for ((k = 0; k < RUNS; k++)); do
-		for net in $([ $((k % 2)) -eq 0 ] && echo "front br" || echo "br front"); do
-			f=$TMP/run-tn
-			[ $net = br ] && f=$TMP/run-br
-			for i in 1 2 3; do	# a sample taken while dockerd was away is retaken
-				t0=$EPOCHREALTIME
-				if "$DOCKER" run --rm --network $P-$net "$IMAGE" sh -c : >/dev/null 2>>"$TMP/run.err"; then
-					t1=$EPOCHREALTIME
-					awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f\n", b-a}' >>"$f"
-					break
-				fi
-				docker_up || break
-			done
+	run_series run
+	# ---- part 5a: the same with 4 published ports (bridge: 4 docker-proxy processes) ----
+	note "[$(elapsed)s] part 5a: docker run --rm -p x4 sh -c : ($RUNS each, interleaved)"
+	run_series pub -p 18101:80 -p 18102:81 -p 18103:82 -p 18104:83
+	# ---- part 5b: one real docker-proxy's memory ----
+	local pp p
+	if dk run -d --name $P-proxy --network $P-br -p 18199:80 "$IMAGE" sleep 900 >/dev/null; then
+		for i in 1 2 3 4 5 6 7 8 9 10; do	# dockerd starts it before the container
+			pp=$(for p in $(pgrep -x docker-proxy); do
+				tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '-host-port 18199 ' && echo "$p"
+			done)
+			[ -n "$pp" ] && break
+			sleep 0.2
 		done
-	done
-	put run_tn_med "$(sort -n "$TMP/run-tn" | awk '{v[NR]=$1} END{if(NR) print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')"
-	put run_br_med "$(sort -n "$TMP/run-br" | awk '{v[NR]=$1} END{if(NR) print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')"
-	put run_tn_n "$(wc -l <"$TMP/run-tn")"
-	put run_br_n "$(wc -l <"$TMP/run-br")"
+		sleep 0.5	# let it settle
+		put proxy_n "$(echo $pp | wc -w)"
+		for p in $pp; do	# the IPv4 one (0.0.0.0) if there are two (IPv4 and IPv6)
+			tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '-host-ip 0.0.0.0 ' || continue
+			put proxy_rss "$(rss "$p")"
+			put proxy_anon "$(rss "$p" RssAnon)"
+		done
+		[ -n "$(get proxy_rss)" ] || put proxy_rss "$(rss "${pp%% *}")"
+		"$DOCKER" rm -f $P-proxy >/dev/null 2>&1
+	else
+		note "cannot start the docker-proxy container"
+	fi
 
 	# ---- part 3: UDP, receivers pinned to CPU 1, senders to CPU 0 ----
 	note "[$(elapsed)s] part 3: 64-byte UDP ($UDP_TRIALS x ${UDP_SECS}s per case, interleaved)"
@@ -303,6 +347,98 @@ else
 	plugin_stop	# (both run again, harmlessly, at exit)
 fi
 
+# ---- part 5c: 1,000 published ports (250 endpoints x 4) in a private namespace ----
+# State on tmpfs here: what is measured is tiernet's memory and the work of one
+# ProgramExternalConnectivity (it recompiles and commits the nat table), not the disk's fsync.
+SHM=$(mktemp -d /dev/shm/tnbench.XXXXXX)
+on_exit "rm -rf $SHM"
+PEC_CYCLES=${BENCH_PEC_CYCLES:-20}
+pub_part() {
+	local A=be0000000005$(printf '%052x' 0) pid
+	sock_plugin pub "$SHM" || return 1
+	pid=${SOCK_PIDS[-1]}
+	"$SC" "$TMP/pub.sock" network "$A" 10.90.0.1/16 front || return 1
+	# the anchor: Program+Revoke of 4 ports while no other port is published
+	"$SC" "$TMP/pub.sock" pec "$A" 10.90.0.0/16 5000 4000 30000 "$PEC_CYCLES" |
+		sed 's/^/pub0_/' >>"$R" || return 1
+	"$SC" "$TMP/pub.sock" publish "$A" 10.90.0.0/16 0 250 20000 | sed 's/^/pub_/' >>"$R" || return 1
+	put pub_rss "$(rss "$pid")"
+	put pub_anon "$(rss "$pid" RssAnon)"
+	put pub_file "$(rss "$pid" RssFile)"
+	put pub_dnat "$(nsenter -t "$pid" -n iptables-legacy-save -t nat 2>/dev/null | grep -c -- '-j DNAT')"
+	"$SC" "$TMP/pub.sock" pec "$A" 10.90.0.0/16 5000 4000 30000 "$PEC_CYCLES" |
+		sed 's/^/pub1000_/' >>"$R" || return 1
+	return 0
+}
+note "[$(elapsed)s] part 5c: 1,000 published ports (250 endpoints x 4), RSS and one PEC"
+pub_part || note "part 5c failed"
+sock_stop_all
+
+# ---- part 6: start-up with 1,000 persisted live endpoints (issue 5) ----
+# One namespace outlives the daemons: a holder process (`unshare -n sleep`) keeps it, the
+# daemons enter it with nsenter, and it goes (with its 2,000 links) when the holder ends.
+# Join's sandbox files exist (SOCKCALL_SANDBOX_DIR), so every endpoint counts as a live
+# container at start-up.  The time is from just before the exec of `tiernet serve` until
+# its socket answers GetCapabilities (libmicrohttpd serves only after reconciliation).
+STARTS=${BENCH_STARTS:-5}
+holder=
+rc_pid=
+holder_stop() { [ -n "$holder" ] && { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; }; holder=; }
+rc_stop() { [ -n "$rc_pid" ] && { kill -TERM "$rc_pid" 2>/dev/null; wait "$rc_pid" 2>/dev/null; }; rc_pid=; }
+on_exit holder_stop
+on_exit rc_stop
+rc_start() {	# rc_start FILE: starts the daemon in the holder's namespace; appends the time (us)
+	local t0=$EPOCHREALTIME
+	nsenter -t "$holder" -n "$BIN" serve --socket "$TMP/rc.sock" --state-dir "$TMP/state-rc" \
+		--config "$TMP/tiernet.conf" --log-level warn 2>>"$TMP/plugin-rc.log" &
+	rc_pid=$!
+	"$SC" "$TMP/rc.sock" waitcaps "$t0" 60 >"$TMP/waitcaps" || return 1
+	sed -n 's/^startup_us=//p' "$TMP/waitcaps" >>"$1"
+}
+rc_part() {
+	local A=be0000000006$(printf '%052x' 0) k me
+	me=$(readlink /proc/self/ns/net)
+	unshare -n sleep 3600 &
+	holder=$!
+	for ((k = 0; k < 50; k++)); do	# until it has its own namespace (never enter ours)
+		[ "$(readlink /proc/$holder/ns/net 2>/dev/null)" != "$me" ] && break
+		sleep 0.02
+	done
+	[ "$(readlink /proc/$holder/ns/net 2>/dev/null)" != "$me" ] || return 1
+	mkdir -p "$TMP/sbx"
+	rc_start /dev/null || return 1
+	"$SC" "$TMP/rc.sock" network "$A" 10.90.0.1/16 front || return 1
+	rc_stop
+	for ((k = 0; k < STARTS; k++)); do	# anchor: one network, no endpoint
+		rc_start "$TMP/start0" || return 1
+		[ $k -eq 0 ] && { put rc0_rss "$(rss $rc_pid)"; put rc0_anon "$(rss $rc_pid RssAnon)"; }
+		rc_stop
+	done
+	rc_start /dev/null || return 1
+	SOCKCALL_SANDBOX_DIR=$TMP/sbx "$SC" "$TMP/rc.sock" populate "$A" 10.90.0.0/16 0 1000 |
+		sed 's/^/rc_/' >>"$R" || return 1
+	put rc1000_rss "$(rss $rc_pid)"
+	put rc1000_anon "$(rss $rc_pid RssAnon)"
+	put rc1000_file "$(rss $rc_pid RssFile)"
+	rc_stop
+	for ((k = 0; k < STARTS; k++)); do
+		rc_start "$TMP/start1000" || return 1
+		[ $k -eq 0 ] && put rc1000r_rss "$(rss $rc_pid)"
+		# (not `tiernet status`: its client reads at most 64 KiB of the answer)
+		[ $k -eq 0 ] && put rc_eps "$(ls "$TMP/state-rc/endpoints" 2>/dev/null | grep -c json)"
+		rc_stop
+	done
+	put rc0_start_med "$(median <"$TMP/start0")"
+	put rc1000_start_med "$(median <"$TMP/start1000")"
+	put rc0_start_all "$(sort -n "$TMP/start0" | paste -sd/)"
+	put rc1000_start_all "$(sort -n "$TMP/start1000" | paste -sd/)"
+	return 0
+}
+note "[$(elapsed)s] part 6: start-up with 1,000 persisted endpoints ($STARTS starts) and RSS"
+rc_part || { note "part 6 failed"; cat "$TMP/plugin-rc.log" >&2; }
+rc_stop
+holder_stop
+
 # ---- part 2 last: 12,000 links in private namespaces ----
 # Three plugins, with 10, 1,000 and 5,000 live endpoints (created and joined), and the
 # cycles of an extra endpoint interleaved across them, so that all three see the same
@@ -345,16 +481,16 @@ scale_part() {
 	sed -e "s/^t0_/${key}10_/" -e "s/^t1_/${key}1000_/" -e "s/^t2_/${key}5000_/" "$TMP/cycles" >>"$R"
 	return 0
 }
+if [ -z "${BENCH_SKIP_SCALE:-}" ]; then
 note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
 scale_part n "$TMP" || note "part 2 failed"
 sock_stop_all
 # The same with the state on tmpfs: what tiernet and the kernel's links cost without the
 # disk, whose fsync latency (one or two per call) depends on everything else on the machine.
-SHM=$(mktemp -d /dev/shm/tnbench.XXXXXX)
-on_exit "rm -rf $SHM"
 note "[$(elapsed)s] part 2b: the same, state on tmpfs"
 scale_part m "$SHM" || note "part 2b failed"
 sock_stop_all
+fi
 
 # ---------------------------------------------------------------------------------------
 # The table.
@@ -371,6 +507,7 @@ row() {
 		if (unit == "us") return sprintf("%.1f us", v)
 		if (unit == "ms") return sprintf("%.2f ms", v / 1000)
 		if (unit == "pps") return sprintf("%.0fk/s", v / 1000)
+		if (unit == "kB") return sprintf("%.1f MB", v / 1024)
 		return v
 	}
 	BEGIN {
@@ -378,6 +515,8 @@ row() {
 		if (val != "" && anc != "" && anc + 0 > 0) { r = val / anc; ratio = sprintf("%.2fx", r) }
 		if (pr != "") { r = pr + 0; ratio = sprintf("%.2fx", r) }
 		if (ratio != "") r = sprintf("%.2f", r) + 0	# the mark follows the printed ratio
+		if (pr == "" && val != "" && anc + 0 > 0 && val / anc < 0.01)
+			ratio = sprintf("%.4fx", val / anc)	# 0.00x would hide the figure
 		if (mode == "ratio") {
 			g = op " " sprintf("%.2fx", goal)
 			if (ratio != "") {
@@ -406,6 +545,19 @@ OUT=$TMP/table
 	printf '%.0s-' {1..104}; echo
 	row "1 docker run --rm sh -c : tiernet vs bridge (n=$(get run_tn_n)/$(get run_br_n))" \
 		"$(get run_tn_med)" "$(get run_br_med)" s "<=" 1.00
+	row "5 docker run --rm -p x4, tiernet vs bridge (n=$(get pub_tn_n)/$(get pub_br_n))" \
+		"$(get pub_tn_med)" "$(get pub_br_med)" s "<=" 0.90
+	row "5 RSS, 1,000 published ports vs 1,000 x docker-proxy" \
+		"$(get pub_rss)" "$(awk -v r="$(get proxy_rss)" 'BEGIN{if (r != "") print r * 1000}')" kB "<=" 1.00
+	row "5 one PEC (4 ports) at 1,000 ports vs at 0 (tmpfs)" \
+		"$(get pub1000_pec_med)" "$(get pub0_pec_med)" ms "" "" info
+	row "5   Revoke (4 ports) at 1,000 ports vs at 0 (tmpfs)" \
+		"$(get pub1000_revoke_med)" "$(get pub0_revoke_med)" ms "" "" info
+	row "6 start-up, 1,000 persisted endpoints vs none" \
+		"$(awk -v v="$(get rc1000_start_med)" 'BEGIN{if (v != "") print v / 1e6}')" \
+		"$(awk -v v="$(get rc0_start_med)" 'BEGIN{if (v != "") print v / 1e6}')" s "<=" 1 abs
+	row "6 RSS with 1,000 endpoints vs with none" \
+		"$(get rc1000_rss)" "$(get rc0_rss)" kB "<=" 6144 abs
 	row "2 Create+Join+Leave+Delete, 5000 vs 10 endpoints" \
 		"$(get n5000_cycle_med)" "$(get n10_cycle_med)" ms "<=" 1.50
 	row "2 Join+Leave (the new endpoint), 5000 vs 10" \
@@ -462,6 +614,22 @@ OUT=$TMP/table
 		"intra $(get udp_intra_all)"
 	echo "     CPU ns per datagram (sorted): anchor $(get udp_anchor_cpuns); cross $(get udp_cross_cpuns);" \
 		"intra $(get udp_intra_cpuns)"
+	echo "  5: docker run --rm -p x4 samples tiernet/bridge $(get pub_tn_n)/$(get pub_br_n); the bridge run starts" \
+		"4 docker-proxy processes per container"
+	echo "     docker-proxy for one port (-p 18199:80): $(get proxy_n) process(es); VmRSS of the 0.0.0.0 one" \
+		"$(get proxy_rss) kB (RssAnon $(get proxy_anon) kB); anchor = 1,000 x that VmRSS"
+	echo "     tiernet with 1,000 ports (250 endpoints x 4, $(get pub_dnat) DNAT rules in nat): VmRSS $(get pub_rss) kB" \
+		"= RssAnon $(get pub_anon) + RssFile $(get pub_file) (shared libraries) kB"
+	echo "     PEC+Revoke of 4 more ports, $PEC_CYCLES cycles: PEC median/p90 us at 0 ports" \
+		"$(get pub0_pec_med)/$(get pub0_pec_p90), at 1,000 $(get pub1000_pec_med)/$(get pub1000_pec_p90);" \
+		"Revoke $(get pub0_revoke_med)/$(get pub0_revoke_p90), $(get pub1000_revoke_med)/$(get pub1000_revoke_p90)"
+	echo "     publishing the 250 endpoints (Create+Join+PEC each): $(get pub_publish_s) s; PEC median of the" \
+		"first 10 $(get pub_publish_first10_med) us, of the last 10 $(get pub_publish_last10_med) us"
+	echo "  6: start-up in us, sorted: 1,000 endpoints $(get rc1000_start_all); none $(get rc0_start_all);" \
+		"endpoints kept after the restart: $(get rc_eps)"
+	echo "     populating 1,000 (state on disk): $(get rc_populate_s) s; VmRSS with 1,000: $(get rc1000_rss) kB" \
+		"(RssAnon $(get rc1000_anon) + RssFile $(get rc1000_file)), after a restart $(get rc1000r_rss) kB;" \
+		"with none $(get rc0_rss) kB (RssAnon $(get rc0_anon))"
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
 	echo "whole run $(elapsed) s"

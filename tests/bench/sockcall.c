@@ -15,6 +15,21 @@
  *   sockcall SOCK network NET GW/PREFIX TIER            CreateNetwork
  *   sockcall SOCK populate NET POOL/PREFIX FROM COUNT [ADDR0]
  *                                          CreateEndpoint+Join of endpoints FROM..FROM+COUNT-1
+ *   sockcall SOCK publish NET POOL/PREFIX FROM COUNT HOSTPORT0 [ADDR0]
+ *                                          CreateEndpoint+Join+ProgramExternalConnectivity of
+ *                                          endpoints FROM..FROM+COUNT-1, each publishing
+ *                                          container tcp ports 80-83 on 4 host ports (endpoint
+ *                                          FROM+j: HOSTPORT0+4j..+3), the bodies shaped as
+ *                                          dockerd's for `-p H:80 -p H+1:81 ...`
+ *   sockcall SOCK pec NET POOL/PREFIX IDX ADDR HOSTPORT N
+ *                                          CreateEndpoint+Join of endpoint IDX, then N cycles
+ *                                          of ProgramExternalConnectivity (4 ports from
+ *                                          HOSTPORT) + RevokeExternalConnectivity; then Leave
+ *                                          and DeleteEndpoint: "pec_*" and "revoke_*"
+ *   sockcall SOCK waitcaps T0 TIMEOUT_S    polls (every 0.2 ms) until GetCapabilities answers
+ *                                          on SOCK; prints "startup_us": the time since T0, a
+ *                                          CLOCK_REALTIME instant in seconds (bash's
+ *                                          $EPOCHREALTIME taken before starting the daemon)
  *   sockcall - cycles N IDX ADDR OLD SOCK NET POOL/PREFIX [SOCK NET POOL/PREFIX ...]
  *                                          N cycles CreateEndpoint+Join+Leave+DeleteEndpoint
  *                                          of endpoint IDX (address pool+2+ADDR), each
@@ -25,11 +40,16 @@
  *
  * Endpoint i has a pseudo-random 64-hex ID derived from i (Docker's IDs are random, so
  * lookups by ID mismatch early, as in production); populate gives endpoint FROM+j the
- * address pool+2+ADDR0+j.  Results are KEY=VALUE lines, times in microseconds.
+ * address pool+2+ADDR0+j.  Results are KEY=VALUE lines, times in microseconds.  Join's
+ * SandboxKey is /var/run/docker/netns/ID[20..31], or under $SOCKCALL_SANDBOX_DIR when set (a
+ * start-up reconciliation drops an endpoint whose sandbox file is missing from an existing
+ * directory: with SOCKCALL_SANDBOX_DIR set, Join creates that file, so that the endpoint
+ * stays alive across a restart).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -266,7 +286,33 @@ static void parse_pool(const char *s, struct target *t)
 		die("bad prefix: %s", s);
 }
 
-static char jb[2048];
+static char jb[4096];
+static char ports_json[1024];	/* the portmap of the body being built: "" or 4 ports */
+static char expose_json[256];
+
+/* publish_ports H: the next bodies carry `-p H:80 -p H+1:81 -p H+2:82 -p H+3:83`; 0: none */
+static void publish_ports(unsigned h)
+{
+	size_t n = 0, m = 0;
+	unsigned k;
+
+	ports_json[0] = expose_json[0] = '\0';
+	for (k = 0; h && k < 4; k++) {
+		n += (size_t)snprintf(ports_json + n, sizeof(ports_json) - n,
+				      "%s{\"Proto\":6,\"IP\":\"\",\"Port\":%u,\"HostIP\":\"\","
+				      "\"HostPort\":%u,\"HostPortEnd\":%u}",
+				      k ? "," : "", 80 + k, h + k, h + k);
+		m += (size_t)snprintf(expose_json + m, sizeof(expose_json) - m,
+				      "%s{\"Proto\":6,\"Port\":%u}", k ? "," : "", 80 + k);
+	}
+}
+
+static const char *sandbox_dir(void)
+{
+	const char *d = getenv("SOCKCALL_SANDBOX_DIR");
+
+	return d && *d ? d : "/var/run/docker/netns";
+}
 
 static const char *body_create(const struct target *t, unsigned i, unsigned addr)
 {
@@ -278,8 +324,8 @@ static const char *body_create(const struct target *t, unsigned i, unsigned addr
 	snprintf(jb, sizeof(jb),
 		 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":{\"Address\":\"%s/%d\","
 		 "\"AddressIPv6\":\"\",\"MacAddress\":\"\"},\"Options\":{\"com.docker.network."
-		 "endpoint.exposedports\":[],\"com.docker.network.portmap\":[]}}",
-		 t->net, id, ip, t->prefix);
+		 "endpoint.exposedports\":[%s],\"com.docker.network.portmap\":[%s]}}",
+		 t->net, id, ip, t->prefix, expose_json, ports_json);
 	return jb;
 }
 
@@ -288,11 +334,21 @@ static const char *body_join(const struct target *t, unsigned i)
 	char id[65];
 
 	ep_id(i, id);
+	if (getenv("SOCKCALL_SANDBOX_DIR")) {	/* the sandbox file exists, as a live netns's does */
+		char path[4096];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%.12s", sandbox_dir(), id + 20);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("cannot create %s: %s", path, strerror(errno));
+		close(fd);
+	}
 	snprintf(jb, sizeof(jb),
-		 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"SandboxKey\":\"/var/run/docker/"
-		 "netns/%.12s\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],"
-		 "\"com.docker.network.portmap\":[]}}",
-		 t->net, id, id + 20);
+		 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"SandboxKey\":\"%s/%.12s\","
+		 "\"Options\":{\"com.docker.network.endpoint.exposedports\":[%s],"
+		 "\"com.docker.network.portmap\":[%s]}}",
+		 t->net, id, sandbox_dir(), id + 20, expose_json, ports_json);
 	return jb;
 }
 
@@ -303,6 +359,100 @@ static const char *body_ids(const struct target *t, unsigned i)
 	ep_id(i, id);
 	snprintf(jb, sizeof(jb), "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\"}", t->net, id);
 	return jb;
+}
+
+static const char *body_pec(const struct target *t, unsigned i)
+{
+	char id[65];
+
+	ep_id(i, id);
+	snprintf(jb, sizeof(jb),
+		 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Options\":{\"com.docker.network."
+		 "endpoint.exposedports\":[%s],\"com.docker.network.portmap\":[%s]}}",
+		 t->net, id, expose_json, ports_json);
+	return jb;
+}
+
+static void cmd_publish(struct target *t, unsigned from, unsigned count, unsigned h0,
+			unsigned addr0)
+{
+	double t0 = now_us(), *v = calloc(count ? count : 1, sizeof(double));
+	unsigned j;
+
+	if (!v)
+		die("out of memory");
+	for (j = 0; j < count; j++) {
+		double p0;
+
+		publish_ports(h0 + 4 * j);
+		call_ok(&t->c, "/NetworkDriver.CreateEndpoint", body_create(t, from + j, addr0 + j));
+		call_ok(&t->c, "/NetworkDriver.Join", body_join(t, from + j));
+		p0 = now_us();
+		call_ok(&t->c, "/NetworkDriver.ProgramExternalConnectivity", body_pec(t, from + j));
+		v[j] = now_us() - p0;
+	}
+	printf("publish_n=%u\npublish_s=%.2f\n", count, (now_us() - t0) / 1e6);
+	if (count >= 10) {
+		/* the first and the last ten PECs: with about 0 and about 4*count ports */
+		printf("publish_first10_med=%.1f\n", pct(v, 10, 50));
+		printf("publish_last10_med=%.1f\n", pct(v + count - 10, 10, 50));
+	}
+	free(v);
+}
+
+static void cmd_pec(struct target *t, unsigned idx, unsigned addr, unsigned h, unsigned n)
+{
+	double *vp = calloc(n ? n : 1, sizeof(double)), *vr = calloc(n ? n : 1, sizeof(double));
+	unsigned k;
+
+	if (!vp || !vr || !n)
+		die("out of memory or no cycles");
+	publish_ports(h);
+	call_ok(&t->c, "/NetworkDriver.CreateEndpoint", body_create(t, idx, addr));
+	call_ok(&t->c, "/NetworkDriver.Join", body_join(t, idx));
+	for (k = 0; k < n; k++) {
+		double t0 = now_us(), t1;
+
+		call_ok(&t->c, "/NetworkDriver.ProgramExternalConnectivity", body_pec(t, idx));
+		t1 = now_us();
+		call_ok(&t->c, "/NetworkDriver.RevokeExternalConnectivity", body_ids(t, idx));
+		vp[k] = t1 - t0;
+		vr[k] = now_us() - t1;
+	}
+	call_ok(&t->c, "/NetworkDriver.Leave", body_ids(t, idx));
+	call_ok(&t->c, "/NetworkDriver.DeleteEndpoint", body_ids(t, idx));
+	printf("pec_n=%u\npec_med=%.1f\npec_p90=%.1f\n", n, pct(vp, n, 50), pct(vp, n, 90));
+	printf("revoke_med=%.1f\nrevoke_p90=%.1f\n", pct(vr, n, 50), pct(vr, n, 90));
+	free(vp);
+	free(vr);
+}
+
+/* Polls until the daemon answers GetCapabilities; the time since t0 (CLOCK_REALTIME, s). */
+static void cmd_waitcaps(struct conn *c, double t0, double timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timespec ts;
+	double now;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		if (now - t0 > timeout_s)
+			die("%s did not answer within %.0f s", c->path, timeout_s);
+		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c->fd < 0)
+			die("socket: %s", strerror(errno));
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		close(c->fd);
+		c->fd = -1;
+		usleep(200);
+	}
+	call_ok(c, "/NetworkDriver.GetCapabilities", NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	printf("startup_us=%.0f\n", (now - t0) * 1e6);
 }
 
 static void cmd_populate(struct target *t, unsigned from, unsigned count, unsigned addr0)
@@ -541,6 +691,22 @@ int main(int argc, char **argv)
 		t1.net = argv[3];
 		parse_pool(argv[4], &t1);
 		cmd_populate(&t1, num(argv[5]), num(argv[6]), argc == 8 ? num(argv[7]) : 0);
+		return 0;
+	}
+	if (!strcmp(cmd, "publish") && (argc == 8 || argc == 9)) {
+		t1.net = argv[3];
+		parse_pool(argv[4], &t1);
+		cmd_publish(&t1, num(argv[5]), num(argv[6]), num(argv[7]), argc == 9 ? num(argv[8]) : 0);
+		return 0;
+	}
+	if (!strcmp(cmd, "pec") && argc == 9) {
+		t1.net = argv[3];
+		parse_pool(argv[4], &t1);
+		cmd_pec(&t1, num(argv[5]), num(argv[6]), num(argv[7]), num(argv[8]));
+		return 0;
+	}
+	if (!strcmp(cmd, "waitcaps") && argc == 5) {
+		cmd_waitcaps(&t1.c, strtod(argv[3], NULL), strtod(argv[4], NULL));
 		return 0;
 	}
 	if (!strcmp(cmd, "cycles") && argc >= 10 && (argc - 7) % 3 == 0) {
