@@ -189,6 +189,8 @@ FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+# fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
+FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/policy/iptc.o build/fuzz/obj/policy/nft.o
 
 .PHONY: fuzz fuzz-build fuzz-smoke analyze
 fuzz-build: $(FUZZ_BINS)
@@ -204,16 +206,19 @@ build/fuzz/obj/%.o: %.c
 	@echo "  CC      $< (fuzz)"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(BASE_CFLAGS) -Wno-error -c -o $@ $<
 
-# An archive, so that a harness pulls in only the objects it needs (fuzz_admin's kernel stubs
-# replace driver/link.c, policy/iptc.c and policy/nft.c).
+# Archives, so that a harness pulls in only the objects it needs.
 build/fuzz/libtiernet.a: $(FUZZ_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/fuzz/libtiernet-nokernel.a: $(filter-out $(FUZZ_KERNEL),$(FUZZ_LIB_OBJS))
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The harness objects are intermediate files of the pattern rule below: keep them.
 .SECONDARY: $(FUZZ_NAMES:%=build/fuzz/obj/tests/fuzz/fuzz_%.o)
 build/fuzz/fuzz_admin: build/fuzz/obj/tests/fuzz/fuzz_admin.o \
-	build/fuzz/obj/tests/fuzz/stub_kernel.o build/fuzz/libtiernet.a
+	build/fuzz/obj/tests/fuzz/stub_kernel.o build/fuzz/libtiernet-nokernel.a
 	@echo "  LD      $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
 

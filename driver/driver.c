@@ -442,6 +442,8 @@ int driver_init(const char *state_dir, struct policy *pol, struct driver_err *er
 	if (drv_nets)
 		drv_ip_forward_on();
 	r = drv_fw_sync(pol, err);
+	if (r < 0)
+		drv_policy = NULL;	/* the caller keeps pol when we fail */
 	if (r == 0)
 		log_info("state loaded: %zu network(s), %zu endpoint(s)", count_nets(), count_eps());
 	return r;
@@ -459,9 +461,10 @@ void driver_exit(void)
 	while (drv_eps) {
 		struct drv_ep *e = drv_eps;
 
-		drv_ep_unlink(e);
+		drv_eps = e->next;
 		drv_ep_free(e);
 	}
+	memset(ep_hash, 0, sizeof(ep_hash));
 	policy_free(drv_policy);
 	drv_policy = NULL;
 	pthread_mutex_unlock(&drv_lock);

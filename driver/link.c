@@ -111,8 +111,13 @@ static int link_del_sk(struct nl_sock *sk, const char *name)
 int link_del(const char *name)
 {
 	struct driver_err err;
-	struct nl_sock *sk = sock_open(&err);
+	struct nl_sock *sk;
 	int r;
+
+	/* Defence in depth: tiernet deletes only links of its own prefix. */
+	if (strncmp(name, "tn", 2))
+		return -EPERM;
+	sk = sock_open(&err);
 
 	if (!sk)
 		return -EIO;

@@ -155,7 +155,10 @@ char *drv_matrix_text(const char *dump)
 			}
 			fprintf(f, "\n");
 		}
-		fclose(f);
+		if (fclose(f) != 0) {
+			free(out);
+			out = NULL;
+		}
 	}
 	free(m.cell);
 	return out;

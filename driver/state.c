@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,8 @@ static bool get_int(const cJSON *o, const char *key, int lo, int hi, int *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)v->valueint)
 		return false;
 	*out = v->valueint;
 	return true;
@@ -289,8 +291,9 @@ static struct drv_net *parse_net(const cJSON *o)
 	    copy_str(o, "id", n->id, sizeof(n->id)) && driver_id_valid(n->id) &&
 	    copy_str(o, "bridge", n->bridge, sizeof(n->bridge)) &&
 	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && get_ip(o, "gateway", &n->gw) &&
-	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 32, &prefix) &&
-	    get_int(o, "mtu", 0, 65535, &n->mtu) &&
+	    driver_ifname_valid(n->bridge) &&
+	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 30, &prefix) &&
+	    get_int(o, "mtu", 0, 65535, &n->mtu) && (n->mtu == 0 || n->mtu >= 68) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
@@ -302,17 +305,32 @@ static struct drv_net *parse_net(const cJSON *o)
 	return NULL;
 }
 
+/* Exactly "hh:hh:hh:hh:hh:hh", what state_save_ep writes; sscanf would take "-1:+2: 3". */
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
+	static const char hex[] = "0123456789abcdef";
 	int i;
 
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
-			 &v[5]) != 6)
+	if (!s || strlen(s) != 17)
 		return false;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
+	for (i = 0; i < 6; i++) {
+		const char *hi = strchr(hex, s[3 * i]), *lo = strchr(hex, s[3 * i + 1]);
+
+		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)((hi - hex) << 4 | (lo - hex));
+	}
 	return true;
+}
+
+/* The names and paths an endpoint file may hold: the ones tiernet itself derives. */
+static bool ep_names_valid(const struct drv_ep *e)
+{
+	char host[IFNAMSIZ], peer[IFNAMSIZ];
+
+	driver_veth_names(e->id, host, peer);
+	return !strcmp(e->host, host) && !strcmp(e->peer, peer) &&
+	       (!e->sandbox[0] || e->sandbox[0] == '/');
 }
 
 static bool parse_ports(const cJSON *o, struct drv_ep *e)
@@ -330,7 +348,9 @@ static bool parse_ports(const cJSON *o, struct drv_ep *e)
 	cJSON_ArrayForEach(p, a) {
 		struct driver_port *dp = &e->ports[i++];
 
-		if (!get_int(p, "proto", 0, 255, &proto) || !get_int(p, "port", 1, 65535, &port) ||
+		if (!get_int(p, "proto", 0, 255, &proto) ||
+		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+		    !get_int(p, "port", 1, 65535, &port) ||
 		    !get_int(p, "host_port", 1, 65535, &hp) || !get_ip(p, "host_ip", &dp->host_ip))
 			return false;
 		dp->proto = (uint8_t)proto;
@@ -356,6 +376,7 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
 	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) &&
+	    ep_names_valid(e) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e)) {
 		e->prefix = (uint8_t)prefix;
 		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));

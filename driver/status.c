@@ -88,6 +88,14 @@ static cJSON *status_json(const char *rules)
 	return o;
 }
 
+/* A string member, or "" when it is missing (a cJSON_Add* that ran out of memory). */
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+
+	return v ? v : "";
+}
+
 static char *status_text(const cJSON *o, const char *rules)
 {
 	const cJSON *c;
@@ -100,45 +108,48 @@ static char *status_text(const cJSON *o, const char *rules)
 		return NULL;
 	}
 	fprintf(f, "firewall: %s\n\ntiers:\n",
-		cJSON_GetObjectItem(o, "firewall")->valuestring);
+		jstr(o, "firewall"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
-		fprintf(f, "  %s%s%s\n", cJSON_GetObjectItem(c, "name")->valuestring,
+		fprintf(f, "  %s%s%s\n", jstr(c, "name"),
 			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
 			cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))
 		fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n",
-			cJSON_GetObjectItem(c, "id")->valuestring,
-			cJSON_GetObjectItem(c, "bridge")->valuestring,
-			cJSON_GetObjectItem(c, "subnet")->valuestring,
-			cJSON_GetObjectItem(c, "gateway")->valuestring,
-			cJSON_GetObjectItem(c, "tier")->valuestring,
+			jstr(c, "id"),
+			jstr(c, "bridge"),
+			jstr(c, "subnet"),
+			jstr(c, "gateway"),
+			jstr(c, "tier"),
 			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
 	fprintf(f, "\nendpoints:\n  %-12s  %-12s  %-15s  %-15s  %s\n", "ID", "NETWORK", "ADDRESS",
 		"VETH", "SANDBOX");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
 		fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n",
-			cJSON_GetObjectItem(c, "id")->valuestring,
-			cJSON_GetObjectItem(c, "network")->valuestring,
-			cJSON_GetObjectItem(c, "address")->valuestring,
-			cJSON_GetObjectItem(c, "veth")->valuestring,
-			cJSON_GetObjectItem(c, "sandbox")->valuestring);
+			jstr(c, "id"),
+			jstr(c, "network"),
+			jstr(c, "address"),
+			jstr(c, "veth"),
+			jstr(c, "sandbox"));
 	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints")) {
 		const cJSON *p;
 
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "ports"))
 			fprintf(f, "  %.12s  %-21s  -> %s/%s\n",
-				cJSON_GetObjectItem(c, "id")->valuestring,
-				cJSON_GetObjectItem(p, "host")->valuestring,
-				cJSON_GetObjectItem(p, "container")->valuestring,
-				cJSON_GetObjectItem(p, "proto")->valuestring);
+				jstr(c, "id"),
+				jstr(p, "host"),
+				jstr(p, "container"),
+				jstr(p, "proto"));
 	}
 	fprintf(f, "\nreachability, read back from the rules in the kernel (rows open connections "
 		"to columns; all = every port):\n%s", matrix ? matrix : "  (unreadable)\n");
 	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
-	fclose(f);
+	if (fclose(f) != 0) {
+		free(out);
+		out = NULL;
+	}
 	free(matrix);
 	return out;
 }

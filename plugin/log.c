@@ -46,7 +46,7 @@ __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, int
 		int saved = errno;                                                         \
 		va_list ap;                                                                \
 		va_start(ap, fmt);                                                         \
-		vlog(level, with_errno ? saved : 0, fmt, ap);                              \
+		vlog(level, (with_errno) ? saved : 0, fmt, ap);                              \
 		va_end(ap);                                                                \
 		errno = saved;                                                             \
 	}

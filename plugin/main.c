@@ -98,8 +98,11 @@ static int serve(const struct serve_opts *o)
 	pol = load_policy(o->config);
 	if (!pol)
 		fatalx("cannot start: fix the policy file and try again");
-	if (driver_init(o->state_dir, pol, &err) < 0)
+	if (driver_init(o->state_dir, pol, &err) < 0) {
+		driver_exit();
+		policy_free(pol);
 		fatalx("cannot start: %s", err.msg);
+	}
 	/*
 	 * Capabilities are per thread and inherited by new threads: drop them before
 	 * server_start() starts libmicrohttpd's.  Binding the socket needs none (root owns

@@ -35,7 +35,7 @@ static int h_capabilities(const char *body, size_t len, char **reply, struct dri
 static int h_create_network(const char *body, size_t len, char **reply, struct driver_err *err)
 {
 	struct driver_net_req *req = malloc(sizeof(*req));
-	int r = -ENOMEM;
+	int r;
 
 	if (!req)
 		return driver_errf(err, ENOMEM, "tiernet: out of memory");
@@ -175,7 +175,7 @@ static int h_global_scope(const char *body, size_t len, char **reply, struct dri
 
 static int h_status(const char *body, size_t len, char **reply, struct driver_err *err)
 {
-	bool json = len >= 4 && strstr(body, "json");
+	bool json = memmem(body, len, "\"json\":true", 11) != NULL;
 
 	*reply = driver_status(json);
 	return *reply ? 0 : driver_errf(err, ENOMEM, "tiernet: out of memory");
@@ -221,7 +221,13 @@ int route_handle(const char *path, const char *body, size_t len, struct route_re
 		if (!strcmp(path, routes[i].path))
 			break;
 	if (i == sizeof(routes) / sizeof(routes[0])) {
+		char *c;
+
 		snprintf(err.msg, sizeof(err.msg), "tiernet: unknown path \"%.128s\"", path);
+		/* libmicrohttpd decodes %0a: a path must not forge lines in the log. */
+		for (c = err.msg; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		log_warnx("%s", err.msg);
 		return reply_err(404, err.msg, out);
 	}

@@ -40,7 +40,8 @@ result $? "every suppression states its reason" "$OUT/reasons.txt"
 
 if command -v cppcheck >/dev/null; then
 	# shellcheck disable=SC2086
-	cppcheck --enable=warning,style,performance,portability --std=c11 --error-exitcode=1 \
+	cppcheck --enable=warning,style,performance,portability,information --std=c11 \
+		--error-exitcode=1 \
 		-q -I. -D_GNU_SOURCE -DTIERNET_VERSION='"analyze"' --library="$HERE/cjson.cfg" \
 		--suppressions-list="$HERE/cppcheck.supp" \
 		--template='{file}:{line}:{column}: {severity}: {message} [{id}]' \
@@ -65,8 +66,14 @@ if command -v clang-tidy >/dev/null; then
 	     { file = $1; sub(/:.*/, "", file)
 	       n = split($0, parts, "[")
 	       check = parts[n]; sub(/[],].*/, "", check)
-	       if ((check " " file) in supp && check != "clang-diagnostic-error") next
-	       print }' "$HERE/clang-tidy.supp" "$OUT/clang-tidy.all" >"$OUT/clang-tidy.txt"
+	       if ((check " " file) in supp && check != "clang-diagnostic-error") {
+		       used[check " " file] = 1
+		       next
+	       }
+	       print }
+	     END { for (s in supp) if (!(s in used))
+		       printf "tests/analyze/clang-tidy.supp: \"%s\" matches no finding any more: delete it\n", s }' \
+		"$HERE/clang-tidy.supp" "$OUT/clang-tidy.all" >"$OUT/clang-tidy.txt"
 	rc=0
 	[ -s "$OUT/clang-tidy.txt" ] && rc=1
 	result $rc "clang-tidy: $( [ $rc -eq 0 ] && echo "no finding in ${#SRCS[@]} files" || echo "findings")" \

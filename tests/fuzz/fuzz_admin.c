@@ -178,9 +178,11 @@ static bool is_changing(const char *path)
 	return false;
 }
 
-static void check_reply(const char *path, const char *body, const struct route_reply *out)
+static void check_reply(const char *path, const char *body, size_t len,
+			const struct route_reply *out)
 {
-	bool json = strcmp(path, "/tiernet.Status") || strstr(body, "json");
+	/* routes.c h_status: JSON when the body says "json":true. */
+	bool json = strcmp(path, "/tiernet.Status") || memmem(body, len, "\"json\":true", 11);
 	cJSON *o;
 
 	FUZZ_ASSERT(out->body);
@@ -240,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_kernel_dump = dump;
 	if (route_handle(path, body, blen, &out) == 0)
-		check_reply(path, body, &out);
+		check_reply(path, body, blen, &out);
 	fuzz_kernel_dump = NULL;
 	free(out.body);
 	free(body);
