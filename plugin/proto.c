@@ -386,20 +386,30 @@ static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struc
 	return 0;
 }
 
+/* Parses a call about one endpoint and decodes its two IDs; NULL (err filled) on failure. */
+static cJSON *parse_endpoint_call(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
+				  char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err)
+{
+	cJSON *o = parse(body, len, err);
+
+	if (o && (get_id(o, "NetworkID", net_id, err) || get_id(o, "EndpointID", ep_id, err))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_req *req,
 				 struct driver_err *err)
 {
-	cJSON *o = parse(body, len, err);
+	cJSON *o;
 	int r;
 
 	memset(req, 0, sizeof(*req));
+	o = parse_endpoint_call(body, len, req->net_id, req->id, err);
 	if (!o)
 		return -EINVAL;
-	r = get_id(o, "NetworkID", req->net_id, err);
-	if (!r)
-		r = get_id(o, "EndpointID", req->id, err);
-	if (!r)
-		r = decode_interface(field(o, "Interface"), req, err);
+	r = decode_interface(field(o, "Interface"), req, err);
 	if (!r)
 		r = decode_ep_options(field(o, "Options"), req, err);
 	cJSON_Delete(o);
@@ -485,17 +495,14 @@ static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *
 int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
 		     struct driver_err *err)
 {
-	cJSON *o = parse(body, len, err);
+	cJSON *o;
 	int r;
 
 	memset(req, 0, sizeof(*req));
+	o = parse_endpoint_call(body, len, req->net_id, req->id, err);
 	if (!o)
 		return -EINVAL;
-	r = get_id(o, "NetworkID", req->net_id, err);
-	if (!r)
-		r = get_id(o, "EndpointID", req->id, err);
-	if (!r)
-		r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
+	r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
 	cJSON_Delete(o);
 	return r;
 }
@@ -503,17 +510,14 @@ int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
 int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		      struct driver_err *err)
 {
-	cJSON *o = parse(body, len, err);
+	cJSON *o;
 	int r;
 
 	memset(req, 0, sizeof(*req));
+	o = parse_endpoint_call(body, len, req->net_id, req->id, err);
 	if (!o)
 		return -EINVAL;
-	r = get_id(o, "NetworkID", req->net_id, err);
-	if (!r)
-		r = get_id(o, "EndpointID", req->id, err);
-	if (!r)
-		r = get_string(o, "SandboxKey", false, req->sandbox, sizeof(req->sandbox), err);
+	r = get_string(o, "SandboxKey", false, req->sandbox, sizeof(req->sandbox), err);
 	if (!r && has_control(req->sandbox))
 		r = driver_errf(err, EINVAL, "tiernet: field SandboxKey has a control character");
 	if (!r)
@@ -525,14 +529,19 @@ int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 int proto_decode_ids(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
 		     char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err)
 {
-	cJSON *o = parse(body, len, err);
-	int r;
+	cJSON *o;
+	int r = 0;
 
-	if (!o)
-		return -EINVAL;
-	r = get_id(o, "NetworkID", net_id, err);
-	if (!r && ep_id)
-		r = get_id(o, "EndpointID", ep_id, err);
+	if (ep_id) {
+		o = parse_endpoint_call(body, len, net_id, ep_id, err);
+		if (!o)
+			return -EINVAL;
+	} else {
+		o = parse(body, len, err);
+		if (!o)
+			return -EINVAL;
+		r = get_id(o, "NetworkID", net_id, err);
+	}
 	cJSON_Delete(o);
 	return r;
 }
