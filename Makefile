@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. $(PKG_CFLAGS) -DTIERNET_VERSION='"$(VER
 CFLAGS  ?= -O2
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS      := $(wildcard plugin/*.c driver/*.c policy/*.c config/*.c)
+SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
 LIB_SRCS  := $(filter-out plugin/main.c,$(SRCS))
 TEST_SRCS := $(wildcard tests/unit/*.c)
 

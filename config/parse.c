@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/text.h"
 #include "config/config.h"
 #include "policy/policy.h"
 
@@ -75,14 +76,6 @@ struct keyword {
  * Diagnostics
  */
 
-/* Control characters would garble a terminal: show them as '?' (tabs stay, for alignment). */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			*s = '?';
-}
-
 static void diag_text(struct config_diag *d, const struct srcline *l)
 {
 	size_t n = l->len < sizeof(d->text) - 1 ? l->len : sizeof(d->text) - 1;
@@ -92,7 +85,8 @@ static void diag_text(struct config_diag *d, const struct srcline *l)
 	d->text[n] = '\0';
 	if (n && d->text[n - 1] == '\r')
 		d->text[n - 1] = '\0';
-	sanitize(d->text);
+	/* control characters would garble a terminal; tabs stay, for alignment */
+	text_sanitize(d->text, true);
 }
 
 /* Appends a diag; l NULL means a file-level problem (line 0).  Returns 0 or -ENOMEM. */
@@ -115,7 +109,7 @@ __attribute__((format(printf, 6, 0))) static int diag_vadd(struct config_diags *
 	memset(d, 0, sizeof(*d));
 	snprintf(d->file, sizeof(d->file), "%s", file);
 	vsnprintf(d->message, sizeof(d->message), fmt, ap);
-	sanitize(d->message);
+	text_sanitize(d->message, true);
 	d->span = span ? (unsigned)span : 1;
 	if (!l)
 		return 0;

@@ -24,23 +24,13 @@
 
 #include "config/config.h"
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 pthread_mutex_t drv_lock = PTHREAD_MUTEX_INITIALIZER;
 struct policy *drv_policy;
 struct drv_net *drv_nets;	/* in creation order: the firewall is compiled in it */
 struct drv_ep *drv_eps;
 enum nft_mode drv_fw_mode;
-
-int driver_errf(struct driver_err *err, int err_no, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -err_no;
-}
 
 /* ---- lookups and lists ---- */
 
@@ -216,7 +206,7 @@ static struct policy_map *collect_maps(size_t *n)
 	return maps;
 }
 
-int drv_fw_sync(const struct policy *pol, struct driver_err *err)
+int drv_fw_sync(const struct policy *pol, struct err *err)
 {
 	struct policy_net *nets = NULL;
 	struct policy_map *maps = NULL;
@@ -231,7 +221,7 @@ int drv_fw_sync(const struct policy *pol, struct driver_err *err)
 	nets = calloc(count ? count : 1, sizeof(*nets));
 	maps = collect_maps(&nmaps);
 	if (!nets || !maps) {
-		r = driver_errf(err, ENOMEM, "tiernet: out of memory compiling the firewall");
+		r = err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
 		goto out;
 	}
 	for (n = drv_nets; n; n = n->next, i++) {
@@ -245,19 +235,19 @@ int drv_fw_sync(const struct policy *pol, struct driver_err *err)
 	if (!r && count)
 		r = policy_compile_maps(maps, nmaps, &rs);
 	if (r < 0) {
-		driver_errf(err, -r, "tiernet: cannot compile the firewall rules: %s",
+		err_set(err, -r, "tiernet: cannot compile the firewall rules: %s",
 			    strerror(-r));
 		goto out;
 	}
 	r = iptc_apply(&rs);
 	if (r < 0) {
-		driver_errf(err, -r, "tiernet: cannot apply the firewall rules: %s", iptc_error());
+		err_set(err, -r, "tiernet: cannot apply the firewall rules: %s", iptc_error());
 		goto out;
 	}
 	drv_fw_mode = nft_detect();
 	r = count ? nft_passthrough_ensure() : nft_passthrough_remove();
 	if (r < 0)
-		driver_errf(err, -r,
+		err_set(err, -r,
 			    "tiernet: cannot update the pass-through in Docker's nftables "
 			    "DOCKER-USER chain: %s", strerror(-r));
 out:
@@ -391,14 +381,14 @@ static void reconcile(const struct policy *pol)
  * socket is the lock: its name lives in the network namespace, and the kernel releases it
  * when the process dies, even by SIGKILL.
  */
-static int instance_lock(struct driver_err *err)
+static int instance_lock(struct err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static const char name[] = "tiernet.driver";
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return driver_errf(err, errno, "tiernet: cannot create the instance lock: %s",
+		return err_set(err, errno, "tiernet: cannot create the instance lock: %s",
 				   strerror(errno));
 	memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
 	if (bind(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + sizeof(name)) <
@@ -407,16 +397,16 @@ static int instance_lock(struct driver_err *err)
 
 		close(fd);
 		if (e == EADDRINUSE)
-			return driver_errf(err, EBUSY, "tiernet: another tiernet daemon runs in "
+			return err_set(err, EBUSY, "tiernet: another tiernet daemon runs in "
 					   "this network namespace already; stop it first (one "
 					   "tiernet per host)");
-		return driver_errf(err, e, "tiernet: cannot take the instance lock: %s",
+		return err_set(err, e, "tiernet: cannot take the instance lock: %s",
 				   strerror(e));
 	}
 	return 0;	/* the descriptor stays open for the life of the process */
 }
 
-int driver_init(const char *state_dir, struct policy *pol, struct driver_err *err)
+int driver_init(const char *state_dir, struct policy *pol, struct err *err)
 {
 	struct drv_net *n;
 	int r;
@@ -429,11 +419,11 @@ int driver_init(const char *state_dir, struct policy *pol, struct driver_err *er
 		return r;
 	r = state_load(load_net, load_ep, load_bad);
 	if (r < 0)
-		return driver_errf(err, -r, "tiernet: cannot read state in %s: %s", state_dir,
+		return err_set(err, -r, "tiernet: cannot read state in %s: %s", state_dir,
 				   strerror(-r));
 	for (n = drv_nets; n; n = n->next)
 		if (policy_tier_find(pol, n->tier) < 0)
-			return driver_errf(err, ENOENT,
+			return err_set(err, ENOENT,
 					   "tiernet: network %.12s uses tier \"%s\", which the "
 					   "policy does not declare; declare it again",
 					   n->id, n->tier);
@@ -470,7 +460,7 @@ void driver_exit(void)
 	pthread_mutex_unlock(&drv_lock);
 }
 
-int driver_set_policy(struct policy *pol, struct driver_err *err)
+int driver_set_policy(struct policy *pol, struct err *err)
 {
 	struct drv_net *n;
 	int r = 0;
@@ -478,7 +468,7 @@ int driver_set_policy(struct policy *pol, struct driver_err *err)
 	pthread_mutex_lock(&drv_lock);
 	for (n = drv_nets; n; n = n->next)
 		if (policy_tier_find(pol, n->tier) < 0) {
-			r = driver_errf(err, EBUSY,
+			r = err_set(err, EBUSY,
 					"tiernet: the new policy drops tier \"%s\", which network "
 					"%.12s (bridge %s) uses; keep the tier or remove the "
 					"network first", n->tier, n->id, n->bridge);
@@ -486,7 +476,7 @@ int driver_set_policy(struct policy *pol, struct driver_err *err)
 		}
 	r = drv_fw_sync(pol, err);
 	if (r < 0) {
-		struct driver_err ignored;
+		struct err ignored;
 
 		drv_fw_sync(drv_policy, &ignored);	/* put the old rules back */
 		goto out;

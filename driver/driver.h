@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <net/if.h>
 
+#include "lib/err.h"
+
 struct policy;
 
 #define DRIVER_ID_LEN	  64	/* Docker's IDs: 64 lowercase hex characters */
@@ -22,11 +24,6 @@ struct policy;
 #define DRIVER_PATH_MAX	  256
 #define DRIVER_PORT_AUTO_LO 49153	/* host ports tiernet picks for -p PORT and -P */
 #define DRIVER_PORT_AUTO_HI 60999
-
-/* Every failing action fills one sentence for the user (dockerd shows it verbatim). */
-struct driver_err {
-	char msg[512];
-};
 
 struct driver_opt {
 	char key[DRIVER_OPT_KEYMAX];
@@ -100,7 +97,7 @@ struct driver_join_reply {
  * from now on) and brings the firewall in line with the loaded networks.  Returns 0 or
  * -errno with err filled.  Call once, before serving.
  */
-int driver_init(const char *state_dir, struct policy *pol, struct driver_err *err);
+int driver_init(const char *state_dir, struct policy *pol, struct err *err);
 /* Frees memory; leaves links, state and rules in place (containers keep working). */
 void driver_exit(void);
 /*
@@ -108,7 +105,7 @@ void driver_exit(void);
  * the firewall is recompiled and applied in one commit per table.  On success the driver
  * owns pol and frees the old one; on failure nothing changed and the caller keeps pol.
  */
-int driver_set_policy(struct policy *pol, struct driver_err *err);
+int driver_set_policy(struct policy *pol, struct err *err);
 
 /*
  * Periodic upkeep, called every few seconds from the main loop: when dockerd (re)creates its
@@ -118,30 +115,26 @@ int driver_set_policy(struct policy *pol, struct driver_err *err);
 void driver_tick(void);
 
 /* The protocol actions.  Each returns 0 or -errno with err filled; see PROTOCOL.md §3. */
-int driver_network_create(const struct driver_net_req *req, struct driver_err *err);
-int driver_network_delete(const char *net_id, struct driver_err *err);
+int driver_network_create(const struct driver_net_req *req, struct err *err);
+int driver_network_delete(const char *net_id, struct err *err);
 int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
-			   struct driver_err *err);
-int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err);
+			   struct err *err);
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *err);
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
-		struct driver_err *err);
-int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err);
+		struct err *err);
+int driver_leave(const char *net_id, const char *ep_id, struct err *err);
 /* Publishes the endpoint's ports (DNAT); fails, changing nothing, when the policy forbids. */
-int driver_publish(const struct driver_pec_req *req, struct driver_err *err);
+int driver_publish(const struct driver_pec_req *req, struct err *err);
 /* Removes the endpoint's published ports; a no-op when it has none. */
-int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err);
+int driver_unpublish(const char *net_id, const char *ep_id, struct err *err);
 /* 0 when the endpoint exists (or -ENOENT with err filled). */
-int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err);
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err);
 
 /*
  * Writes a human-readable status report (or JSON when json is true) into a malloc'ed string.
  * Returns NULL on ENOMEM.
  */
 char *driver_status(bool json);
-
-/* Returns -err_no after formatting the message into err (printf-like). */
-int driver_errf(struct driver_err *err, int err_no, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* names.c */
 /* Checks a Docker ID: 64 lowercase hex characters. */

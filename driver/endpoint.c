@@ -12,14 +12,14 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /*
  * An fsync costs milliseconds (7 ms measured here for file plus directory), longer than all
  * the netlink work of a call; with the lock held across it, 24 containers starting at once
  * would queue behind each other's disk writes.
  */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
+int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err)
 {
 	struct drv_ep snap = **ep;
 	int r = 0;
@@ -28,7 +28,7 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
 	if (snap.nports) {
 		snap.ports = calloc(snap.nports, sizeof(*snap.ports));
 		if (!snap.ports)
-			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+			return err_set(err, ENOMEM, "tiernet: out of memory");
 		memcpy(snap.ports, (*ep)->ports, snap.nports * sizeof(*snap.ports));
 	}
 	pthread_mutex_unlock(&drv_lock);
@@ -37,7 +37,7 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
 	pthread_mutex_lock(&drv_lock);
 	*ep = drv_ep_find(snap.id);
 	if (!r && !*ep)
-		r = driver_errf(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
+		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
 				snap.id);
 	return r;
 }
@@ -45,25 +45,25 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
 /* ---- CreateEndpoint / DeleteEndpoint ---- */
 
 static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
-		       struct driver_err *err)
+		       struct err *err)
 {
 	char ip[INET_ADDRSTRLEN];
 	size_t i;
 
 	if (!driver_id_valid(req->id))
-		return driver_errf(err, EINVAL, "tiernet: EndpointID \"%.70s\" is not a "
+		return err_set(err, EINVAL, "tiernet: EndpointID \"%.70s\" is not a "
 				   "64-character hex ID", req->id);
 	for (i = 0; i < req->nopts; i++)
 		if (strncmp(req->opts[i].key, "com.docker.", 11))
-			return driver_errf(err, EINVAL, "tiernet: unknown endpoint option \"%s\"; "
+			return err_set(err, EINVAL, "tiernet: unknown endpoint option \"%s\"; "
 					   "tiernet takes no --driver-opt on endpoints",
 					   req->opts[i].key);
 	if (!req->addr)
-		return driver_errf(err, EINVAL, "tiernet: the endpoint has no IPv4 address; "
+		return err_set(err, EINVAL, "tiernet: the endpoint has no IPv4 address; "
 				   "tiernet needs Docker's IPAM to assign one");
 	inet_ntop(AF_INET, &req->addr, ip, sizeof(ip));
 	if ((req->addr & drv_prefix_mask(n->prefix)) != n->pool || req->addr == n->gw)
-		return driver_errf(err, EINVAL, "tiernet: address %s is not a host address of "
+		return err_set(err, EINVAL, "tiernet: address %s is not a host address of "
 				   "the network's subnet", ip);
 	return 0;
 }
@@ -74,7 +74,7 @@ static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
  * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
  */
 int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
-			   struct driver_err *err)
+			   struct err *err)
 {
 	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
 	char bridge[IFNAMSIZ];
@@ -83,11 +83,11 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 
 	memset(reply, 0, sizeof(*reply));
 	if (!e)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	pthread_mutex_lock(&drv_lock);
 	n = drv_net_find(req->net_id);
 	if (!n) {
-		r = driver_errf(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
+		r = err_set(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
 				"state was lost); remove the network and create it again",
 				req->net_id);
 		goto out_free;
@@ -97,7 +97,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 		goto out_free;
 	old = drv_ep_find(req->id);
 	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
-		r = driver_errf(err, ENOSPC, "tiernet: network %.12s has %d endpoints, the most a "
+		r = err_set(err, ENOSPC, "tiernet: network %.12s has %d endpoints, the most a "
 				"Linux bridge takes; put more containers on another network of the "
 				"tier", n->id, DRV_BRIDGE_PORTS_MAX);
 		goto out_free;
@@ -105,10 +105,10 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
 		if (old->busy)
-			r = driver_errf(err, EBUSY, "tiernet: endpoint %.12s is being created "
+			r = err_set(err, EBUSY, "tiernet: endpoint %.12s is being created "
 					"already", req->id);
 		else if (old->addr != req->addr || strcmp(old->net_id, n->id))
-			r = driver_errf(err, EEXIST, "tiernet: endpoint %.12s exists already",
+			r = err_set(err, EEXIST, "tiernet: endpoint %.12s exists already",
 					req->id);
 		reply->mac_set = !req->has_mac;
 		memcpy(reply->mac, old->mac, 6);
@@ -152,9 +152,9 @@ out_free:
 	return r;
 }
 
-int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *err)
 {
-	struct driver_err fw;
+	struct err fw;
 	struct drv_ep *e;
 	int r;
 
@@ -187,12 +187,12 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_
 
 /* ---- Join / Leave / EndpointOperInfo ---- */
 
-struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err)
+struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e = drv_ep_find(ep_id);
 
 	if (!e || e->busy || strcmp(e->net_id, net_id)) {
-		driver_errf(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
+		err_set(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
 			    "tiernet; stop the container and start it again", ep_id, net_id);
 		return NULL;
 	}
@@ -200,7 +200,7 @@ struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct drive
 }
 
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
-		struct driver_err *err)
+		struct err *err)
 {
 	struct drv_ep *e;
 	struct drv_net *n;
@@ -215,7 +215,7 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	}
 	if (link_index(e->peer) < 0) {
-		r = driver_errf(err, ENODEV, "tiernet: the container end %s of endpoint %.12s is "
+		r = err_set(err, ENODEV, "tiernet: the container end %s of endpoint %.12s is "
 				"missing; stop the container and start it again", e->peer, e->id);
 		goto out;
 	}
@@ -243,7 +243,7 @@ out:
 	return r;
 }
 
-int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e;
 	int r = 0;
@@ -264,7 +264,7 @@ out:
 	return r;
 }
 
-int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err)
 {
 	int r;
 

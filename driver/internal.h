@@ -55,7 +55,7 @@ struct drv_net *drv_net_find(const char *id);
 struct drv_net *drv_net_find_bridge(const char *bridge);
 struct drv_ep *drv_ep_find(const char *id);
 /* The endpoint id of network net_id, or NULL with a sentence in err. */
-struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err);
+struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err);
 void drv_net_append(struct drv_net *n);
 void drv_net_unlink(struct drv_net *n);
 /* Adds the endpoint to the list and the ID hash (O(1)); counts it on its network. */
@@ -70,12 +70,12 @@ void drv_ep_destroy(struct drv_ep *e);
  * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
  * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
  */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err);
+int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err);
 uint32_t drv_prefix_mask(uint8_t prefix);
 /* Internal: Docker's --internal or the tier's flag. */
 bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
 /* Recompiles every rule from the networks and published ports and applies it. */
-int drv_fw_sync(const struct policy *pol, struct driver_err *err);
+int drv_fw_sync(const struct policy *pol, struct err *err);
 void drv_ip_forward_on(void);
 void drv_route_localnet_on(const char *bridge);
 void drv_ip_str(uint32_t a, char s[16]);
@@ -84,10 +84,10 @@ const char *drv_proto_str(uint8_t proto);
 /* ports.c */
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-		      struct driver_err *err);
+		      struct err *err);
 /* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
-			 const struct driver_join_req *req, struct driver_err *err);
+			 const struct driver_join_req *req, struct err *err);
 
 /* matrix.c: the reachability matrix read back from iptc_dump() text */
 struct cJSON;
@@ -99,10 +99,10 @@ struct cJSON *drv_matrix_json(const char *dump);
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct driver_err *err);
+		    uint8_t prefix, struct err *err);
 /* Creates the veth pair host/peer, host end enslaved to bridge and up, peer with mac. */
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct driver_err *err);
+		  int mtu, struct err *err);
 /* Deletes a link by name; a missing link is success.  Returns 0 or -errno. */
 int link_del(const char *name);
 /* Sets a link up; returns 0 or -errno. */
@@ -134,9 +134,9 @@ bool reconcile_endpoint_gone(const struct drv_ep *e);
 int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps);
 
 /* state.c: one file per object, written atomically (temp file, fsync, rename, fsync dir) */
-int state_open(const char *dir, struct driver_err *err);
-int state_save_net(const struct drv_net *n, struct driver_err *err);
-int state_save_ep(const struct drv_ep *e, struct driver_err *err);
+int state_open(const char *dir, struct err *err);
+int state_save_net(const struct drv_net *n, struct err *err);
+int state_save_ep(const struct drv_ep *e, struct err *err);
 /* Renames an endpoint's file to NAME.orphaned: kept for the operator, never loaded again. */
 int state_set_aside_ep(const char *id);
 /*

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
 
@@ -22,11 +22,11 @@
  * On failure the old set is back in place (kernel and memory) and ports is freed.
  */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-			 struct driver_err *err)
+			 struct err *err)
 {
 	struct driver_port *old = e->ports;
 	size_t nold = e->nports;
-	struct driver_err ignored;
+	struct err ignored;
 	int r;
 
 	e->ports = ports;
@@ -79,7 +79,7 @@ static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
 }
 
 /* Chooses host ports for -p PORT and -P, reusing what this endpoint had for the same port. */
-static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct driver_err *err)
+static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct err *err)
 {
 	size_t i, j;
 	unsigned hp;
@@ -102,7 +102,7 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 				p[i].host_port = (uint16_t)hp;
 		}
 		if (!p[i].host_port)
-			return driver_errf(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
+			return err_set(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
 					   "%d-%d for port %u", DRIVER_PORT_AUTO_LO,
 					   DRIVER_PORT_AUTO_HI, p[i].port);
 		p[i].host_port_end = p[i].host_port;
@@ -117,7 +117,7 @@ const char *drv_proto_str(uint8_t p)
 
 /* Every mapping must be allowed by the policy and collide with no other mapping. */
 static int ports_check(const struct drv_ep *e, const struct drv_net *n,
-		       const struct driver_port *p, size_t cnt, struct driver_err *err)
+		       const struct driver_port *p, size_t cnt, struct err *err)
 {
 	int tier = policy_tier_find(drv_policy, n->tier);
 	bool internal = drv_net_internal(n, drv_policy);
@@ -137,7 +137,7 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n,
 				owner = e;
 		if (owner) {
 			drv_ip_str(owner->addr, ip);
-			return driver_errf(err, EADDRINUSE, "tiernet: host port %u/%s is already "
+			return err_set(err, EADDRINUSE, "tiernet: host port %u/%s is already "
 					   "published to %s (endpoint %.12s); choose another host "
 					   "port", p[i].host_port, drv_proto_str(p[i].proto), ip,
 					   owner->id);
@@ -147,7 +147,7 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n,
 }
 
 static int publish(struct drv_ep *e, const struct drv_net *n, const struct driver_port *req,
-		   size_t cnt, struct driver_err *err)
+		   size_t cnt, struct err *err)
 {
 	struct driver_port *p = NULL;
 	int r;
@@ -155,7 +155,7 @@ static int publish(struct drv_ep *e, const struct drv_net *n, const struct drive
 	if (cnt) {
 		p = calloc(cnt, sizeof(*p));
 		if (!p)
-			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+			return err_set(err, ENOMEM, "tiernet: out of memory");
 		memcpy(p, req, cnt * sizeof(*p));
 	}
 	r = ports_check(e, n, p, cnt, err);
@@ -171,7 +171,7 @@ static int publish(struct drv_ep *e, const struct drv_net *n, const struct drive
 	return r;
 }
 
-int driver_publish(const struct driver_pec_req *req, struct driver_err *err)
+int driver_publish(const struct driver_pec_req *req, struct err *err)
 {
 	struct drv_ep *e;
 	struct drv_net *n;
@@ -188,7 +188,7 @@ int driver_publish(const struct driver_pec_req *req, struct driver_err *err)
 	return r;
 }
 
-int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e;
 	int r = 0;
@@ -211,14 +211,14 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *e
  * it has one: said in the log, never dropped silently.
  */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
-			    const struct driver_join_req *req, struct driver_err *err)
+			    const struct driver_join_req *req, struct err *err)
 {
 	struct driver_port *loop = calloc(req->nports, sizeof(*loop));
 	size_t i, k = 0;
 	int r;
 
 	if (!loop)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	for (i = 0; i < req->nports; i++) {
 		if (req->ports[i].host_ip == htonl(INADDR_LOOPBACK))
 			loop[k++] = req->ports[i];

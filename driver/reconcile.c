@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /* Names tiernet derives itself: a prefix and 12 lowercase hex digits (names.c). */
 static bool derived_name(const char *name, const char *prefix)
@@ -84,7 +84,7 @@ static void reattach(const struct drv_net *n, const struct drv_ep *eps)
 void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			void (*fixup)(struct drv_net *n))
 {
-	struct driver_err err;
+	struct err err;
 	uint8_t mac[6];
 	struct drv_net *n;
 

@@ -31,13 +31,13 @@ static int mkdir_0700(const char *path)
 	return -errno;
 }
 
-int state_open(const char *dir, struct driver_err *err)
+int state_open(const char *dir, struct err *err)
 {
 	char p[DRIVER_PATH_MAX + 16];
 	int r;
 
 	if (strlen(dir) >= sizeof(state_dir) - 16)
-		return driver_errf(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
+		return err_set(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
 				   dir);
 	snprintf(state_dir, sizeof(state_dir), "%s", dir);
 	r = mkdir_0700(dir);
@@ -48,7 +48,7 @@ int state_open(const char *dir, struct driver_err *err)
 	if (!r)
 		r = mkdir_0700(p);
 	if (r)
-		return driver_errf(err, -r, "tiernet: cannot create state directory %s: %s", p,
+		return err_set(err, -r, "tiernet: cannot create state directory %s: %s", p,
 				   strerror(-r));
 	return 0;
 }
@@ -114,23 +114,23 @@ static void add_ip(cJSON *o, const char *key, uint32_t a)
 	cJSON_AddStringToObject(o, key, s);
 }
 
-static int save(const char *kind, const char *id, cJSON *o, struct driver_err *err)
+static int save(const char *kind, const char *id, cJSON *o, struct err *err)
 {
 	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
 	int r;
 
 	cJSON_Delete(o);
 	if (!text)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory saving %s %.12s", kind, id);
+		return err_set(err, ENOMEM, "tiernet: out of memory saving %s %.12s", kind, id);
 	r = write_atomic(kind, id, text);
 	free(text);
 	if (r)
-		return driver_errf(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
+		return err_set(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
 				   state_dir, kind, strerror(-r));
 	return 0;
 }
 
-int state_save_net(const struct drv_net *n, struct driver_err *err)
+int state_save_net(const struct drv_net *n, struct err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -166,7 +166,7 @@ static void add_ports(cJSON *o, const struct drv_ep *e)
 	}
 }
 
-int state_save_ep(const struct drv_ep *e, struct driver_err *err)
+int state_save_ep(const struct drv_ep *e, struct err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	char mac[18];

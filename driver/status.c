@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /* ---- status ---- */
 

@@ -18,7 +18,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
 #include "plugin/plugin.h"
 
 static const cap_value_t caps_keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 #include "plugin/plugin.h"
 #include "policy/policy.h"
 
@@ -46,7 +46,7 @@ static struct policy *load_policy(const char *path)
 
 static void reload(const char *path)
 {
-	struct driver_err err;
+	struct err err;
 	struct policy *pol;
 
 	log_info("SIGHUP: re-reading the policy %s", path ? path : CONFIG_DEFAULT_PATH);
@@ -76,7 +76,7 @@ static void on_signal(int sig)
 static int serve(const struct serve_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct driver_err err;
+	struct err err;
 	struct policy *pol;
 	/* How often Docker's chains are checked for the pass-through (dockerd restarts). */
 	const struct timespec tick = { .tv_sec = 2 };

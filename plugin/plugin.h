@@ -19,16 +19,16 @@
 
 /* proto.c: every decoder returns 0 or -EINVAL with a sentence for the user in err. */
 int proto_decode_create_network(const char *body, size_t len, struct driver_net_req *req,
-				struct driver_err *err);
+				struct err *err);
 int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_req *req,
-				 struct driver_err *err);
+				 struct err *err);
 int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
-		      struct driver_err *err);
+		      struct err *err);
 int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
-		     struct driver_err *err);
+		     struct err *err);
 /* Requests that carry only IDs; ep_id may be NULL for network-only calls. */
 int proto_decode_ids(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
-		     char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err);
+		     char ep_id[DRIVER_ID_LEN + 1], struct err *err);
 /* Encoders return a malloc'ed JSON text, or NULL on ENOMEM. */
 char *proto_encode_err(const char *msg);
 char *proto_encode_create_endpoint(const struct driver_ep_reply *reply);

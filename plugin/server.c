@@ -20,7 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "plugin/log.h"
+#include "lib/text.h"
+#include "lib/log.h"
 #include "plugin/plugin.h"
 
 struct request {
@@ -80,20 +81,6 @@ static int body_append(struct request *req, const char *data, size_t n)
 	return 0;
 }
 
-/* The request's path fit for the log: at most len - 1 bytes, control characters as '?'. */
-static const char *url_shown(const char *url, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; url[i] && i + 1 < len; i++)
-		buf[i] = url[i];
-	buf[i] = '\0';
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	return buf;
-}
-
 /*
  * The uid of the process at the other end of the connection (SO_PEERCRED), or -1 when it
  * cannot be known: then the caller is refused, like any non-root one.
@@ -122,7 +109,7 @@ static enum MHD_Result refuse_peer(struct MHD_Connection *conn, const char *url,
 	else
 		snprintf(msg, sizeof(msg), "tiernet: only root may call the plugin (the caller "
 			 "runs as uid %ld)", uid);
-	log_warnx("%s: refused: %s", url_shown(url, u, sizeof(u)), msg + strlen("tiernet: "));
+	log_warnx("%s: refused: %s", text_shown(url, u, sizeof(u)), msg + strlen("tiernet: "));
 	return send_err(conn, MHD_HTTP_FORBIDDEN, msg);
 }
 
@@ -133,7 +120,7 @@ static enum MHD_Result refuse_large(struct MHD_Connection *conn, const char *url
 
 	snprintf(msg, sizeof(msg), "tiernet: request body larger than %d bytes refused",
 		 PLUGIN_BODY_MAX);
-	log_warnx("%s: %s", url_shown(url, u, sizeof(u)), msg);
+	log_warnx("%s: %s", text_shown(url, u, sizeof(u)), msg);
 	return send_err(conn, 413, msg);	/* Content Too Large */
 }
 

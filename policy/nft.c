@@ -27,7 +27,7 @@
 #include <cjson/cJSON.h>
 #include <nftables/libnftables.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
 #include "policy/policy.h"
 
 #define NFT_TABLE   "ip filter"

@@ -49,7 +49,7 @@ static inline int fuzz_printable(const char *s)
  * An error from a decoder: a sentence that starts with "tiernet: ", fits its buffer, holds no
  * control character, and encodes to JSON that parses back to the same text.
  */
-static inline void fuzz_check_err(const struct driver_err *err)
+static inline void fuzz_check_err(const struct err *err)
 {
 	char *json;
 	cJSON *o;

@@ -23,7 +23,7 @@
 
 #include "config/config.h"
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/stub_kernel.h"
 
@@ -106,7 +106,7 @@ static void seed_state(void)
 		{ IPPROTO_TCP, 80, 0, 8080, 8080 },
 		{ IPPROTO_UDP, 53, 0x0100007f, 5353, 5353 },
 	};
-	struct driver_err err;
+	struct err err;
 	struct drv_net n;
 	struct drv_ep e;
 	int i;
@@ -144,7 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct config_diags diags = { 0 };
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	struct policy *pol = NULL;
-	struct driver_err err;
+	struct err err;
 
 	(void)argc, (void)argv;
 	strict = getenv("FUZZ_STRICT") != NULL;

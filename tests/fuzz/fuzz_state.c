@@ -71,7 +71,7 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct driver_err err;
+	struct err err;
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 
 	(void)argc, (void)argv;
@@ -154,7 +154,7 @@ static void round_trip(void)
 {
 	struct drv_net *n1 = nets;
 	struct drv_ep *e1 = eps;
-	struct driver_err err;
+	struct err err;
 
 	nets = NULL;
 	eps = NULL;

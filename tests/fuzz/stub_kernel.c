@@ -17,14 +17,14 @@ const char *fuzz_kernel_dump;
 static char *applied;
 
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct driver_err *err)
+		    uint8_t prefix, struct err *err)
 {
 	(void)name, (void)mac, (void)mtu, (void)addr, (void)prefix, (void)err;
 	return 0;
 }
 
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct driver_err *err)
+		  int mtu, struct err *err)
 {
 	(void)host, (void)peer, (void)bridge, (void)mac, (void)mtu, (void)err;
 	return 0;

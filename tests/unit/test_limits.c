@@ -51,7 +51,7 @@ static void add_rep(struct buf *b, size_t n, const char *s)
 		add(b, "%s", s);
 }
 
-static struct driver_err err;
+static struct err err;
 
 /* ---- JSON depth and strings ---- */
 

@@ -39,7 +39,7 @@ static const char *ip(uint32_t a)
 
 static struct driver_net_req net_req;
 static struct driver_ep_req ep_req;
-static struct driver_err err;
+static struct err err;
 
 static void decode_net(const char *name, int expect)
 {

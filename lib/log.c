@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
