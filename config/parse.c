@@ -26,7 +26,6 @@
 
 #define LINE_LEN_MAX	4096 /* characters in one line (64 port items need about 1100) */
 #define LINE_TOKENS_MAX 256  /* words on one line */
-#define TIER_NAME_LEN	16   /* "TIERNET-SRC-" plus the name fits an iptables chain name */
 #define ERRORS_MAX	100  /* diagnostics kept from one file; further errors are counted */
 #define EMBEDDED_NAME	"<embedded default>"
 
@@ -314,9 +313,9 @@ static bool check_tier_name(struct parser *p, const struct token *t)
 			  (int)t->len, t->s);
 		return false;
 	}
-	if (t->len > TIER_NAME_LEN) {
+	if (t->len > POLICY_TIER_LEN) {
 		error_tok(p, l, t, "tier name \"%.*s\" is too long (%zu characters, at most %d)",
-			  (int)t->len, t->s, t->len, TIER_NAME_LEN);
+			  (int)t->len, t->s, t->len, POLICY_TIER_LEN);
 		return false;
 	}
 	dup = tier_lookup(p->pol, t);

@@ -144,6 +144,10 @@ bool driver_ifname_valid(const char *name);
 /* The names tiernet derives from Docker IDs (IFNAMSIZ buffers). */
 void driver_bridge_name(const char *net_id, char name[IFNAMSIZ]);
 void driver_veth_names(const char *ep_id, char host[IFNAMSIZ], char peer[IFNAMSIZ]);
+/* Is name prefix (TN_BRIDGE_PREFIX, ...) and 12 lowercase hex digits, as tiernet derives? */
+bool driver_name_derived(const char *name, const char *prefix);
+/* Does name carry tiernet's link prefix (a convention, not proof of ownership)? */
+bool driver_name_ours(const char *name);
 /* The MAC Docker's bridge driver would use for an IPv4 address: 02:42 + the address. */
 void driver_mac_from_ip(uint32_t addr, uint8_t mac[6]);
 

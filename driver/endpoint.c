@@ -1,7 +1,8 @@
 /*
  * Endpoints: CreateEndpoint makes the veth pair on the bridge, Join hands its container end to
- * dockerd with the gateway, Leave and DeleteEndpoint undo it.  Joins and leaves never touch
- * the firewall rules (they depend on bridges, not containers), only published ports do.
+ * dockerd with the gateway, Leave and DeleteEndpoint undo it.  The rules depend on bridges,
+ * not containers: these calls touch them only for an endpoint's published ports (a Leave or
+ * DeleteEndpoint of an endpoint that has some, a Join on a Docker --internal network).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,10 +32,10 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err)
 			return err_set(err, ENOMEM, "tiernet: out of memory");
 		memcpy(snap.ports, (*ep)->ports, snap.nports * sizeof(*snap.ports));
 	}
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	r = state_save_ep(&snap, err);
 	free(snap.ports);
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	*ep = drv_ep_find(snap.id);
 	if (!r && !*ep)
 		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
@@ -84,7 +85,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	memset(reply, 0, sizeof(*reply));
 	if (!e)
 		return err_set(err, ENOMEM, "tiernet: out of memory");
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	n = drv_net_find(req->net_id);
 	if (!n) {
 		r = err_set(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
@@ -127,7 +128,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	mtu = n->mtu;
 	e->busy = true;
 	drv_ep_insert(e);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 
 	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, err);
 	if (r == 0) {
@@ -136,7 +137,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 			link_del(e->host);
 	}
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	if (r < 0) {
 		drv_ep_unlink(e);
 		goto out_free;
@@ -148,7 +149,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	e = NULL;
 out_free:
 	free(e);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -159,17 +160,17 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 	int r;
 
 	(void)err;
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (!e || e->busy || strcmp(e->net_id, net_id)) {
 		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
-		pthread_mutex_unlock(&drv_lock);
+		pthread_mutex_unlock(&drv.lock);
 		return 0;
 	}
 	drv_ep_unlink(e);
-	if (e->nports && drv_fw_sync(drv_policy, &fw) < 0)
+	if (e->nports && drv_fw_sync(drv.policy, &fw) < 0)
 		log_error("%s", fw.msg);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 
 	/* Unlinked: nobody else can reach it, so the slow part needs no lock. */
 	r = link_del(e->host);
@@ -187,18 +188,6 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 
 /* ---- Join / Leave / EndpointOperInfo ---- */
 
-struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err)
-{
-	struct drv_ep *e = drv_ep_find(ep_id);
-
-	if (!e || e->busy || strcmp(e->net_id, net_id)) {
-		err_set(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
-			    "tiernet; stop the container and start it again", ep_id, net_id);
-		return NULL;
-	}
-	return e;
-}
-
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
 		struct err *err)
 {
@@ -207,7 +196,7 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 	int r = 0;
 
 	memset(reply, 0, sizeof(*reply));
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_lookup(req->net_id, req->id, err);
 	n = e ? drv_net_find(e->net_id) : NULL;
 	if (!e || !n) {
@@ -237,9 +226,9 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	snprintf(reply->src_name, sizeof(reply->src_name), "%s", e->peer);
 	reply->gateway = n->gw;
-	reply->disable_gateway_service = drv_net_internal(n, drv_policy);
+	reply->disable_gateway_service = drv_net_internal(n, drv.policy);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -248,7 +237,7 @@ int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 	struct drv_ep *e;
 	int r = 0;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (!e || strcmp(e->net_id, net_id)) {
 		log_info("Leave for unknown endpoint %.12s: nothing to do", ep_id);
@@ -260,7 +249,7 @@ int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 	e->sandbox[0] = '\0';
 	r = drv_ep_save_unlocked(&e, err);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -268,8 +257,8 @@ int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err
 {
 	int r;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	r = drv_ep_lookup(net_id, ep_id, err) ? 0 : -ENOENT;
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }

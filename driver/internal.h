@@ -4,6 +4,7 @@
 #ifndef TIERNET_DRIVER_INTERNAL_H
 #define TIERNET_DRIVER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <net/if.h>
@@ -39,18 +40,25 @@ struct drv_ep {
 	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
 	size_t nports;
 	bool busy;	/* CreateEndpoint is making its veth and state outside the lock */
-	struct drv_ep *next, **pprev;	/* drv_eps, for walks */
+	struct drv_ep *next, **pprev;	/* drv.eps, for walks */
 	struct drv_ep *hnext, **hpprev;	/* the ID hash, for lookups */
 };
 
-/* driver.c: the driver's state, guarded by drv_lock, and helpers every action uses */
-#include <pthread.h>
-extern pthread_mutex_t drv_lock;
-extern struct policy *drv_policy;
-extern struct drv_net *drv_nets;	/* in creation order: the firewall is compiled in it */
-extern struct drv_ep *drv_eps;
-extern enum nft_mode drv_fw_mode;
+/* Endpoints by ID: Docker's IDs are random hex, so the first 8 digits spread evenly. */
+#define DRV_EP_HASH_SIZE 4096
 
+/* The driver's state, one struct, guarded by its lock (the way Redis keeps `server`). */
+struct driver {
+	pthread_mutex_t lock;
+	struct policy *policy;
+	struct drv_net *nets;	/* in creation order: the firewall is compiled in it */
+	struct drv_ep *eps;
+	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
+	enum nft_mode fw_mode;	/* where Docker keeps its rules, last seen */
+};
+extern struct driver drv;
+
+/* objects.c: the lists of networks and endpoints, and lookups in them */
 struct drv_net *drv_net_find(const char *id);
 struct drv_net *drv_net_find_bridge(const char *bridge);
 struct drv_ep *drv_ep_find(const char *id);
@@ -65,36 +73,44 @@ void drv_ep_unlink(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
 /* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
 void drv_ep_destroy(struct drv_ep *e);
+/* Frees every network and endpoint (links, state and rules stay). */
+void drv_objects_free(void);
+size_t drv_net_count(void);
+size_t drv_ep_count(void);
+uint32_t drv_prefix_mask(uint8_t prefix);
+/* Internal: Docker's --internal or the tier's flag. */
+bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
+void drv_ip_str(uint32_t a, char s[16]);
+
+/* endpoint.c */
 /*
- * Writes *ep's state file without holding drv_lock across the fsync: called and returning
+ * Writes *ep's state file without holding drv.lock across the fsync: called and returning
  * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
  * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
  */
 int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err);
-uint32_t drv_prefix_mask(uint8_t prefix);
-/* Internal: Docker's --internal or the tier's flag. */
-bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
-/* Recompiles every rule from the networks and published ports and applies it. */
+
+/* firewall.c: the rules for the driver's networks and published ports */
+/*
+ * Recompiles every rule from the networks and published ports under pol and applies it:
+ * one commit per table, then Docker's nf_tables pass-through.  Returns 0 or -errno with err.
+ */
 int drv_fw_sync(const struct policy *pol, struct err *err);
+/* The networks as the compiler sees them under pol (malloc'ed, *n of them), or NULL. */
+struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
+/* Puts the pass-through back when Docker re-created its chains (every few seconds). */
+void drv_fw_tick(void);
 void drv_ip_forward_on(void);
 void drv_route_localnet_on(const char *bridge);
-void drv_ip_str(uint32_t a, char s[16]);
-const char *drv_proto_str(uint8_t proto);
 
 /* ports.c */
+const char *drv_proto_str(uint8_t proto);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
 		      struct err *err);
 /* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct err *err);
-
-/* matrix.c: the reachability matrix read back from iptc_dump() text */
-struct cJSON;
-/* Rows: tiers then world; columns: tiers, world, host.  malloc'ed text, or NULL. */
-char *drv_matrix_text(const char *dump);
-/* The same as {"front": {"mid": "all", "world": "all"}, ...}; NULL on ENOMEM. */
-struct cJSON *drv_matrix_json(const char *dump);
 
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */

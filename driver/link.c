@@ -115,7 +115,7 @@ int link_del(const char *name)
 	int r;
 
 	/* Defence in depth: tiernet deletes only links of its own prefix. */
-	if (strncmp(name, "tn", 2))
+	if (!driver_name_ours(name))
 		return -EPERM;
 	sk = sock_open(&err);
 

@@ -12,6 +12,7 @@
 
 #include "driver/internal.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 /* ---- CreateNetwork ---- */
 
@@ -35,7 +36,7 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 	const char *tier = NULL;
 	size_t i;
 
-	policy_tier_list(drv_policy, tiers, sizeof(tiers));
+	policy_tier_list(drv.policy, tiers, sizeof(tiers));
 	for (i = 0; i < req->nopts; i++) {
 		const char *k = req->opts[i].key, *v = req->opts[i].value;
 
@@ -50,8 +51,9 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 			if (!driver_ifname_valid(v))
 				return err_set(err, EINVAL,
 						   "tiernet: bridge name \"%s\" is not valid: it must "
-						   "start with \"tn\", have 3 to 15 characters of "
-						   "A-Z a-z 0-9 _ . -, e.g. \"tnfront0\"", v);
+						   "start with \"" TN_IF_PREFIX "\", have 3 to 15 "
+						   "characters of A-Z a-z 0-9 _ . -, e.g. \""
+						   TN_IF_PREFIX "front0\"", v);
 			snprintf(n->bridge, sizeof(n->bridge), "%.15s", v);
 		} else {
 			size_t len = strlen(unknown);
@@ -68,7 +70,7 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 		return err_set(err, EINVAL,
 				   "tiernet: missing option tier: create the network with -o "
 				   "tier=NAME, where NAME is one of the declared tiers: %s", tiers);
-	if (policy_tier_find(drv_policy, tier) < 0)
+	if (policy_tier_find(drv.policy, tier) < 0)
 		return err_set(err, EINVAL,
 				   "tiernet: unknown tier \"%s\": use one of the declared tiers (%s) "
 				   "or declare it in the policy file", tier, tiers);
@@ -115,7 +117,7 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 
 	if (!n)
 		return err_set(err, ENOMEM, "tiernet: out of memory");
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	r = net_validate(req, n, err);
 	if (r < 0)
 		goto out_free;
@@ -138,7 +140,7 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 	if (r < 0)
 		goto out_free;
 	drv_net_append(n);
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0)
 		goto undo_link;
 	r = state_save_net(n, err);
@@ -153,11 +155,11 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 undo_link:
 	drv_net_unlink(n);
 	link_del(n->bridge);
-	drv_fw_sync(drv_policy, &ignored);
+	drv_fw_sync(drv.policy, &ignored);
 out_free:
 	free(n);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -169,20 +171,20 @@ int driver_network_delete(const char *net_id, struct err *err)
 	struct drv_net *n;
 	int r = 0, rl;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	n = drv_net_find(net_id);
 	if (!n) {
 		log_info("DeleteNetwork for unknown network %.12s: nothing to do", net_id);
 		goto out;
 	}
 	/* dockerd refuses to remove a network with endpoints; these are leftovers. */
-	for (e = drv_eps; e; e = next) {
+	for (e = drv.eps; e; e = next) {
 		next = e->next;
 		if (!strcmp(e->net_id, n->id) && !e->busy)
 			drv_ep_destroy(e);
 	}
 	drv_net_unlink(n);
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0)
 		log_error("%s", err->msg);
 	rl = link_del(n->bridge);
@@ -196,6 +198,6 @@ int driver_network_delete(const char *net_id, struct err *err)
 	log_info("network %.12s deleted: bridge %s", n->id, n->bridge);
 	free(n);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }

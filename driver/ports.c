@@ -31,11 +31,11 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
 
 	e->ports = ports;
 	e->nports = n;
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0) {
 		e->ports = old;
 		e->nports = nold;
-		drv_fw_sync(drv_policy, &ignored);
+		drv_fw_sync(drv.policy, &ignored);
 		free(ports);
 		return r;
 	}
@@ -55,7 +55,7 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 	const struct drv_ep *e;
 	size_t i;
 
-	for (e = drv_eps; e; e = e->next)
+	for (e = drv.eps; e; e = e->next)
 		for (i = 0; e != self && i < e->nports; i++)
 			if (same_binding(p, &e->ports[i]))
 				return e;
@@ -119,14 +119,14 @@ const char *drv_proto_str(uint8_t p)
 static int ports_check(const struct drv_ep *e, const struct drv_net *n,
 		       const struct driver_port *p, size_t cnt, struct err *err)
 {
-	int tier = policy_tier_find(drv_policy, n->tier);
-	bool internal = drv_net_internal(n, drv_policy);
+	int tier = policy_tier_find(drv.policy, n->tier);
+	bool internal = drv_net_internal(n, drv.policy);
 	const struct drv_ep *owner;
 	char ip[INET_ADDRSTRLEN];
 	size_t i, j;
 
 	for (i = 0; i < cnt; i++) {
-		if (policy_publish_check(drv_policy, tier, internal, p[i].proto, p[i].port,
+		if (policy_publish_check(drv.policy, tier, internal, p[i].proto, p[i].port,
 					 p[i].host_ip, err->msg, sizeof(err->msg)) < 0)
 			return -EPERM;
 		if (!p[i].host_port)
@@ -177,14 +177,14 @@ int driver_publish(const struct driver_pec_req *req, struct err *err)
 	struct drv_net *n;
 	int r = -ENOENT;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_lookup(req->net_id, req->id, err);
 	n = e ? drv_net_find(e->net_id) : NULL;
 	if (n)
 		r = publish(e, n, req->ports, req->nports, err);
 	if (!r && req->nports)
 		log_info("endpoint %.12s publishes %zu port(s)", e->id, req->nports);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -193,14 +193,14 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
 	struct drv_ep *e;
 	int r = 0;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (e && !strcmp(e->net_id, net_id) && e->nports) {
 		r = drv_ports_replace(e, NULL, 0, err);
 		if (!r)
 			r = state_save_ep(e, err);
 	}
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 

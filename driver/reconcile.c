@@ -21,19 +21,7 @@
 
 #include "driver/internal.h"
 #include "lib/log.h"
-
-/* Names tiernet derives itself: a prefix and 12 lowercase hex digits (names.c). */
-static bool derived_name(const char *name, const char *prefix)
-{
-	size_t i;
-
-	if (strncmp(name, prefix, 3) || strlen(name) != 15)
-		return false;
-	for (i = 3; i < 15; i++)
-		if (!isxdigit((unsigned char)name[i]) || isupper((unsigned char)name[i]))
-			return false;
-	return true;
-}
+#include "lib/names.h"
 
 static const struct link_info *find(const struct link_info *v, size_t n, const char *name)
 {
@@ -133,21 +121,21 @@ static void orphan(const struct link_info *l, const struct link_info *v, size_t 
 {
 	char peer[IFNAMSIZ];
 
-	if (!strcmp(l->kind, "bridge") && derived_name(l->name, "tnb")) {
+	if (!strcmp(l->kind, "bridge") && driver_name_derived(l->name, TN_BRIDGE_PREFIX)) {
 		if (ports_of(v, n, l->ifindex)) {
 			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
 				  "still has ports; kept: stop its containers, then restart tiernet",
 				  l->name);
 			return;
 		}
-	} else if (!strcmp(l->kind, "veth") && derived_name(l->name, "tnv")) {
-		snprintf(peer, sizeof(peer), "tnc%s", l->name + 3);
+	} else if (!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_HOST_PREFIX)) {
+		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
 			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
 				  "running container uses it; kept: restart that container", l->name);
 			return;
 		}
-	} else if (!(!strcmp(l->kind, "veth") && derived_name(l->name, "tnc"))) {
+	} else if (!(!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_PEER_PREFIX))) {
 		return;	/* not a name tiernet derives: not ours to judge */
 	}
 	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);
@@ -163,7 +151,7 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps)
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++)
-		if (!strncmp(v[i].name, "tn", 2) && !owned(v[i].name, nets, eps))
+		if (driver_name_ours(v[i].name) && !owned(v[i].name, nets, eps))
 			orphan(&v[i], v, n);
 	free(v);
 	return 0;

@@ -12,5 +12,10 @@ struct err {
 
 /* Formats the sentence into e (printf-like) and returns -err_no. */
 int err_set(struct err *e, int err_no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Puts the formatted text and ": " in front of what e says already (a lower layer's
+ * detail, under the sentence of the layer that called it) and returns -err_no.
+ */
+int err_wrap(struct err *e, int err_no, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

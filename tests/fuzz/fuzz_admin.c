@@ -6,10 +6,11 @@
  * driver here is the real one (driver/, policy/, config/), started on a temporary state
  * directory that holds three networks and three endpoints; only the kernel layer is stubbed
  * (stub_kernel.c), so no link, rule or table is touched.  What the stubbed "kernel" returns
- * as its rules (iptc_dump, read back by the reachability matrix) can come from the input too.
+ * as its rules (xt_read, read back by the reachability matrix) can come from the input too.
  *
  * Input: byte 0 picks the path; with the last choice, the path is the text up to the first
- * newline.  The rest is the body, optionally followed by "\n#DUMP\n" and the rules text.
+ * newline.  The rest is the body, optionally followed by "\n#DUMP\n" and bytes that describe
+ * the rules in the kernel (stub_kernel.c, eight bytes a rule).
  * Paths that change the driver's state (CreateNetwork, Join, ...) are skipped: their bodies
  * have their own harnesses, and a fuzz target must give the same answer to the same input.
  *
@@ -204,7 +205,7 @@ static void check_reply(const char *path, const char *body, size_t len,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data, *end = in + size, *sep;
-	char path[300], *body, *dump = NULL;
+	char path[300], *body;
 	struct route_reply out = { 0, NULL };
 	size_t sel, n, blen;
 
@@ -225,27 +226,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	sep = memmem(in, (size_t)(end - in), DUMP_SEP, strlen(DUMP_SEP));
 	blen = (size_t)((sep ? sep : end) - in);
-	if (sep) {
-		n = (size_t)(end - sep) - strlen(DUMP_SEP);
-		dump = strndup(sep + strlen(DUMP_SEP), n);
-		if (!dump)
-			return 0;
-	}
 	/* The server hands over the body NUL-terminated (server.c body_append). */
 	body = malloc(blen + 1);
-	if (body) {
-		memcpy(body, in, blen);
-		body[blen] = '\0';
-	} else {
-		free(dump);
+	if (!body)
 		return 0;
+	memcpy(body, in, blen);
+	body[blen] = '\0';
+	if (sep) {
+		fuzz_kernel_rules = (const uint8_t *)sep + strlen(DUMP_SEP);
+		fuzz_kernel_rules_len = (size_t)(end - sep) - strlen(DUMP_SEP);
 	}
-	fuzz_kernel_dump = dump;
 	if (route_handle(path, body, blen, &out) == 0)
 		check_reply(path, body, blen, &out);
-	fuzz_kernel_dump = NULL;
+	fuzz_kernel_rules = NULL;
 	free(out.body);
 	free(body);
-	free(dump);
 	return 0;
 }
