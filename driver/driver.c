@@ -33,8 +33,8 @@ static void load_net(struct drv_net *n)
 {
 	struct drv_net **pp = &drv.nets;
 
-	while (*pp && ((*pp)->seq < n->seq ||
-		       ((*pp)->seq == n->seq && strcmp((*pp)->id, n->id) < 0)))
+	while (*pp &&
+	       ((*pp)->seq < n->seq || ((*pp)->seq == n->seq && strcmp((*pp)->id, n->id) < 0)))
 		pp = &(*pp)->next;
 	n->next = *pp;
 	*pp = n;
@@ -48,7 +48,8 @@ static void load_ep(struct drv_ep *e)
 static void load_bad(const char *path, const char *why)
 {
 	log_error("state file %s %s; moved aside as %s.corrupt. Its object is lost: remove the "
-		  "affected Docker network or container and create it again", path, why, path);
+		  "affected Docker network or container and create it again",
+		  path, why, path);
 }
 
 static void net_fixup(struct drv_net *n)
@@ -74,8 +75,10 @@ static void reconcile(const struct policy *pol)
 			/* Its network's state was lost, but a running container uses the veth. */
 			log_error("endpoint %.12s belongs to no known network (its state file was "
 				  "lost) but its container is running; its veth %s is kept and its "
-				  "state file moved aside (.orphaned): stop the container, then remove "
-				  "and re-create the network", e->id, e->host);
+				  "state file moved aside (.orphaned): stop the container, then "
+				  "remove "
+				  "and re-create the network",
+				  e->id, e->host);
 			state_set_aside_ep(e->id);
 			drv_ep_unlink(e);
 			drv_ep_free(e);
@@ -104,21 +107,21 @@ static int instance_lock(struct err *err)
 
 	if (fd < 0)
 		return err_set(err, errno, "tiernet: cannot create the instance lock: %s",
-				   strerror(errno));
+			       strerror(errno));
 	memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
-	if (bind(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + sizeof(name)) <
-	    0) {
+	if (bind(fd, (struct sockaddr *)&sa,
+		 offsetof(struct sockaddr_un, sun_path) + sizeof(name)) < 0) {
 		int e = errno;
 
 		close(fd);
 		if (e == EADDRINUSE)
-			return err_set(err, EBUSY, "tiernet: another tiernet daemon runs in "
-					   "this network namespace already; stop it first (one "
-					   "tiernet per host)");
-		return err_set(err, e, "tiernet: cannot take the instance lock: %s",
-				   strerror(e));
+			return err_set(err, EBUSY,
+				       "tiernet: another tiernet daemon runs in "
+				       "this network namespace already; stop it first (one "
+				       "tiernet per host)");
+		return err_set(err, e, "tiernet: cannot take the instance lock: %s", strerror(e));
 	}
-	return 0;	/* the descriptor stays open for the life of the process */
+	return 0; /* the descriptor stays open for the life of the process */
 }
 
 int driver_init(const char *state_dir, struct policy *pol, struct err *err)
@@ -135,22 +138,23 @@ int driver_init(const char *state_dir, struct policy *pol, struct err *err)
 	r = state_load(load_net, load_ep, load_bad);
 	if (r < 0)
 		return err_set(err, -r, "tiernet: cannot read state in %s: %s", state_dir,
-				   strerror(-r));
+			       strerror(-r));
 	for (n = drv.nets; n; n = n->next)
 		if (policy_tier_find(pol, n->tier) < 0)
 			return err_set(err, ENOENT,
-					   "tiernet: network %.12s uses tier \"%s\", which the "
-					   "policy does not declare; declare it again",
-					   n->id, n->tier);
+				       "tiernet: network %.12s uses tier \"%s\", which the "
+				       "policy does not declare; declare it again",
+				       n->id, n->tier);
 	drv.policy = pol;
 	reconcile(pol);
 	if (drv.nets)
 		drv_ip_forward_on();
 	r = drv_fw_sync(pol, err);
 	if (r < 0)
-		drv.policy = NULL;	/* the caller keeps pol when we fail */
+		drv.policy = NULL; /* the caller keeps pol when we fail */
 	if (r == 0)
-		log_info("state loaded: %zu network(s), %zu endpoint(s)", drv_net_count(), drv_ep_count());
+		log_info("state loaded: %zu network(s), %zu endpoint(s)", drv_net_count(),
+			 drv_ep_count());
 	return r;
 }
 
@@ -172,16 +176,17 @@ int driver_set_policy(struct policy *pol, struct err *err)
 	for (n = drv.nets; n; n = n->next)
 		if (policy_tier_find(pol, n->tier) < 0) {
 			r = err_set(err, EBUSY,
-					"tiernet: the new policy drops tier \"%s\", which network "
-					"%.12s (bridge %s) uses; keep the tier or remove the "
-					"network first", n->tier, n->id, n->bridge);
+				    "tiernet: the new policy drops tier \"%s\", which network "
+				    "%.12s (bridge %s) uses; keep the tier or remove the "
+				    "network first",
+				    n->tier, n->id, n->bridge);
 			goto out;
 		}
 	r = drv_fw_sync(pol, err);
 	if (r < 0) {
 		struct err ignored;
 
-		drv_fw_sync(drv.policy, &ignored);	/* put the old rules back */
+		drv_fw_sync(drv.policy, &ignored); /* put the old rules back */
 		goto out;
 	}
 	policy_free(drv.policy);

@@ -7,22 +7,22 @@
 #ifndef TIERNET_DRIVER_H
 #define TIERNET_DRIVER_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <net/if.h>
 
 #include "lib/err.h"
 
 struct policy;
 
-#define DRIVER_ID_LEN	  64	/* Docker's IDs: 64 lowercase hex characters */
-#define DRIVER_OPTS_MAX	  32	/* generic options on one network */
-#define DRIVER_OPT_KEYMAX 128
-#define DRIVER_OPT_VALMAX 256
-#define DRIVER_PORTS_MAX  1024	/* port mappings on one endpoint */
-#define DRIVER_PATH_MAX	  256
-#define DRIVER_PORT_AUTO_LO 49153	/* host ports tiernet picks for -p PORT and -P */
+#define DRIVER_ID_LEN	    64 /* Docker's IDs: 64 lowercase hex characters */
+#define DRIVER_OPTS_MAX	    32 /* generic options on one network */
+#define DRIVER_OPT_KEYMAX   128
+#define DRIVER_OPT_VALMAX   256
+#define DRIVER_PORTS_MAX    1024 /* port mappings on one endpoint */
+#define DRIVER_PATH_MAX	    256
+#define DRIVER_PORT_AUTO_LO 49153 /* host ports tiernet picks for -p PORT and -P */
 #define DRIVER_PORT_AUTO_HI 60999
 
 struct driver_opt {
@@ -35,18 +35,18 @@ struct driver_net_req {
 	char id[DRIVER_ID_LEN + 1];
 	struct driver_opt opts[DRIVER_OPTS_MAX];
 	size_t nopts;
-	bool internal;		/* com.docker.network.internal */
-	bool ipv6;		/* enable_ipv6 or IPv6Data given */
-	size_t nipv4;		/* entries in IPv4Data; only the first is used */
-	uint32_t gw, pool;	/* network byte order */
+	bool internal;	   /* com.docker.network.internal */
+	bool ipv6;	   /* enable_ipv6 or IPv6Data given */
+	size_t nipv4;	   /* entries in IPv4Data; only the first is used */
+	uint32_t gw, pool; /* network byte order */
 	uint8_t gw_prefix, pool_prefix;
 };
 
 /* One published port (com.docker.network.portmap entry). */
 struct driver_port {
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port;		/* container port */
-	uint32_t host_ip;	/* network byte order, 0 = all addresses */
+	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;	  /* container port */
+	uint32_t host_ip; /* network byte order, 0 = all addresses */
 	uint16_t host_port, host_port_end;
 };
 
@@ -54,17 +54,17 @@ struct driver_port {
 struct driver_ep_req {
 	char net_id[DRIVER_ID_LEN + 1];
 	char id[DRIVER_ID_LEN + 1];
-	uint32_t addr;		/* network byte order */
+	uint32_t addr; /* network byte order */
 	uint8_t prefix;
 	bool has_ipv6;
 	bool has_mac;
 	uint8_t mac[6];
-	struct driver_opt opts[DRIVER_OPTS_MAX];	/* user --driver-opt keys */
+	struct driver_opt opts[DRIVER_OPTS_MAX]; /* user --driver-opt keys */
 	size_t nopts;
 };
 
 struct driver_ep_reply {
-	bool mac_set;		/* a MAC tiernet chose, to return to dockerd */
+	bool mac_set; /* a MAC tiernet chose, to return to dockerd */
 	uint8_t mac[6];
 };
 
@@ -73,7 +73,7 @@ struct driver_join_req {
 	char net_id[DRIVER_ID_LEN + 1];
 	char id[DRIVER_ID_LEN + 1];
 	char sandbox[DRIVER_PATH_MAX];
-	struct driver_port ports[DRIVER_PORTS_MAX];	/* the container's -p list */
+	struct driver_port ports[DRIVER_PORTS_MAX]; /* the container's -p list */
 	size_t nports;
 };
 
@@ -87,7 +87,7 @@ struct driver_pec_req {
 
 struct driver_join_reply {
 	char src_name[IFNAMSIZ];
-	uint32_t gateway;		/* network byte order */
+	uint32_t gateway; /* network byte order */
 	bool disable_gateway_service;
 };
 

@@ -38,34 +38,38 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err)
 	pthread_mutex_lock(&drv.lock);
 	*ep = drv_ep_find(snap.id);
 	if (!r && !*ep)
-		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
-				snap.id);
+		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile", snap.id);
 	return r;
 }
 
 /* ---- CreateEndpoint / DeleteEndpoint ---- */
 
-static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
-		       struct err *err)
+static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n, struct err *err)
 {
 	char ip[INET_ADDRSTRLEN];
 	size_t i;
 
 	if (!driver_id_valid(req->id))
-		return err_set(err, EINVAL, "tiernet: EndpointID \"%.70s\" is not a "
-				   "64-character hex ID", req->id);
+		return err_set(err, EINVAL,
+			       "tiernet: EndpointID \"%.70s\" is not a "
+			       "64-character hex ID",
+			       req->id);
 	for (i = 0; i < req->nopts; i++)
 		if (strncmp(req->opts[i].key, "com.docker.", 11))
-			return err_set(err, EINVAL, "tiernet: unknown endpoint option \"%s\"; "
-					   "tiernet takes no --driver-opt on endpoints",
-					   req->opts[i].key);
+			return err_set(err, EINVAL,
+				       "tiernet: unknown endpoint option \"%s\"; "
+				       "tiernet takes no --driver-opt on endpoints",
+				       req->opts[i].key);
 	if (!req->addr)
-		return err_set(err, EINVAL, "tiernet: the endpoint has no IPv4 address; "
-				   "tiernet needs Docker's IPAM to assign one");
+		return err_set(err, EINVAL,
+			       "tiernet: the endpoint has no IPv4 address; "
+			       "tiernet needs Docker's IPAM to assign one");
 	inet_ntop(AF_INET, &req->addr, ip, sizeof(ip));
 	if ((req->addr & drv_prefix_mask(n->prefix)) != n->pool || req->addr == n->gw)
-		return err_set(err, EINVAL, "tiernet: address %s is not a host address of "
-				   "the network's subnet", ip);
+		return err_set(err, EINVAL,
+			       "tiernet: address %s is not a host address of "
+			       "the network's subnet",
+			       ip);
 	return 0;
 }
 
@@ -88,9 +92,10 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	pthread_mutex_lock(&drv.lock);
 	n = drv_net_find(req->net_id);
 	if (!n) {
-		r = err_set(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
-				"state was lost); remove the network and create it again",
-				req->net_id);
+		r = err_set(err, ENOENT,
+			    "tiernet: network %.12s is unknown to tiernet (its "
+			    "state was lost); remove the network and create it again",
+			    req->net_id);
 		goto out_free;
 	}
 	r = ep_validate(req, n, err);
@@ -98,19 +103,22 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 		goto out_free;
 	old = drv_ep_find(req->id);
 	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
-		r = err_set(err, ENOSPC, "tiernet: network %.12s has %d endpoints, the most a "
-				"Linux bridge takes; put more containers on another network of the "
-				"tier", n->id, DRV_BRIDGE_PORTS_MAX);
+		r = err_set(err, ENOSPC,
+			    "tiernet: network %.12s has %d endpoints, the most a "
+			    "Linux bridge takes; put more containers on another network of the "
+			    "tier",
+			    n->id, DRV_BRIDGE_PORTS_MAX);
 		goto out_free;
 	}
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
 		if (old->busy)
-			r = err_set(err, EBUSY, "tiernet: endpoint %.12s is being created "
-					"already", req->id);
+			r = err_set(err, EBUSY,
+				    "tiernet: endpoint %.12s is being created "
+				    "already",
+				    req->id);
 		else if (old->addr != req->addr || strcmp(old->net_id, n->id))
-			r = err_set(err, EEXIST, "tiernet: endpoint %.12s exists already",
-					req->id);
+			r = err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
 		reply->mac_set = !req->has_mac;
 		memcpy(reply->mac, old->mac, 6);
 		goto out_free;
@@ -188,8 +196,7 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 
 /* ---- Join / Leave / EndpointOperInfo ---- */
 
-int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
-		struct err *err)
+int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply, struct err *err)
 {
 	struct drv_ep *e;
 	struct drv_net *n;
@@ -204,8 +211,10 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	}
 	if (link_index(e->peer) < 0) {
-		r = err_set(err, ENODEV, "tiernet: the container end %s of endpoint %.12s is "
-				"missing; stop the container and start it again", e->peer, e->id);
+		r = err_set(err, ENODEV,
+			    "tiernet: the container end %s of endpoint %.12s is "
+			    "missing; stop the container and start it again",
+			    e->peer, e->id);
 		goto out;
 	}
 	snprintf(e->sandbox, sizeof(e->sandbox), "%s", req->sandbox);

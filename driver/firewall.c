@@ -120,7 +120,8 @@ void drv_route_localnet_on(const char *bridge)
 
 	if (r < 0)
 		log_warnx("cannot set route_localnet on %s: %s; ports published on 127.0.0.1 will "
-			  "not reach its containers", bridge, strerror(-r));
+			  "not reach its containers",
+			  bridge, strerror(-r));
 }
 
 /* Called with drv.lock held. */
@@ -139,4 +140,3 @@ void drv_fw_tick(void)
 	if (mode == NFT_MODE_NFT && nft_passthrough_ensure(&err) < 0)
 		log_warnx("%s", err.msg);
 }
-

@@ -4,10 +4,10 @@
 #ifndef TIERNET_DRIVER_INTERNAL_H
 #define TIERNET_DRIVER_INTERNAL_H
 
+#include <net/if.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <net/if.h>
 
 #include "driver/driver.h"
 #include "policy/policy.h"
@@ -19,29 +19,29 @@ struct drv_net {
 	char id[DRIVER_ID_LEN + 1];
 	char bridge[IFNAMSIZ];
 	char tier[POLICY_NAME_MAX];
-	uint32_t gw, pool;	/* network byte order */
+	uint32_t gw, pool; /* network byte order */
 	uint8_t prefix;
-	int mtu;		/* 0 = kernel default */
-	bool internal;		/* Docker's --internal */
-	uint64_t seq;		/* creation order, kept across restarts */
-	size_t neps;		/* endpoints on the bridge (a bridge takes 1023 ports) */
+	int mtu;       /* 0 = kernel default */
+	bool internal; /* Docker's --internal */
+	uint64_t seq;  /* creation order, kept across restarts */
+	size_t neps;   /* endpoints on the bridge (a bridge takes 1023 ports) */
 	struct drv_net *next;
 };
 
 struct drv_ep {
 	char id[DRIVER_ID_LEN + 1];
 	char net_id[DRIVER_ID_LEN + 1];
-	uint32_t addr;		/* network byte order */
+	uint32_t addr; /* network byte order */
 	uint8_t prefix;
 	uint8_t mac[6];
 	char host[IFNAMSIZ], peer[IFNAMSIZ];
-	char sandbox[DRIVER_PATH_MAX];	/* from Join; "" when not joined */
+	char sandbox[DRIVER_PATH_MAX]; /* from Join; "" when not joined */
 	bool joined;
-	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
+	struct driver_port *ports; /* published (host ports resolved); malloc'ed */
 	size_t nports;
-	bool busy;	/* CreateEndpoint is making its veth and state outside the lock */
+	bool busy; /* CreateEndpoint is making its veth and state outside the lock */
 	struct drv_ep *next, **pprev;	/* drv.eps, for walks */
-	struct drv_ep *hnext, **hpprev;	/* the ID hash, for lookups */
+	struct drv_ep *hnext, **hpprev; /* the ID hash, for lookups */
 };
 
 /* Endpoints by ID: Docker's IDs are random hex, so the first 8 digits spread evenly. */
@@ -51,10 +51,10 @@ struct drv_ep {
 struct driver {
 	pthread_mutex_t lock;
 	struct policy *policy;
-	struct drv_net *nets;	/* in creation order: the firewall is compiled in it */
+	struct drv_net *nets; /* in creation order: the firewall is compiled in it */
 	struct drv_ep *eps;
 	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
-	enum nft_mode fw_mode;	/* where Docker keeps its rules, last seen */
+	enum nft_mode fw_mode; /* where Docker keeps its rules, last seen */
 };
 extern struct driver drv;
 
@@ -106,16 +106,15 @@ void drv_route_localnet_on(const char *bridge);
 /* ports.c */
 const char *drv_proto_str(uint8_t proto);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
-int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-		      struct err *err);
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);
 /* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct err *err);
 
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct err *err);
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err);
 /* Creates the veth pair host/peer, host end enslaved to bridge and up, peer with mac. */
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
 		  int mtu, struct err *err);
@@ -131,8 +130,8 @@ int link_route_localnet(const char *name);
 int link_index(const char *name);
 struct link_info {
 	char name[IFNAMSIZ];
-	char kind[16];		/* "bridge", "veth", ... ("" when the kernel says nothing) */
-	int ifindex, master;	/* master: the bridge's ifindex, 0 when none */
+	char kind[16];	     /* "bridge", "veth", ... ("" when the kernel says nothing) */
+	int ifindex, master; /* master: the bridge's ifindex, 0 when none */
 };
 /* Lists every link of the namespace into a malloc'ed array; returns 0 or -errno. */
 int link_dump(struct link_info **out, size_t *n);

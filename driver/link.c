@@ -5,12 +5,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ip.h>
 #include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <linux/ip.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
@@ -60,7 +60,7 @@ static struct nl_sock *sock_open(struct err *err)
 	r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
 		err_set(err, nl_to_errno(r), "tiernet: cannot open a netlink socket: %s",
-			    nl_geterror(r));
+			nl_geterror(r));
 		nl_socket_free(sk);
 		return NULL;
 	}
@@ -161,8 +161,8 @@ out:
 	return r;
 }
 
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct err *err)
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err)
 {
 	struct nl_sock *sk = sock_open(err);
 	struct rtnl_link *l = NULL;
@@ -182,18 +182,19 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 		rtnl_link_set_mtu(l, (unsigned)mtu);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
-		r = err_set(err, nl_to_errno(r),
-				"tiernet: cannot create bridge %s: %s%s", name, nl_geterror(r),
-				nl_to_errno(r) == EEXIST ?
-					" (a link of that name exists: remove it or choose another "
-					"com.docker.network.bridge.name)" : "");
+		r = err_set(err, nl_to_errno(r), "tiernet: cannot create bridge %s: %s%s", name,
+			    nl_geterror(r),
+			    nl_to_errno(r) == EEXIST
+				? " (a link of that name exists: remove it or choose another "
+				  "com.docker.network.bridge.name)"
+				: "");
 		goto out;
 	}
 	idx = ifindex_of(sk, name);
 	r = idx < 0 ? idx : addr_add(sk, idx, addr, prefix);
 	if (r < 0) {
 		err_set(err, -r, "tiernet: cannot give bridge %s the gateway address %s/%u: %s",
-			    name, ip, prefix, strerror(-r));
+			name, ip, prefix, strerror(-r));
 		goto undo;
 	}
 	r = link_up(name);
@@ -296,8 +297,7 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 		return -EIO;
 	br = ifindex_of(sk, bridge);
 	if (br < 0) {
-		r = err_set(err, -br, "tiernet: bridge %s is missing: %s", bridge,
-				strerror(-br));
+		r = err_set(err, -br, "tiernet: bridge %s is missing: %s", bridge, strerror(-br));
 		goto out;
 	}
 	l = rtnl_link_veth_alloc();
@@ -322,8 +322,8 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 	rtnl_link_set_flags(l, IFF_UP);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
-		r = err_set(err, nl_to_errno(r), "tiernet: cannot create veth pair %s/%s: %s",
-				host, peer, nl_geterror(r));
+		r = err_set(err, nl_to_errno(r), "tiernet: cannot create veth pair %s/%s: %s", host,
+			    peer, nl_geterror(r));
 		/* With NLM_F_EXCL an EEXIST means the names belong to someone else: keep them. */
 		if (r != -EEXIST)
 			link_del_sk(sk, host);

@@ -63,5 +63,5 @@ void driver_mac_from_ip(uint32_t addr, uint8_t mac[6])
 {
 	mac[0] = 0x02;
 	mac[1] = 0x42;
-	memcpy(mac + 2, &addr, 4);	/* network byte order: 10.1.2.3 -> 0a:01:02:03 */
+	memcpy(mac + 2, &addr, 4); /* network byte order: 10.1.2.3 -> 0a:01:02:03 */
 }

@@ -45,15 +45,17 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 		} else if (!strcmp(k, "mtu") || !strcmp(k, "com.docker.network.driver.mtu")) {
 			if (parse_mtu(v, &n->mtu))
 				return err_set(err, EINVAL,
-						   "tiernet: option %s=\"%s\" is not an MTU: give "
-						   "a number from 68 to 65535", k, v);
+					       "tiernet: option %s=\"%s\" is not an MTU: give "
+					       "a number from 68 to 65535",
+					       k, v);
 		} else if (!strcmp(k, "com.docker.network.bridge.name")) {
 			if (!driver_ifname_valid(v))
 				return err_set(err, EINVAL,
-						   "tiernet: bridge name \"%s\" is not valid: it must "
-						   "start with \"" TN_IF_PREFIX "\", have 3 to 15 "
-						   "characters of A-Z a-z 0-9 _ . -, e.g. \""
-						   TN_IF_PREFIX "front0\"", v);
+					       "tiernet: bridge name \"%s\" is not valid: it must "
+					       "start with \"" TN_IF_PREFIX "\", have 3 to 15 "
+					       "characters of A-Z a-z 0-9 _ . -, e.g. "
+					       "\"" TN_IF_PREFIX "front0\"",
+					       v);
 			snprintf(n->bridge, sizeof(n->bridge), "%.15s", v);
 		} else {
 			size_t len = strlen(unknown);
@@ -64,35 +66,43 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 	}
 	if (unknown[0])
 		return err_set(err, EINVAL,
-				   "tiernet: unknown network option %s; tiernet takes tier, mtu "
-				   "and com.docker.network.bridge.name", unknown);
+			       "tiernet: unknown network option %s; tiernet takes tier, mtu "
+			       "and com.docker.network.bridge.name",
+			       unknown);
 	if (!tier)
 		return err_set(err, EINVAL,
-				   "tiernet: missing option tier: create the network with -o "
-				   "tier=NAME, where NAME is one of the declared tiers: %s", tiers);
+			       "tiernet: missing option tier: create the network with -o "
+			       "tier=NAME, where NAME is one of the declared tiers: %s",
+			       tiers);
 	if (policy_tier_find(drv.policy, tier) < 0)
 		return err_set(err, EINVAL,
-				   "tiernet: unknown tier \"%s\": use one of the declared tiers (%s) "
-				   "or declare it in the policy file", tier, tiers);
+			       "tiernet: unknown tier \"%s\": use one of the declared tiers (%s) "
+			       "or declare it in the policy file",
+			       tier, tiers);
 	snprintf(n->tier, sizeof(n->tier), "%.31s", tier);
 	return 0;
 }
 
-static int net_validate(const struct driver_net_req *req, struct drv_net *n,
-			struct err *err)
+static int net_validate(const struct driver_net_req *req, struct drv_net *n, struct err *err)
 {
 	if (!driver_id_valid(req->id))
-		return err_set(err, EINVAL, "tiernet: NetworkID \"%.70s\" is not a 64-character "
-				   "hex ID", req->id);
+		return err_set(err, EINVAL,
+			       "tiernet: NetworkID \"%.70s\" is not a 64-character "
+			       "hex ID",
+			       req->id);
 	if (req->ipv6)
-		return err_set(err, EOPNOTSUPP, "tiernet: IPv6 is not supported yet; create "
-				   "the network without --ipv6");
+		return err_set(err, EOPNOTSUPP,
+			       "tiernet: IPv6 is not supported yet; create "
+			       "the network without --ipv6");
 	if (req->nipv4 != 1)
-		return err_set(err, EINVAL, "tiernet: a network needs exactly one IPv4 subnet, "
-				   "got %zu; give one --subnet", req->nipv4);
+		return err_set(err, EINVAL,
+			       "tiernet: a network needs exactly one IPv4 subnet, "
+			       "got %zu; give one --subnet",
+			       req->nipv4);
 	if (req->gw_prefix > 30 || (req->gw & ~drv_prefix_mask(req->gw_prefix)) == 0)
-		return err_set(err, EINVAL, "tiernet: the IPv4 subnet must be /30 or larger "
-				   "with a gateway inside it");
+		return err_set(err, EINVAL,
+			       "tiernet: the IPv4 subnet must be /30 or larger "
+			       "with a gateway inside it");
 	snprintf(n->id, sizeof(n->id), "%s", req->id);
 	driver_bridge_name(req->id, n->bridge);
 	n->gw = req->gw;
@@ -125,14 +135,18 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
 		if (!net_same(old, n))
-			r = err_set(err, EEXIST, "tiernet: network %.12s exists already with "
-					"other settings", req->id);
+			r = err_set(err, EEXIST,
+				    "tiernet: network %.12s exists already with "
+				    "other settings",
+				    req->id);
 		goto out_free;
 	}
 	old = drv_net_find_bridge(n->bridge);
 	if (old) {
-		r = err_set(err, EEXIST, "tiernet: bridge name \"%s\" is already used by "
-				"network %.12s; choose another one", n->bridge, old->id);
+		r = err_set(err, EEXIST,
+			    "tiernet: bridge name \"%s\" is already used by "
+			    "network %.12s; choose another one",
+			    n->bridge, old->id);
 		goto out_free;
 	}
 	driver_mac_from_ip(n->gw, mac);
@@ -190,11 +204,11 @@ int driver_network_delete(const char *net_id, struct err *err)
 	rl = link_del(n->bridge);
 	if (rl < 0 && !r)
 		r = err_set(err, -rl, "tiernet: cannot delete bridge %s: %s", n->bridge,
-				strerror(-rl));
+			    strerror(-rl));
 	rl = state_del_net(n->id);
 	if (rl < 0 && !r)
 		r = err_set(err, -rl, "tiernet: cannot delete the state of network %.12s: %s",
-				n->id, strerror(-rl));
+			    n->id, strerror(-rl));
 	log_info("network %.12s deleted: bridge %s", n->id, n->bridge);
 	free(n);
 out:

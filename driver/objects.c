@@ -43,7 +43,9 @@ struct drv_net *drv_net_find_bridge(const char *bridge)
 static size_t ep_bucket(const char *id)
 {
 	return (size_t)strtoul((char[9]){ id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
-					  '\0' }, NULL, 16) % DRV_EP_HASH_SIZE;
+					  '\0' },
+			       NULL, 16) %
+	       DRV_EP_HASH_SIZE;
 }
 
 struct drv_ep *drv_ep_find(const char *id)
@@ -157,8 +159,10 @@ struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *
 	struct drv_ep *e = drv_ep_find(ep_id);
 
 	if (!e || e->busy || strcmp(e->net_id, net_id)) {
-		err_set(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
-			    "tiernet; stop the container and start it again", ep_id, net_id);
+		err_set(err, ENOENT,
+			"tiernet: endpoint %.12s of network %.12s is unknown to "
+			"tiernet; stop the container and start it again",
+			ep_id, net_id);
 		return NULL;
 	}
 	return e;

@@ -8,9 +8,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <string.h>
 
 #include "driver/internal.h"
 #include "lib/log.h"
@@ -21,8 +21,7 @@
  * Makes ports[0..n) (malloc'ed, or NULL) the endpoint's published set and applies the rules.
  * On failure the old set is back in place (kernel and memory) and ports is freed.
  */
-int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-			 struct err *err)
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err)
 {
 	struct driver_port *old = e->ports;
 	size_t nold = e->nports;
@@ -65,10 +64,11 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 /* A host port nobody on the host has bound: test by binding it for a moment. */
 static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = host_ip };
-	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-			0);
+	int fd =
+	    socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	bool ok;
 
 	if (fd < 0)
@@ -102,9 +102,10 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 				p[i].host_port = (uint16_t)hp;
 		}
 		if (!p[i].host_port)
-			return err_set(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
-					   "%d-%d for port %u", DRIVER_PORT_AUTO_LO,
-					   DRIVER_PORT_AUTO_HI, p[i].port);
+			return err_set(err, EADDRNOTAVAIL,
+				       "tiernet: no free host port left in "
+				       "%d-%d for port %u",
+				       DRIVER_PORT_AUTO_LO, DRIVER_PORT_AUTO_HI, p[i].port);
 		p[i].host_port_end = p[i].host_port;
 	}
 	return 0;
@@ -116,8 +117,8 @@ const char *drv_proto_str(uint8_t p)
 }
 
 /* Every mapping must be allowed by the policy and collide with no other mapping. */
-static int ports_check(const struct drv_ep *e, const struct drv_net *n,
-		       const struct driver_port *p, size_t cnt, struct err *err)
+static int ports_check(const struct drv_ep *e, const struct drv_net *n, const struct driver_port *p,
+		       size_t cnt, struct err *err)
 {
 	int tier = policy_tier_find(drv.policy, n->tier);
 	bool internal = drv_net_internal(n, drv.policy);
@@ -137,10 +138,11 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n,
 				owner = e;
 		if (owner) {
 			drv_ip_str(owner->addr, ip);
-			return err_set(err, EADDRINUSE, "tiernet: host port %u/%s is already "
-					   "published to %s (endpoint %.12s); choose another host "
-					   "port", p[i].host_port, drv_proto_str(p[i].proto), ip,
-					   owner->id);
+			return err_set(err, EADDRINUSE,
+				       "tiernet: host port %u/%s is already "
+				       "published to %s (endpoint %.12s); choose another host "
+				       "port",
+				       p[i].host_port, drv_proto_str(p[i].proto), ip, owner->id);
 		}
 	}
 	return 0;
@@ -211,7 +213,7 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
  * it has one: said in the log, never dropped silently.
  */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
-			    const struct driver_join_req *req, struct err *err)
+			 const struct driver_join_req *req, struct err *err)
 {
 	struct driver_port *loop = calloc(req->nports, sizeof(*loop));
 	size_t i, k = 0;
@@ -225,7 +227,8 @@ int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 		else
 			log_warnx("endpoint %.12s is on --internal network %.12s: port %u/%s is "
 				  "published only through a non-internal network of the container",
-				  e->id, n->id, req->ports[i].port, drv_proto_str(req->ports[i].proto));
+				  e->id, n->id, req->ports[i].port,
+				  drv_proto_str(req->ports[i].proto));
 	}
 	r = k ? publish(e, n, loop, k, err) : 0;
 	free(loop);

@@ -64,8 +64,8 @@ static void reattach(const struct drv_net *n, const struct drv_ep *eps)
 			continue;
 		r = link_set_master(eps->host, n->bridge);
 		if (r < 0)
-			log_error("endpoint %.12s: cannot put veth %s back on bridge %s: %s", eps->id,
-				  eps->host, n->bridge, strerror(-r));
+			log_error("endpoint %.12s: cannot put veth %s back on bridge %s: %s",
+				  eps->id, eps->host, n->bridge, strerror(-r));
 	}
 }
 
@@ -81,8 +81,10 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			continue;
 		driver_mac_from_ip(n->gw, mac);
 		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0) {
-			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
-				  "%s", n->id, n->bridge, err.msg);
+			log_error("network %.12s: its bridge %s was missing and cannot be "
+				  "re-created: "
+				  "%s",
+				  n->id, n->bridge, err.msg);
 			continue;
 		}
 		log_warnx("network %.12s: its bridge %s was missing; re-created", n->id, n->bridge);
@@ -95,7 +97,8 @@ bool reconcile_endpoint_gone(const struct drv_ep *e)
 {
 	if (link_index(e->host) < 0) {
 		log_info("endpoint %.12s: its veth %s is gone (the container stopped while tiernet "
-			 "was not running); removing it", e->id, e->host);
+			 "was not running); removing it",
+			 e->id, e->host);
 		return true;
 	}
 	if (e->joined && sandbox_gone(e->sandbox)) {
@@ -123,20 +126,24 @@ static void orphan(const struct link_info *l, const struct link_info *v, size_t 
 
 	if (!strcmp(l->kind, "bridge") && driver_name_derived(l->name, TN_BRIDGE_PREFIX)) {
 		if (ports_of(v, n, l->ifindex)) {
-			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
-				  "still has ports; kept: stop its containers, then restart tiernet",
+			log_error("bridge %s belongs to no tiernet network (its state was lost) "
+				  "but "
+				  "still has ports; kept: stop its containers, then restart "
+				  "tiernet",
 				  l->name);
 			return;
 		}
 	} else if (!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_HOST_PREFIX)) {
 		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
-			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
-				  "running container uses it; kept: restart that container", l->name);
+			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but "
+				  "a "
+				  "running container uses it; kept: restart that container",
+				  l->name);
 			return;
 		}
 	} else if (!(!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_PEER_PREFIX))) {
-		return;	/* not a name tiernet derives: not ours to judge */
+		return; /* not a name tiernet derives: not ours to judge */
 	}
 	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);
 	link_del(l->name);

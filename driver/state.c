@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ int state_open(const char *dir, struct err *err)
 
 	if (strlen(dir) >= sizeof(state_dir) - 16)
 		return err_set(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
-				   dir);
+			       dir);
 	snprintf(state_dir, sizeof(state_dir), "%s", dir);
 	r = mkdir_0700(dir);
 	snprintf(p, sizeof(p), "%s/networks", dir);
@@ -49,7 +49,7 @@ int state_open(const char *dir, struct err *err)
 		r = mkdir_0700(p);
 	if (r)
 		return err_set(err, -r, "tiernet: cannot create state directory %s: %s", p,
-				   strerror(-r));
+			       strerror(-r));
 	return 0;
 }
 
@@ -126,7 +126,7 @@ static int save(const char *kind, const char *id, cJSON *o, struct err *err)
 	free(text);
 	if (r)
 		return err_set(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
-				   state_dir, kind, strerror(-r));
+			       state_dir, kind, strerror(-r));
 	return 0;
 }
 
@@ -291,14 +291,15 @@ static struct drv_net *parse_net(const cJSON *o)
 	    copy_str(o, "id", n->id, sizeof(n->id)) && driver_id_valid(n->id) &&
 	    copy_str(o, "bridge", n->bridge, sizeof(n->bridge)) &&
 	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && get_ip(o, "gateway", &n->gw) &&
-	    driver_ifname_valid(n->bridge) &&
-	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 30, &prefix) &&
-	    get_int(o, "mtu", 0, 65535, &n->mtu) && (n->mtu == 0 || n->mtu >= 68) &&
+	    driver_ifname_valid(n->bridge) && get_ip(o, "pool", &n->pool) &&
+	    get_int(o, "prefix", 0, 30, &prefix) && get_int(o, "mtu", 0, 65535, &n->mtu) &&
+	    (n->mtu == 0 || n->mtu >= 68) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
 		seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-		n->seq = cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
+		n->seq =
+		    cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
 		return n;
 	}
 	free(n);
@@ -345,7 +346,8 @@ static bool parse_ports(const cJSON *o, struct drv_ep *e)
 	e->ports = calloc((size_t)n, sizeof(*e->ports));
 	if (!e->ports)
 		return false;
-	cJSON_ArrayForEach(p, a) {
+	cJSON_ArrayForEach(p, a)
+	{
 		struct driver_port *dp = &e->ports[i++];
 
 		if (!get_int(p, "proto", 0, 255, &proto) ||
@@ -375,8 +377,7 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    parse_mac(get_str(o, "mac", 18), e->mac) &&
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
-	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) &&
-	    ep_names_valid(e) &&
+	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) && ep_names_valid(e) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e)) {
 		e->prefix = (uint8_t)prefix;
 		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));
@@ -471,7 +472,7 @@ static int load_dir(const char *kind, bool is_net, void (*net_fn)(struct drv_net
 
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
 		if (d->d_name[0] == '.' && len > 4 && !strcmp(d->d_name + len - 4, ".tmp")) {
-			unlink(path);	/* a write that never reached its rename */
+			unlink(path); /* a write that never reached its rename */
 			continue;
 		}
 		if (len < 6 || strcmp(d->d_name + len - 5, ".json"))

@@ -41,17 +41,20 @@ static cJSON *matrix_json(const struct policy_matrix *m)
 	for (r = 0; o && r <= (int)m->ntiers; r++) {
 		int from = r == (int)m->ntiers ? POLICY_WORLD : r;
 
-		row = cJSON_AddObjectToObject(o, from == POLICY_WORLD ? "world" :
-					      drv.policy->tiers[r].name);
+		row = cJSON_AddObjectToObject(o, from == POLICY_WORLD ? "world"
+								      : drv.policy->tiers[r].name);
 		for (c = 0; row && c < (int)m->ntiers + 2; c++) {
-			int to = c < (int)m->ntiers ? c : c == (int)m->ntiers ? POLICY_WORLD :
-									    POLICY_HOST;
+			int to = c < (int)m->ntiers    ? c
+				 : c == (int)m->ntiers ? POLICY_WORLD
+						       : POLICY_HOST;
 			const struct policy_cell *x = policy_matrix_cell(m, from, to);
 
 			if (x->all || x->nports)
-				cJSON_AddStringToObject(row, to == POLICY_WORLD ? "world" :
-							to == POLICY_HOST ? "host" :
-							drv.policy->tiers[to].name,
+				cJSON_AddStringToObject(row,
+							to == POLICY_WORLD ? "world"
+							: to == POLICY_HOST
+							    ? "host"
+							    : drv.policy->tiers[to].name,
 							policy_cell_str(x, cell, sizeof(cell)));
 		}
 	}
@@ -65,9 +68,8 @@ static void matrix_text(FILE *f, const cJSON *matrix, const cJSON *tiers)
 	const cJSON *t, *row;
 	size_t n = 0, i;
 
-	cJSON_ArrayForEach(t, tiers)
-		if (n < POLICY_TIERS_MAX)
-			cols[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(t, "name"));
+	cJSON_ArrayForEach(t, tiers) if (n < POLICY_TIERS_MAX) cols[n++] =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(t, "name"));
 	cols[n] = "world";
 	cols[n + 1] = "host";
 	fprintf(f, "  %-16s", "FROM \\ TO");
@@ -110,8 +112,9 @@ static cJSON *status_json(const struct rules_set *rules)
 		}
 		free(pn);
 	}
-	cJSON_AddStringToObject(o, "firewall", drv.fw_mode == NFT_MODE_NFT ?
-				"nft pass-through + legacy chains" : "legacy chains");
+	cJSON_AddStringToObject(o, "firewall",
+				drv.fw_mode == NFT_MODE_NFT ? "nft pass-through + legacy chains"
+							    : "legacy chains");
 	tiers = cJSON_AddArrayToObject(o, "tiers");
 	for (i = 0; tiers && i < drv.policy->ntiers; i++) {
 		cJSON *t = cJSON_CreateObject();
@@ -169,49 +172,39 @@ static char *status_text(const cJSON *o, const char *rules)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "firewall: %s\n\ntiers:\n",
-		jstr(o, "firewall"));
+	fprintf(f, "firewall: %s\n\ntiers:\n", jstr(o, "firewall"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
-		fprintf(f, "  %s%s%s\n", jstr(c, "name"),
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
+	    fprintf(f, "  %s%s%s\n", jstr(c, "name"),
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))
-		fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n",
-			jstr(c, "id"),
-			jstr(c, "bridge"),
-			jstr(c, "subnet"),
-			jstr(c, "gateway"),
-			jstr(c, "tier"),
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
+	    fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n", jstr(c, "id"), jstr(c, "bridge"),
+		    jstr(c, "subnet"), jstr(c, "gateway"), jstr(c, "tier"),
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
 	fprintf(f, "\nendpoints:\n  %-12s  %-12s  %-15s  %-15s  %s\n", "ID", "NETWORK", "ADDRESS",
 		"VETH", "SANDBOX");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
-		fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n",
-			jstr(c, "id"),
-			jstr(c, "network"),
-			jstr(c, "address"),
-			jstr(c, "veth"),
-			jstr(c, "sandbox"));
+	    fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n", jstr(c, "id"), jstr(c, "network"),
+		    jstr(c, "address"), jstr(c, "veth"), jstr(c, "sandbox"));
 	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
-	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints")) {
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
+	{
 		const cJSON *p;
 
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "ports"))
-			fprintf(f, "  %.12s  %-21s  -> %s/%s\n",
-				jstr(c, "id"),
-				jstr(p, "host"),
-				jstr(p, "container"),
-				jstr(p, "proto"));
+		    fprintf(f, "  %.12s  %-21s  -> %s/%s\n", jstr(c, "id"), jstr(p, "host"),
+			    jstr(p, "container"), jstr(p, "proto"));
 	}
 	fprintf(f, "\nreachability, read back from the rules in the kernel (rows open connections "
-		"to columns; all = every port):\n");
+		   "to columns; all = every port):\n");
 	if (matrix)
 		matrix_text(f, matrix, cJSON_GetObjectItem(o, "tiers"));
 	else
 		fprintf(f, "  (unreadable)\n");
-	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
+	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s",
+		rules ? rules : "(unreadable)\n");
 	if (fclose(f) != 0) {
 		free(out);
 		out = NULL;

@@ -30,18 +30,22 @@ static int prescan(const char *body, size_t len, struct err *err)
 
 		if (in_str && c == '\\' && i + 1 < len) {
 			if (body[i + 1] == 'u' && len - i >= 6 && !memcmp(body + i + 2, "0000", 4))
-				return err_set(err, EINVAL, "tiernet: the request body has a NUL "
-						   "character (\\u0000) in a string");
+				return err_set(err, EINVAL,
+					       "tiernet: the request body has a NUL "
+					       "character (\\u0000) in a string");
 			i++;
 		} else if (c == '"') {
 			in_str = !in_str;
 		} else if (in_str && (unsigned char)c < 0x20) {
 			/* RFC 8259 §7; Go's encoder escapes them, cJSON would take them raw */
-			return err_set(err, EINVAL, "tiernet: the request body is not valid JSON: "
-					   "a string holds a raw control character");
+			return err_set(err, EINVAL,
+				       "tiernet: the request body is not valid JSON: "
+				       "a string holds a raw control character");
 		} else if (!in_str && (c == '{' || c == '[') && ++depth > PLUGIN_JSON_DEPTH_MAX) {
-			return err_set(err, EINVAL, "tiernet: the request body nests deeper than "
-					   "%d levels", PLUGIN_JSON_DEPTH_MAX);
+			return err_set(err, EINVAL,
+				       "tiernet: the request body nests deeper than "
+				       "%d levels",
+				       PLUGIN_JSON_DEPTH_MAX);
 		} else if (!in_str && (c == '}' || c == ']') && depth) {
 			depth--;
 		}
@@ -55,9 +59,10 @@ static cJSON *parse(const char *body, size_t len, struct err *err)
 	cJSON *o;
 
 	if (len == 0) {
-		err_set(err, EINVAL, "tiernet: the request has no body (dockerd resends a "
-			    "request without its body after a dropped connection); run the command "
-			    "again");
+		err_set(err, EINVAL,
+			"tiernet: the request has no body (dockerd resends a "
+			"request without its body after a dropped connection); run the command "
+			"again");
 		return NULL;
 	}
 	if (prescan(body, len, err) < 0)
@@ -89,28 +94,28 @@ static int get_string(const cJSON *o, const char *key, bool required, char *dst,
 	dst[0] = '\0';
 	if (!v || cJSON_IsNull(v)) {
 		if (required)
-			return err_set(err, EINVAL, "tiernet: the request lacks the field %s",
-					   key);
+			return err_set(err, EINVAL, "tiernet: the request lacks the field %s", key);
 		return 0;
 	}
 	if (!cJSON_IsString(v))
 		return err_set(err, EINVAL, "tiernet: field %s must be a string", key);
 	if (strlen(v->valuestring) >= max)
-		return err_set(err, EINVAL, "tiernet: field %s is longer than %zu characters",
-				   key, max - 1);
+		return err_set(err, EINVAL, "tiernet: field %s is longer than %zu characters", key,
+			       max - 1);
 	memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
 
-static int get_id(const cJSON *o, const char *key, char dst[DRIVER_ID_LEN + 1],
-		  struct err *err)
+static int get_id(const cJSON *o, const char *key, char dst[DRIVER_ID_LEN + 1], struct err *err)
 {
 	char tmp[DRIVER_ID_LEN + 2], q[sizeof(tmp)];
 	int r = get_string(o, key, true, tmp, sizeof(tmp), err);
 
 	if (r == 0 && !driver_id_valid(tmp))
-		r = err_set(err, EINVAL, "tiernet: field %s \"%s\" is not a 64-character hex "
-				"ID", key, text_shown(tmp, q, sizeof(q)));
+		r = err_set(err, EINVAL,
+			    "tiernet: field %s \"%s\" is not a 64-character hex "
+			    "ID",
+			    key, text_shown(tmp, q, sizeof(q)));
 	if (r < 0 && strstr(err->msg, "longer than"))
 		r = err_set(err, EINVAL, "tiernet: field %s is not a 64-character hex ID", key);
 	if (r == 0)
@@ -156,8 +161,8 @@ static int parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix)
 	return 0;
 }
 
-static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *addr,
-		    uint8_t *prefix, struct err *err)
+static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *addr, uint8_t *prefix,
+		    struct err *err)
 {
 	char s[64], q[sizeof(s)];
 	int r = get_string(o, key, required, s, sizeof(s), err);
@@ -167,9 +172,10 @@ static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *ad
 	if (r < 0 || !s[0])
 		return r;
 	if (parse_cidr(s, addr, prefix))
-		return err_set(err, EINVAL, "tiernet: field %s \"%s\" is not an IPv4 address "
-				   "with a prefix length such as 10.1.2.3/24", key,
-				   text_shown(s, q, sizeof(q)));
+		return err_set(err, EINVAL,
+			       "tiernet: field %s \"%s\" is not an IPv4 address "
+			       "with a prefix length such as 10.1.2.3/24",
+			       key, text_shown(s, q, sizeof(q)));
 	return 0;
 }
 
@@ -193,19 +199,22 @@ static int get_opt(const cJSON *c, const char *kind, struct driver_opt *o, struc
 
 	if (!cJSON_IsString(c))
 		return err_set(err, EINVAL, "tiernet: %s option \"%s\" must be a string", kind,
-				   text_shown(c->string, q, sizeof(q)));
+			       text_shown(c->string, q, sizeof(q)));
 	if (strlen(c->string) >= sizeof(o->key))
-		return err_set(err, EINVAL, "tiernet: %s option name \"%s...\" is too long (at "
-				   "most %zu characters)", kind, text_shown(c->string, q, sizeof(q)),
-				   sizeof(o->key) - 1);
+		return err_set(err, EINVAL,
+			       "tiernet: %s option name \"%s...\" is too long (at "
+			       "most %zu characters)",
+			       kind, text_shown(c->string, q, sizeof(q)), sizeof(o->key) - 1);
 	if (strlen(c->valuestring) >= sizeof(o->value))
-		return err_set(err, EINVAL, "tiernet: the value of %s option \"%s\" is too long "
-				   "(at most %zu characters)", kind, text_shown(c->string, q, sizeof(q)),
-				   sizeof(o->value) - 1);
+		return err_set(err, EINVAL,
+			       "tiernet: the value of %s option \"%s\" is too long "
+			       "(at most %zu characters)",
+			       kind, text_shown(c->string, q, sizeof(q)), sizeof(o->value) - 1);
 	if (has_control(c->string) || has_control(c->valuestring))
-		return err_set(err, EINVAL, "tiernet: %s option \"%s\" has a control "
-				   "character in its name or value", kind,
-				   text_shown(c->string, q, sizeof(q)));
+		return err_set(err, EINVAL,
+			       "tiernet: %s option \"%s\" has a control "
+			       "character in its name or value",
+			       kind, text_shown(c->string, q, sizeof(q)));
 	memcpy(o->key, c->string, strlen(c->string) + 1);
 	memcpy(o->value, c->valuestring, strlen(c->valuestring) + 1);
 	return 0;
@@ -219,12 +228,14 @@ static int decode_generic(const cJSON *g, struct driver_net_req *req, struct err
 	if (!g || cJSON_IsNull(g))
 		return 0;
 	if (!cJSON_IsObject(g))
-		return err_set(err, EINVAL, "tiernet: field com.docker.network.generic must "
-				   "be an object");
-	cJSON_ArrayForEach(c, g) {
+		return err_set(err, EINVAL,
+			       "tiernet: field com.docker.network.generic must "
+			       "be an object");
+	cJSON_ArrayForEach(c, g)
+	{
 		if (req->nopts == DRIVER_OPTS_MAX)
 			return err_set(err, E2BIG, "tiernet: more than %d network options",
-					   DRIVER_OPTS_MAX);
+				       DRIVER_OPTS_MAX);
 		r = get_opt(c, "network", &req->opts[req->nopts], err);
 		if (r)
 			return r;
@@ -338,9 +349,11 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 	req->has_ipv6 = v6[0] != '\0';
 	if (mac[0]) {
 		if (parse_mac(mac, req->mac))
-			return err_set(err, EINVAL, "tiernet: MacAddress \"%s\" is not a MAC "
-					   "address such as 02:42:0a:00:00:02 (six two-digit hex "
-					   "bytes, unicast, not all zero)", text_shown(mac, q, sizeof(q)));
+			return err_set(err, EINVAL,
+				       "tiernet: MacAddress \"%s\" is not a MAC "
+				       "address such as 02:42:0a:00:00:02 (six two-digit hex "
+				       "bytes, unicast, not all zero)",
+				       text_shown(mac, q, sizeof(q)));
 		req->has_mac = true;
 	}
 	return 0;
@@ -356,12 +369,13 @@ static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struc
 		return 0;
 	if (!cJSON_IsObject(opts))
 		return err_set(err, EINVAL, "tiernet: field Options must be an object");
-	cJSON_ArrayForEach(c, opts) {
+	cJSON_ArrayForEach(c, opts)
+	{
 		if (!strncmp(c->string, "com.docker.", 11))
 			continue;
 		if (req->nopts == DRIVER_OPTS_MAX)
 			return err_set(err, E2BIG, "tiernet: more than %d endpoint options",
-					   DRIVER_OPTS_MAX);
+				       DRIVER_OPTS_MAX);
 		r = get_opt(c, "endpoint", &req->opts[req->nopts], err);
 		if (r)
 			return r;
@@ -400,15 +414,16 @@ int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_
 	return r;
 }
 
-static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out,
-		    struct err *err)
+static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out, struct err *err)
 {
 	const cJSON *v = field(o, key);
 
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < lo ||
 	    v->valueint > hi)
-		return err_set(err, EINVAL, "tiernet: portmap field %s must be a whole number "
-				   "from %d to %d", key, lo, hi);
+		return err_set(err, EINVAL,
+			       "tiernet: portmap field %s must be a whole number "
+			       "from %d to %d",
+			       key, lo, hi);
 	*out = v->valueint;
 	return 0;
 }
@@ -432,16 +447,20 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct err *err)
 	if (r)
 		return r;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return err_set(err, EINVAL, "tiernet: port %d uses protocol %d; tiernet "
-				   "publishes tcp and udp ports only", port, proto);
+		return err_set(err, EINVAL,
+			       "tiernet: port %d uses protocol %d; tiernet "
+			       "publishes tcp and udp ports only",
+			       port, proto);
 	if (host_ip[0] && inet_pton(AF_INET, host_ip, &p->host_ip) != 1)
-		return err_set(err, EINVAL, "tiernet: host address \"%s\" of port %d is not an "
-				   "IPv4 address; tiernet publishes IPv4 only",
-				   text_shown(host_ip, q, sizeof(q)), port);
+		return err_set(err, EINVAL,
+			       "tiernet: host address \"%s\" of port %d is not an "
+			       "IPv4 address; tiernet publishes IPv4 only",
+			       text_shown(host_ip, q, sizeof(q)), port);
 	if (hpe && hpe != hp)
-		return err_set(err, EINVAL, "tiernet: host port range %d-%d for one container "
-				   "port is not supported; give one host port per container port",
-				   hp, hpe);
+		return err_set(err, EINVAL,
+			       "tiernet: host port range %d-%d for one container "
+			       "port is not supported; give one host port per container port",
+			       hp, hpe);
 	p->proto = (uint8_t)proto;
 	p->port = (uint16_t)port;
 	p->host_port = (uint16_t)hp;
@@ -450,8 +469,7 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct err *err)
 }
 
 /* com.docker.network.portmap: one entry per published port, ranges already expanded. */
-static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *n,
-			  struct err *err)
+static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *n, struct err *err)
 {
 	const cJSON *pm = cJSON_IsObject(opts) ? field(opts, "com.docker.network.portmap") : NULL;
 	const cJSON *e;
@@ -461,12 +479,16 @@ static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *
 	if (!pm || cJSON_IsNull(pm))
 		return 0;
 	if (!cJSON_IsArray(pm))
-		return err_set(err, EINVAL, "tiernet: com.docker.network.portmap must be an "
-				   "array");
-	cJSON_ArrayForEach(e, pm) {
+		return err_set(err, EINVAL,
+			       "tiernet: com.docker.network.portmap must be an "
+			       "array");
+	cJSON_ArrayForEach(e, pm)
+	{
 		if (*n == DRIVER_PORTS_MAX)
-			return err_set(err, E2BIG, "tiernet: more than %d published ports on "
-					   "one container", DRIVER_PORTS_MAX);
+			return err_set(err, E2BIG,
+				       "tiernet: more than %d published ports on "
+				       "one container",
+				       DRIVER_PORTS_MAX);
 		memset(&ports[*n], 0, sizeof(ports[*n]));
 		r = decode_port(e, &ports[*n], err);
 		if (r)
@@ -476,8 +498,7 @@ static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *
 	return 0;
 }
 
-int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
-		     struct err *err)
+int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req, struct err *err)
 {
 	cJSON *o;
 	int r;
@@ -491,8 +512,7 @@ int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
 	return r;
 }
 
-int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
-		      struct err *err)
+int proto_decode_join(const char *body, size_t len, struct driver_join_req *req, struct err *err)
 {
 	cJSON *o;
 	int r;

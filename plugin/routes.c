@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/text.h"
 #include "lib/log.h"
+#include "lib/text.h"
 #include "plugin/plugin.h"
 
 typedef int (*route_fn)(const char *body, size_t len, char **reply, struct err *err);
@@ -170,8 +170,9 @@ static int h_accept(const char *body, size_t len, char **reply, struct err *err)
 static int h_global_scope(const char *body, size_t len, char **reply, struct err *err)
 {
 	(void)body, (void)len, (void)reply;
-	return err_set(err, EOPNOTSUPP, "tiernet: is a local-scope driver and cannot "
-			   "allocate swarm-wide (global) networks; use it without swarm scope");
+	return err_set(err, EOPNOTSUPP,
+		       "tiernet: is a local-scope driver and cannot "
+		       "allocate swarm-wide (global) networks; use it without swarm scope");
 }
 
 static int h_status(const char *body, size_t len, char **reply, struct err *err)
@@ -201,7 +202,7 @@ static const struct route {
 	{ "/NetworkDriver.DiscoverDelete", h_accept },
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
 	{ "/NetworkDriver.FreeNetwork", h_global_scope },
-	{ "/tiernet.Status", h_status },	/* admin route: `tiernet status` */
+	{ "/tiernet.Status", h_status }, /* admin route: `tiernet status` */
 };
 
 static int reply_err(unsigned status, const char *msg, struct route_reply *out)

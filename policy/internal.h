@@ -9,14 +9,14 @@
 #include "lib/names.h"
 #include "policy/policy.h"
 
-#define CH_FWD	TN_CHAIN_PREFIX "-FWD"	   /* filter: accept marked, drop the rest; mangle: mark */
-#define CH_IN	TN_CHAIN_PREFIX "-IN"	   /* filter INPUT: containers to the host */
-#define CH_SRC	TN_CHAIN_PREFIX "-SRC-"	   /* mangle: where tier <name> may open connections */
-#define CH_POST TN_CHAIN_PREFIX "-POST"	   /* nat POSTROUTING: masquerade */
-#define CH_PRE	TN_CHAIN_PREFIX "-PRE"	   /* nat PREROUTING: published ports, from outside */
-#define CH_OUT	TN_CHAIN_PREFIX "-OUT"	   /* nat OUTPUT: published ports, from the host */
-#define CH_DNAT TN_CHAIN_PREFIX "-DNAT"	   /* nat: the shared table of published ports */
-#define TN_ANY	TN_IF_PREFIX "+"	   /* iptables' spelling of "every tiernet link" */
+#define CH_FWD	TN_CHAIN_PREFIX "-FWD"	/* filter: accept marked, drop the rest; mangle: mark */
+#define CH_IN	TN_CHAIN_PREFIX "-IN"	/* filter INPUT: containers to the host */
+#define CH_SRC	TN_CHAIN_PREFIX "-SRC-" /* mangle: where tier <name> may open connections */
+#define CH_POST TN_CHAIN_PREFIX "-POST" /* nat POSTROUTING: masquerade */
+#define CH_PRE	TN_CHAIN_PREFIX "-PRE"	/* nat PREROUTING: published ports, from outside */
+#define CH_OUT	TN_CHAIN_PREFIX "-OUT"	/* nat OUTPUT: published ports, from the host */
+#define CH_DNAT TN_CHAIN_PREFIX "-DNAT" /* nat: the shared table of published ports */
+#define TN_ANY	TN_IF_PREFIX "+"	/* iptables' spelling of "every tiernet link" */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */

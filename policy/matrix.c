@@ -7,8 +7,8 @@
  *   mangle TIERNET-SRC-<T>  -o BR [ports] -j MARK              T may open connections to BR's tier
  *   mangle TIERNET-FWD      -i BR ! -o tn+ -j MARK             BR's tier reaches the world
  *   mangle TIERNET-FWD      ! -i tn+ -o BR [ports] --ctstate DNAT -j MARK
- *                                                              the world reaches BR's published ports
- *   filter TIERNET-IN       -i BR [ports] -j ACCEPT            BR's tier reaches the host
+ *                                                              the world reaches BR's published
+ * ports filter TIERNET-IN       -i BR [ports] -j ACCEPT            BR's tier reaches the host
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,7 +28,9 @@ struct reader {
 struct policy_cell *policy_matrix_cell(const struct policy_matrix *m, int from, int to)
 {
 	size_t row = from == POLICY_WORLD ? m->ntiers : (size_t)from;
-	size_t col = to == POLICY_WORLD ? m->ntiers : to == POLICY_HOST ? m->ntiers + 1 : (size_t)to;
+	size_t col = to == POLICY_WORLD	 ? m->ntiers
+		     : to == POLICY_HOST ? m->ntiers + 1
+					 : (size_t)to;
 
 	return &m->cells[row * (m->ntiers + 2) + col];
 }
@@ -79,7 +81,8 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 	}
 	p.hi = r->dport_hi > r->dport_lo ? r->dport_hi : r->dport_lo;
 	for (i = 0; i < c->nports; i++)
-		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo && c->ports[i].hi == p.hi)
+		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo &&
+		    c->ports[i].hi == p.hi)
 			return 0;
 	v = reallocarray(c->ports, c->nports + 1, sizeof(*v));
 	if (!v)

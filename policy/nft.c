@@ -34,7 +34,7 @@
 #define NFT_CHAIN   "DOCKER-USER"
 #define NFT_COMMENT TN_NFT_COMMENT
 #define NFT_IFACE   TN_IF_PREFIX "*" /* nft's spelling of every tiernet link */
-#define NFT_RULES   2	  /* the iifname rule, then the oifname rule */
+#define NFT_RULES   2		     /* the iifname rule, then the oifname rule */
 
 /* What one rule of the pass-through looks like in libnftables' stateless JSON output. */
 #define EXPR_FMT                                                                                   \
@@ -48,7 +48,7 @@
 	"insert rule " NFT_TABLE " " NFT_CHAIN " %s \"" NFT_IFACE "\" meta mark & 0x%08x == "      \
 	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
 
-static const char *const ifkeys[NFT_RULES] = {"iifname", "oifname"};
+static const char *const ifkeys[NFT_RULES] = { "iifname", "oifname" };
 
 /* The tiernet rules found in DOCKER-USER, in chain order. */
 struct found {
@@ -77,8 +77,8 @@ static struct nft_ctx *ctx_new(unsigned int flags)
  */
 static int error_errno(const char *msg)
 {
-	static const int known[] = {EPERM,  ENOENT, EEXIST, EBUSY,	EINVAL,
-				    ENOMEM, ENOSPC, EAGAIN, EOPNOTSUPP, EACCES};
+	static const int known[] = { EPERM,  ENOENT, EEXIST, EBUSY,	 EINVAL,
+				     ENOMEM, ENOSPC, EAGAIN, EOPNOTSUPP, EACCES };
 	size_t i;
 
 	for (i = 0; msg && i < sizeof(known) / sizeof(known[0]); i++)
@@ -247,8 +247,9 @@ static int find_rules(struct found *f, struct err *e)
 	if (!err) {
 		err = scan_rules(root, f);
 		if (err)
-			err_set(e, -err, "nftables: cannot read chain " NFT_TABLE " " NFT_CHAIN
-				": %s", strerror(-err));
+			err_set(e, -err,
+				"nftables: cannot read chain " NFT_TABLE " " NFT_CHAIN ": %s",
+				strerror(-err));
 	}
 	cJSON_Delete(root);
 	return err;
@@ -326,7 +327,8 @@ static int update(bool insert, struct err *e)
 		err = run_batch(cmd, e);
 out:
 	if (err)
-		err_wrap(e, -err, "tiernet: cannot update the pass-through in Docker's nftables "
+		err_wrap(e, -err,
+			 "tiernet: cannot update the pass-through in Docker's nftables "
 			 "DOCKER-USER chain");
 	free(cmd);
 	free(f.handles);

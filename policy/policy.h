@@ -7,10 +7,10 @@
 #ifndef TIERNET_POLICY_H
 #define TIERNET_POLICY_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <net/if.h>
 
 #include "lib/err.h"
 
@@ -19,32 +19,32 @@
  * parser builds it, the compiler and the unit tests read it, nobody hides anything.
  */
 
-#define POLICY_NAME_MAX	 32	/* tier name buffer, including the NUL */
-#define POLICY_TIER_LEN	 16	/* a tier name's characters: "TIERNET-SRC-" plus it fits an
-				   iptables chain name (RULES_CHAIN_MAX) */
+#define POLICY_NAME_MAX 32 /* tier name buffer, including the NUL */
+/* A tier name's characters at most: "TIERNET-SRC-" plus it fits a chain name. */
+#define POLICY_TIER_LEN	 16
 #define POLICY_TIERS_MAX 256
 #define POLICY_EDGES_MAX 4096
-#define POLICY_PORTS_MAX 64	/* port items on one allow line */
+#define POLICY_PORTS_MAX 64 /* port items on one allow line */
 
 /* Pseudo-tiers, used where a tier index is expected. */
 #define POLICY_WORLD (-1)
 #define POLICY_HOST  (-2)
 
 struct policy_port {
-	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t lo, hi; /* inclusive; lo == hi for a single port */
 };
 
 struct policy_tier {
 	char name[POLICY_NAME_MAX];
-	bool internal;	/* no traffic to or from the world */
-	bool isolated;	/* no traffic between containers of the tier */
-	unsigned line;	/* where it was declared, for messages */
+	bool internal; /* no traffic to or from the world */
+	bool isolated; /* no traffic between containers of the tier */
+	unsigned line; /* where it was declared, for messages */
 };
 
 struct policy_edge {
-	int src, dst;		/* tier index, POLICY_WORLD or POLICY_HOST */
-	size_t nports;		/* 0: all ports and protocols */
+	int src, dst;  /* tier index, POLICY_WORLD or POLICY_HOST */
+	size_t nports; /* 0: all ports and protocols */
 	struct policy_port *ports;
 	unsigned line;
 };
@@ -75,7 +75,7 @@ const struct policy_edge *policy_edge_find(const struct policy *pol, int src, in
  * `tiernet status` compare and show.
  */
 
-#define RULES_CHAIN_MAX 29	/* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
+#define RULES_CHAIN_MAX 29 /* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
 
 enum rules_table { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_NTABLES };
 
@@ -83,11 +83,11 @@ enum rules_verdict {
 	RULES_ACCEPT,
 	RULES_DROP,
 	RULES_RETURN,
-	RULES_JUMP,	  /* to rule.target */
-	RULES_MARK,	  /* MARK --set-xmark set_mark/set_mask */
-	RULES_DNAT,	  /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
+	RULES_JUMP, /* to rule.target */
+	RULES_MARK, /* MARK --set-xmark set_mark/set_mask */
+	RULES_DNAT, /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
 	RULES_MASQUERADE,
-	RULES_UNKNOWN,	  /* read back from the kernel: a target tiernet does not write */
+	RULES_UNKNOWN, /* read back from the kernel: a target tiernet does not write */
 };
 
 /* conntrack states (match "-m conntrack --ctstate ...") */
@@ -103,16 +103,16 @@ struct rules_rule {
 
 	char in[IFNAMSIZ], out[IFNAMSIZ]; /* "" any; a trailing '+' is a prefix match */
 	bool in_inv, out_inv;
-	uint32_t src, smsk, dst, dmsk;	  /* network byte order; mask 0 = any */
+	uint32_t src, smsk, dst, dmsk; /* network byte order; mask 0 = any */
 	bool src_inv, dst_inv;
-	uint8_t proto;			  /* 0 any, else IPPROTO_* */
-	uint16_t dport_lo, dport_hi;	  /* tcp/udp destination port range; 0,0 = any */
+	uint8_t proto;		     /* 0 any, else IPPROTO_* */
+	uint16_t dport_lo, dport_hi; /* tcp/udp destination port range; 0,0 = any */
 
-	uint8_t ctstate;		  /* RULES_CT_* bits; 0 = no conntrack match */
-	bool mark_match;		  /* -m mark --mark mark/mark_mask */
+	uint8_t ctstate; /* RULES_CT_* bits; 0 = no conntrack match */
+	bool mark_match; /* -m mark --mark mark/mark_mask */
 	uint32_t mark, mark_mask;
-	bool local_dst;			  /* -m addrtype --dst-type LOCAL */
-	char comment[64];		  /* "" none: -m comment --comment */
+	bool local_dst;	  /* -m addrtype --dst-type LOCAL */
+	char comment[64]; /* "" none: -m comment --comment */
 	/*
 	 * Read back from the kernel only: what tiernet could not decode, shown as it would be
 	 * printed (" -m NAME ?", " ?" for an address part), so that status never hides a rule.
@@ -120,10 +120,10 @@ struct rules_rule {
 	char unknown[64];
 
 	enum rules_verdict verdict;
-	char target[RULES_CHAIN_MAX];	  /* RULES_JUMP; RULES_UNKNOWN: the target's name */
-	uint32_t set_mark, set_mask;	  /* RULES_MARK */
-	uint32_t to_addr;		  /* RULES_DNAT, network byte order */
-	uint16_t to_port_lo, to_port_hi;  /* RULES_DNAT, 0 = keep */
+	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP; RULES_UNKNOWN: the target's name */
+	uint32_t set_mark, set_mask;	 /* RULES_MARK */
+	uint32_t to_addr;		 /* RULES_DNAT, network byte order */
+	uint16_t to_port_lo, to_port_hi; /* RULES_DNAT, 0 = keep */
 };
 
 /* A chain tiernet owns. */
@@ -187,17 +187,17 @@ char *rules_dump(const struct rules_set *rs);
 
 struct policy_net {
 	char bridge[IFNAMSIZ];
-	uint32_t addr, mask;	/* gateway address and subnet mask, network byte order */
-	int tier;		/* index into policy.tiers */
-	bool internal;		/* Docker's --internal, or'ed with the tier's flag */
+	uint32_t addr, mask; /* gateway address and subnet mask, network byte order */
+	int tier;	     /* index into policy.tiers */
+	bool internal;	     /* Docker's --internal, or'ed with the tier's flag */
 };
 
 /* A published port: host_ip:host_port on the host to addr:port in a container. */
 struct policy_map {
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint32_t host_ip;	/* network byte order; 0 = every local address */
+	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t host_ip; /* network byte order; 0 = every local address */
 	uint16_t host_port;
-	uint32_t addr;		/* the container's address */
+	uint32_t addr; /* the container's address */
 	uint16_t port;
 };
 

@@ -37,24 +37,29 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
 	if (host_ip == htonl(INADDR_LOOPBACK))
 		return 0;
 	if (internal) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": the "
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": the "
 			 "%s is internal (no traffic from the world); bind it to the host only "
-			 "with -p 127.0.0.1:HOSTPORT:%u", port, proto_name(proto), t->name,
-			 t->internal ? "tier" : "network", port);
+			 "with -p 127.0.0.1:HOSTPORT:%u",
+			 port, proto_name(proto), t->name, t->internal ? "tier" : "network", port);
 		return -EPERM;
 	}
 	e = policy_edge_find(pol, POLICY_WORLD, tier);
 	if (!e) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": add "
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": add "
 			 "the line \"allow world -> %s\" (or \"allow world -> %s %s/%u\") to the "
-			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:%u", port,
-			 proto_name(proto), t->name, t->name, t->name, proto_name(proto), port, port);
+			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:%u",
+			 port, proto_name(proto), t->name, t->name, t->name, proto_name(proto),
+			 port, port);
 		return -EPERM;
 	}
 	if (!edge_allows(e, proto, port)) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": line %u "
-			 "of the policy (allow world -> %s) lists other ports; add %s/%u to it", port,
-			 proto_name(proto), t->name, e->line, t->name, proto_name(proto), port);
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": line %u "
+			 "of the policy (allow world -> %s) lists other ports; add %s/%u to it",
+			 port, proto_name(proto), t->name, e->line, t->name, proto_name(proto),
+			 port);
 		return -EPERM;
 	}
 	return 0;

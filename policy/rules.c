@@ -159,10 +159,8 @@ static void put_ctstate(struct out *o, uint8_t st)
 		uint8_t bit;
 		const char *name;
 	} names[] = {
-		{ RULES_CT_INVALID, "INVALID" },
-		{ RULES_CT_NEW, "NEW" },
-		{ RULES_CT_RELATED, "RELATED" },
-		{ RULES_CT_ESTABLISHED, "ESTABLISHED" },
+		{ RULES_CT_INVALID, "INVALID" }, { RULES_CT_NEW, "NEW" },
+		{ RULES_CT_RELATED, "RELATED" }, { RULES_CT_ESTABLISHED, "ESTABLISHED" },
 		{ RULES_CT_DNAT, "DNAT" },
 	};
 	const char *sep = " ";

@@ -55,8 +55,7 @@ static const char *missing_extension(const struct rules_rule *r)
 	return NULL;
 }
 
-static void commit_error(const struct rules_set *rs, enum rules_table t, int err,
-			 struct err *e)
+static void commit_error(const struct rules_set *rs, enum rules_table t, int err, struct err *e)
 {
 	const char *strerr = iptc_strerror(-err);
 	char line[XT_LINE_MAX];
@@ -70,15 +69,16 @@ static void commit_error(const struct rules_set *rs, enum rules_table t, int err
 		if (!ext)
 			continue;
 		rules_format(&rs->rules[i], line, sizeof(line));
-		err_set(e, -err, "iptables table %s, chain %s: cannot commit rule \"%s\": the kernel has "
-			  "no \"%s\" extension (module not available?): %s",
-			  rules_table_name(t), rs->rules[i].chain, line, ext, strerr);
+		err_set(e, -err,
+			"iptables table %s, chain %s: cannot commit rule \"%s\": the kernel has "
+			"no \"%s\" extension (module not available?): %s",
+			rules_table_name(t), rs->rules[i].chain, line, ext, strerr);
 		return;
 	}
 	err_set(e, -err, "iptables table %s: cannot commit: %s%s", rules_table_name(t), strerr,
-		  err == -EINVAL ? " (a match or target rejected its arguments, "
-				   "the kernel log says which)"
-				 : "");
+		err == -EINVAL ? " (a match or target rejected its arguments, "
+				 "the kernel log says which)"
+			       : "");
 }
 
 /* The chains rs hooks into built-in chain hook, in rs order, each once. */
@@ -133,13 +133,14 @@ static int unhook_builtin(struct xtc_handle *h, enum rules_table t, const char *
 		if (!del)
 			return -ENOMEM;
 	}
-	for (n = 0, ent = iptc_first_rule(builtin, h); ent && n < nrules; ent = iptc_next_rule(ent, h), n++)
+	for (n = 0, ent = iptc_first_rule(builtin, h); ent && n < nrules;
+	     ent = iptc_next_rule(ent, h), n++)
 		if (xt_jumps_to_tiernet(ent, h))
 			del[ndel++] = n;
 	while (ndel && !err) {
 		if (!iptc_delete_num_entry(builtin, del[--ndel], h))
 			err = xt_fail(e, "iptables table %s, chain %s: cannot remove rule %u",
-					rules_table_name(t), builtin, del[ndel] + 1);
+				      rules_table_name(t), builtin, del[ndel] + 1);
 	}
 	free(del);
 	return err;
@@ -156,9 +157,10 @@ static int hook_builtin(struct xtc_handle *h, enum rules_table t, const char *bu
 			return err_set(e, E2BIG, "iptables table %s: cannot build the jump to %s",
 				       rules_table_name(t), want->v[i]);
 		if (!iptc_insert_entry(builtin, &en.e, i, h))
-			return xt_fail(e, "iptables table %s, chain %s: cannot insert rule "
-					 "\"-I %s -j %s\"",
-					 rules_table_name(t), builtin, builtin, want->v[i]);
+			return xt_fail(e,
+				       "iptables table %s, chain %s: cannot insert rule "
+				       "\"-I %s -j %s\"",
+				       rules_table_name(t), builtin, builtin, want->v[i]);
 	}
 	return 0;
 }
@@ -171,7 +173,7 @@ static int hook_builtin(struct xtc_handle *h, enum rules_table t, const char *bu
 static int fix_hooks(const struct rules_set *rs, struct xtc_handle *h, enum rules_table t,
 		     const char *builtin, bool insert, struct err *e)
 {
-	struct names want = {0};
+	struct names want = { 0 };
 	int err;
 
 	err = wanted_hooks(rs, t, builtin, &want);
@@ -180,7 +182,8 @@ static int fix_hooks(const struct rules_set *rs, struct xtc_handle *h, enum rule
 	if (err)
 		err_set(e, -err, "iptables table %s: %s", rules_table_name(t), strerror(-err));
 	else
-		err = insert ? hook_builtin(h, t, builtin, &want, e) : unhook_builtin(h, t, builtin, e);
+		err = insert ? hook_builtin(h, t, builtin, &want, e)
+			     : unhook_builtin(h, t, builtin, e);
 out:
 	names_free(&want);
 	return err;
@@ -196,22 +199,26 @@ static int check_chains(const struct rules_set *rs, enum rules_table t, struct x
 
 	for (i = 0; i < rs->nchains; i++) {
 		c = &rs->chains[i];
-		if (c->table == t &&
-		    (!xt_is_tiernet(c->name) || strnlen(c->name, sizeof(c->name)) >= sizeof(c->name)))
-			return err_set(e, EINVAL, "iptables table %s: chain \"%.*s\" is not a "
-				       "tiernet chain", rules_table_name(t), (int)sizeof(c->name),
-				       c->name);
+		if (c->table == t && (!xt_is_tiernet(c->name) ||
+				      strnlen(c->name, sizeof(c->name)) >= sizeof(c->name)))
+			return err_set(e, EINVAL,
+				       "iptables table %s: chain \"%.*s\" is not a "
+				       "tiernet chain",
+				       rules_table_name(t), (int)sizeof(c->name), c->name);
 	}
 	for (i = 0; i < rs->nhooks; i++) {
 		k = &rs->hooks[i];
 		if (k->table != t)
 			continue;
-		if (strnlen(k->from, sizeof(k->from)) >= sizeof(k->from) || !iptc_builtin(k->from, h))
-			return err_set(e, EINVAL, "iptables table %s: \"%.*s\" is not a built-in "
-				       "chain of this table", rules_table_name(t),
-				       (int)sizeof(k->from), k->from);
+		if (strnlen(k->from, sizeof(k->from)) >= sizeof(k->from) ||
+		    !iptc_builtin(k->from, h))
+			return err_set(e, EINVAL,
+				       "iptables table %s: \"%.*s\" is not a built-in "
+				       "chain of this table",
+				       rules_table_name(t), (int)sizeof(k->from), k->from);
 		if (!rules_has_chain(rs, t, k->to))
-			return err_set(e, EINVAL, "iptables table %s: the hook from %s jumps to "
+			return err_set(e, EINVAL,
+				       "iptables table %s: the hook from %s jumps to "
 				       "\"%.*s\", which is not one of tiernet's chains",
 				       rules_table_name(t), k->from, (int)sizeof(k->to), k->to);
 	}
@@ -231,7 +238,7 @@ static int create_chains(const struct rules_set *rs, enum rules_table t, struct 
 		snprintf(name, sizeof(name), "%s", rs->chains[i].name);
 		if (!iptc_create_chain(name, h))
 			return xt_fail(e, "iptables table %s: cannot create chain %s",
-					 rules_table_name(t), rs->chains[i].name);
+				       rules_table_name(t), rs->chains[i].name);
 	}
 	return 0;
 }
@@ -279,7 +286,7 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
 static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h,
 		      struct err *e)
 {
-	struct names builtin = {0}, ours = {0};
+	struct names builtin = { 0 }, ours = { 0 };
 	const char *tname = rules_table_name(t);
 	size_t i;
 	int err;
@@ -291,7 +298,8 @@ static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc
 		err = check_chains(rs, t, h, e);
 	for (i = 0; !err && i < ours.n; i++)
 		if (!iptc_flush_entries(ours.v[i], h))
-			err = xt_fail(e, "iptables table %s: cannot flush chain %s", tname, ours.v[i]);
+			err = xt_fail(e, "iptables table %s: cannot flush chain %s", tname,
+				      ours.v[i]);
 	for (i = 0; !err && i < builtin.n; i++)
 		err = fix_hooks(rs, h, t, builtin.v[i], false, e);
 	for (i = 0; !err && i < ours.n; i++) {
@@ -322,7 +330,7 @@ static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc
 static int xt_lock(int *fd, struct err *e)
 {
 	const char *path = getenv("XTABLES_LOCKFILE");
-	struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
+	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
 	int i;
 
 	*fd = open(path && path[0] ? path : XT_LOCK_PATH, O_CREAT | O_RDWR | O_CLOEXEC, 0600);

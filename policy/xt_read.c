@@ -27,8 +27,8 @@ const struct xt_entry_target *xt_entry_target(const struct ipt_entry *e)
 
 static bool decode_iface(const char *via, const unsigned char *mask, char *out)
 {
-	char want[IFNAMSIZ] = {0};
-	unsigned char wmask[IFNAMSIZ] = {0};
+	char want[IFNAMSIZ] = { 0 };
+	unsigned char wmask[IFNAMSIZ] = { 0 };
 	size_t n = strnlen(via, IFNAMSIZ);
 
 	if (n >= IFNAMSIZ)
@@ -144,12 +144,12 @@ static const struct match_ops {
 	size_t size;
 	bool (*decode)(struct rules_rule *r, const void *data);
 } match_ops[] = {
-    {"tcp", 0, sizeof(struct xt_tcp), decode_tcp},
-    {"udp", 0, sizeof(struct xt_udp), decode_udp},
-    {"conntrack", 3, sizeof(struct xt_conntrack_mtinfo3), decode_conntrack},
-    {"mark", 1, sizeof(struct xt_mark_mtinfo1), decode_mark},
-    {"addrtype", 1, sizeof(struct xt_addrtype_info_v1), decode_addrtype},
-    {"comment", 0, sizeof(struct xt_comment_info), decode_comment},
+	{ "tcp", 0, sizeof(struct xt_tcp), decode_tcp },
+	{ "udp", 0, sizeof(struct xt_udp), decode_udp },
+	{ "conntrack", 3, sizeof(struct xt_conntrack_mtinfo3), decode_conntrack },
+	{ "mark", 1, sizeof(struct xt_mark_mtinfo1), decode_mark },
+	{ "addrtype", 1, sizeof(struct xt_addrtype_info_v1), decode_addrtype },
+	{ "comment", 0, sizeof(struct xt_comment_info), decode_comment },
 };
 
 static bool decode_match(struct rules_rule *r, const struct xt_entry_match *m)

@@ -6,7 +6,7 @@ pkgs=(
 	build-essential pkg-config git
 	libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libxtables-dev
 	libnftables-dev libcap-dev libcriterion-dev
-	clang libclang-rt-14-dev cppcheck valgrind
+	clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
 	iproute2 iptables nftables ipset curl busybox-static procps kmod
 	docker.io docker-compose
 )

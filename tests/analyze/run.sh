@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Static analysis of the product code (plugin/ driver/ policy/ config/): cppcheck, then
-# clang-tidy with the repository's .clang-tidy (compile flags from pkg-config).  Fails on any
+# Static analysis of the product code (lib/ plugin/ driver/ policy/ config/): cppcheck, then
+# clang-tidy with the repository's .clang-tidy (compile flags from pkg-config), then the
+# layout of every C file against .clang-format.  Fails on any
 # finding not suppressed with its reason: in tests/analyze/cppcheck.supp, in
 # tests/analyze/clang-tidy.supp, in .clang-tidy (whole checks), or NOLINT next to the code.
 # Prints a TAP-like line per tool and a closing "N passed, N failed" line.
@@ -80,6 +81,17 @@ if command -v clang-tidy >/dev/null; then
 		"$OUT/clang-tidy.txt"
 else
 	result 1 "clang-tidy is not installed (apt-get install clang-tidy)"
+fi
+# The layout: every C file of the tree (product and tests) as .clang-format has it, so a
+# change that reformats by hand or by another tool shows up here, not in review.
+if command -v clang-format >/dev/null; then
+	mapfile -t CFILES < <(git ls-files '*.c' '*.h' 2>/dev/null || find lib plugin driver policy config tests -name '*.[ch]')
+	clang-format --dry-run --Werror "${CFILES[@]}" >"$OUT/clang-format.txt" 2>&1
+	rc=$?
+	result $rc "clang-format: $( [ $rc -eq 0 ] && echo "all ${#CFILES[@]} C files follow .clang-format" || echo "files differ from .clang-format (run clang-format -i on them)")" \
+		"$OUT/clang-format.txt"
+else
+	result 1 "clang-format is not installed (apt-get install clang-format)"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

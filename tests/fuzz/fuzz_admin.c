@@ -43,9 +43,12 @@ static const char *const paths[] = {
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 
 static const char *const changing[] = {
-	"/NetworkDriver.CreateNetwork", "/NetworkDriver.DeleteNetwork",
-	"/NetworkDriver.CreateEndpoint", "/NetworkDriver.DeleteEndpoint",
-	"/NetworkDriver.Join", "/NetworkDriver.Leave",
+	"/NetworkDriver.CreateNetwork",
+	"/NetworkDriver.DeleteNetwork",
+	"/NetworkDriver.CreateEndpoint",
+	"/NetworkDriver.DeleteEndpoint",
+	"/NetworkDriver.Join",
+	"/NetworkDriver.Leave",
 	"/NetworkDriver.ProgramExternalConnectivity",
 	"/NetworkDriver.RevokeExternalConnectivity",
 };
@@ -95,7 +98,7 @@ static void cleanup(void)
 static void id_of(char id[DRIVER_ID_LEN + 1], char c, int i)
 {
 	memset(id, c, DRIVER_ID_LEN);
-	id[0] = (char)('0' + i);	/* names derive from the first 12 characters */
+	id[0] = (char)('0' + i); /* names derive from the first 12 characters */
 	id[DRIVER_ID_LEN] = '\0';
 }
 

@@ -115,11 +115,12 @@ static bool ep_equal(const struct drv_ep *a, const struct drv_ep *b)
 
 	if (strcmp(a->id, b->id) || strcmp(a->net_id, b->net_id) || a->addr != b->addr ||
 	    a->prefix != b->prefix || memcmp(a->mac, b->mac, 6) || strcmp(a->host, b->host) ||
-	    strcmp(a->peer, b->peer) || strcmp(a->sandbox, b->sandbox) ||
-	    a->joined != b->joined || a->nports != b->nports)
+	    strcmp(a->peer, b->peer) || strcmp(a->sandbox, b->sandbox) || a->joined != b->joined ||
+	    a->nports != b->nports)
 		return false;
 	for (i = 0; i < a->nports; i++)
-		if (a->ports[i].proto != b->ports[i].proto || a->ports[i].port != b->ports[i].port ||
+		if (a->ports[i].proto != b->ports[i].proto ||
+		    a->ports[i].port != b->ports[i].port ||
 		    a->ports[i].host_ip != b->ports[i].host_ip ||
 		    a->ports[i].host_port != b->ports[i].host_port ||
 		    a->ports[i].host_port_end != b->ports[i].host_port_end)

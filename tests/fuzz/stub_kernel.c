@@ -19,8 +19,8 @@ const uint8_t *fuzz_kernel_rules;
 size_t fuzz_kernel_rules_len;
 static struct rules_set applied;
 
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct err *err)
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err)
 {
 	(void)name, (void)mac, (void)mtu, (void)addr, (void)prefix, (void)err;
 	return 0;
@@ -95,8 +95,8 @@ int xt_apply(const struct rules_set *rs, struct err *err)
 
 /* Names the fuzzer picks from: the shapes matrix.c reads, and some it must not. */
 static const char *const chains[] = {
-	"TIERNET-FWD", "TIERNET-IN", "TIERNET-SRC-front", "TIERNET-SRC-mid", "TIERNET-SRC-back",
-	"TIERNET-SRC-", "FORWARD", "TIERNET-POST",
+	"TIERNET-FWD",	    "TIERNET-IN",   "TIERNET-SRC-front", "TIERNET-SRC-mid",
+	"TIERNET-SRC-back", "TIERNET-SRC-", "FORWARD",		 "TIERNET-POST",
 };
 static const char *const ifaces[] = {
 	"", "tn+", "tnb0aaaaaaaaaaa", "tnb1aaaaaaaaaaa", "tnb2aaaaaaaaaaa", "eth0", "tnb9",
@@ -108,8 +108,8 @@ static const char *const ifaces[] = {
 static int rules_from_bytes(const uint8_t *b, size_t n, struct rules_set *out)
 {
 	static const enum rules_verdict verdicts[] = {
-		RULES_ACCEPT, RULES_DROP, RULES_RETURN, RULES_JUMP, RULES_MARK, RULES_DNAT,
-		RULES_MASQUERADE, RULES_UNKNOWN,
+		RULES_ACCEPT, RULES_DROP, RULES_RETURN,	    RULES_JUMP,
+		RULES_MARK,   RULES_DNAT, RULES_MASQUERADE, RULES_UNKNOWN,
 	};
 	struct rules_rule r;
 	int ret = 0;

@@ -542,7 +542,7 @@ static void test_errors(void)
  */
 static void race_writer(void)
 {
-	struct timespec ms = {.tv_nsec = 1000 * 1000};
+	struct timespec ms = { .tv_nsec = 1000 * 1000 };
 	const xt_chainlabel name = "RACE";
 	struct xtc_handle *h;
 	bool add = true;
@@ -658,7 +658,8 @@ static void kernel_order(const struct rules_set *in, struct rules_set *out)
 		for (j = 0; j < in->nhooks; j++)
 			if (in->hooks[j].table == out->chains[i].table &&
 			    !strcmp(in->hooks[j].to, out->chains[i].name) &&
-			    rules_add_hook(out, in->hooks[j].table, in->hooks[j].from, in->hooks[j].to))
+			    rules_add_hook(out, in->hooks[j].table, in->hooks[j].from,
+					   in->hooks[j].to))
 				exit(2);
 	for (i = 0; i < out->nchains; i++)
 		for (j = 0; j < in->nrules; j++)
@@ -670,7 +671,7 @@ static void kernel_order(const struct rules_set *in, struct rules_set *out)
 static void golden_one(const char *conf_path)
 {
 	char nets_path[512], *conf, *nets_text;
-	struct config_diags diags = {0};
+	struct config_diags diags = { 0 };
 	struct policy_net nets[64];
 	struct rules_set rs, sorted;
 	struct policy *pol = NULL;
