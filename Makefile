@@ -4,7 +4,8 @@ DESTDIR    ?=
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
-PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap
+PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap \
+	libnetfilter_conntrack
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
@@ -20,7 +21,7 @@ ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 
 SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
 LIB_SRCS  := $(filter-out plugin/main.c,$(SRCS))
-TEST_SRCS := $(wildcard tests/unit/*.c)
+TEST_SRCS := $(wildcard tests/unit/*.c) tests/golden/nets.c
 
 OBJS       := $(SRCS:%.c=build/obj/%.o)
 LIB_OBJS   := $(LIB_SRCS:%.c=build/obj/%.o)
@@ -170,11 +171,12 @@ plugin-rootfs: $(PLUGIN_BIN)
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Root only, in a fresh network namespace: tests/integration/fw-roundtrip.sh runs it.
-build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o $(LIB_OBJS)
+build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o build/obj/tests/golden/nets.o $(LIB_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
-build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o $(ASAN_LIB)
+build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o \
+	build/asan/obj/tests/golden/nets.o $(ASAN_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 

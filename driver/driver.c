@@ -52,6 +52,31 @@ static void load_bad(const char *path, const char *why)
 		  path, why, path);
 }
 
+/*
+ * Every network needs a tier id that its tier's other networks share and no other tier
+ * uses; state files from before tier ids have none.  Fixed ones are saved back.
+ */
+static void assign_tier_ids(void)
+{
+	struct drv_net *n, *m;
+	struct err err;
+	bool ok;
+
+	for (n = drv.nets; n; n = n->next) {
+		ok = n->tier_id != 0;
+		for (m = drv.nets; ok && m != n; m = m->next)
+			ok = (m->tier_id == n->tier_id) == !strcmp(m->tier, n->tier);
+		if (ok)
+			continue;
+		n->tier_id = 0;
+		n->tier_id = drv_tier_id(n->tier);
+		if (!n->tier_id)
+			log_error("network %.12s: no tier id left for tier \"%s\"", n->id, n->tier);
+		else if (state_save_net(n, &err) < 0)
+			log_warnx("%s", err.msg);
+	}
+}
+
 static void net_fixup(struct drv_net *n)
 {
 	drv_route_localnet_on(n->bridge);
@@ -146,10 +171,12 @@ int driver_init(const char *state_dir, struct policy *pol, struct err *err)
 				       "policy does not declare; declare it again",
 				       n->id, n->tier);
 	drv.policy = pol;
+	assign_tier_ids();
 	reconcile(pol);
 	if (drv.nets)
 		drv_ip_forward_on();
-	r = drv_fw_sync(pol, err);
+	drv_fw_init();
+	r = drv_fw_sync(pol, NULL, true, err);
 	if (r < 0)
 		drv.policy = NULL; /* the caller keeps pol when we fail */
 	if (r == 0)
@@ -162,6 +189,7 @@ void driver_exit(void)
 {
 	pthread_mutex_lock(&drv.lock);
 	drv_objects_free();
+	drv_fw_exit();
 	policy_free(drv.policy);
 	drv.policy = NULL;
 	pthread_mutex_unlock(&drv.lock);
@@ -182,11 +210,11 @@ int driver_set_policy(struct policy *pol, struct err *err)
 				    n->tier, n->id, n->bridge);
 			goto out;
 		}
-	r = drv_fw_sync(pol, err);
+	r = drv_fw_sync(pol, NULL, true, err);
 	if (r < 0) {
 		struct err ignored;
 
-		drv_fw_sync(drv.policy, &ignored); /* put the old rules back */
+		drv_fw_sync(drv.policy, NULL, false, &ignored); /* put the old rules back */
 		goto out;
 	}
 	policy_free(drv.policy);

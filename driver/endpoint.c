@@ -14,6 +14,7 @@
 
 #include "driver/internal.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 /*
  * An fsync costs milliseconds (7 ms measured here for file plus directory), longer than all
@@ -84,6 +85,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
 	char bridge[IFNAMSIZ];
 	struct drv_net *n;
+	uint32_t group;
 	int r, mtu;
 
 	memset(reply, 0, sizeof(*reply));
@@ -134,11 +136,12 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	driver_veth_names(e->id, e->host, e->peer);
 	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
 	mtu = n->mtu;
+	group = drv_veth_group(n);
 	e->busy = true;
 	drv_ep_insert(e);
 	pthread_mutex_unlock(&drv.lock);
 
-	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, err);
+	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, group, err);
 	if (r == 0) {
 		r = state_save_ep(e, err);
 		if (r < 0)
@@ -176,7 +179,7 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 		return 0;
 	}
 	drv_ep_unlink(e);
-	if (e->nports && drv_fw_sync(drv.policy, &fw) < 0)
+	if (e->nports && drv_fw_sync(drv.policy, NULL, true, &fw) < 0)
 		log_error("%s", fw.msg);
 	pthread_mutex_unlock(&drv.lock);
 

@@ -1,10 +1,14 @@
 /*
  * The firewall for the driver's networks and published ports: compiled by policy/ from the
- * list of networks, applied in one commit per table, plus Docker's nf_tables pass-through,
- * which the tick puts back when dockerd re-creates its chains.  Rules depend on tiers, edges,
- * bridges and published ports, never on plain endpoints: only CreateNetwork, DeleteNetwork,
- * a policy change and the calls that publish or unpublish ports (ProgramExternalConnectivity,
- * RevokeExternalConnectivity, a Leave or DeleteEndpoint of an endpoint with ports) sync.
+ * list of networks, applied in one commit per table, plus Docker's nf_tables pass-through and
+ * tiernet's own nf_tables bridge table.  Rules depend on tiers, edges, bridges, published
+ * ports and Docker's own bridges, never on plain endpoints: only CreateNetwork,
+ * DeleteNetwork, a policy change and the calls that publish or unpublish ports sync.  When a
+ * sync allows less than before, the connections it no longer allows are cut (conntrack).
+ *
+ * The tick (every 2 s) puts back what others undo: Docker's pass-through when dockerd
+ * re-created its chains, tiernet's hooks when dockerd inserted its rules above them or
+ * created DOCKER-USER, and a new or removed Docker network's bridge in the world's exclusions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,26 +56,193 @@ struct policy_net *drv_fw_nets(const struct policy *pol, size_t *count)
 		nets[i].mask = drv_prefix_mask(n->prefix);
 		nets[i].tier = policy_tier_find(pol, n->tier);
 		nets[i].internal = drv_net_internal(n, pol);
+		nets[i].group = drv_net_group(n);
 	}
 	return nets;
 }
 
-int drv_fw_sync(const struct policy *pol, struct err *err)
+/* ---- Docker's own bridges ---- */
+
+struct ifset {
+	char (*v)[IFNAMSIZ];
+	size_t n, cap;
+	const struct link_info *links;
+	size_t nlinks;
+};
+
+static bool ifset_has(const struct ifset *s, const char *name)
 {
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], name))
+			return true;
+	return false;
+}
+
+/* Adds name when it is a bridge that is not tiernet's. */
+static void ifset_add(const char *name, void *arg)
+{
+	struct ifset *s = arg;
+	char(*v)[IFNAMSIZ];
+	size_t i;
+
+	for (i = 0; i < s->nlinks; i++)
+		if (!strcmp(s->links[i].name, name))
+			break;
+	if (i == s->nlinks || strcmp(s->links[i].kind, "bridge") ||
+	    link_group_ours(s->links[i].group) || ifset_has(s, name))
+		return;
+	if (s->n == s->cap) {
+		v = reallocarray(s->v, s->cap ? s->cap * 2 : 8, sizeof(*v));
+		if (!v)
+			return;
+		s->v = v;
+		s->cap = s->cap ? s->cap * 2 : 8;
+	}
+	snprintf(s->v[s->n++], IFNAMSIZ, "%s", name);
+}
+
+/* docker0, docker_gwbridge, br- and 12 hex digits of the network ID: Docker's own names. */
+static bool docker_named(const char *name)
+{
+	size_t i;
+
+	if (!strcmp(name, "docker0") || !strcmp(name, "docker_gwbridge"))
+		return true;
+	if (strncmp(name, "br-", 3) || strlen(name) != 15)
+		return false;
+	for (i = 3; i < 15; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return false;
+	return true;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * The bridges of Docker's own networks now: by Docker's names, and every bridge Docker's
+ * isolation chain names (a network created with com.docker.network.bridge.name), in either
+ * backend.  Sorted, so that the rules do not change with the order links are listed in.
+ */
+static int docker_bridges(struct ifset *out)
+{
+	struct link_info *links;
+	size_t n, i;
+	int r = link_dump(&links, &n);
+
+	if (r < 0)
+		return r;
+	out->links = links;
+	out->nlinks = n;
+	for (i = 0; i < n; i++)
+		if (docker_named(links[i].name))
+			ifset_add(links[i].name, out);
+	xt_chain_ifnames(RULES_FILTER, "DOCKER-ISOLATION-STAGE-1", ifset_add, out);
+	nft_chain_ifnames("DOCKER-ISOLATION-STAGE-1", ifset_add, out);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), name_cmp);
+	out->links = NULL;
+	free(links);
+	return 0;
+}
+
+/* Refreshes drv.docker; true when it changed. */
+static bool docker_refresh(void)
+{
+	struct ifset s = { 0 };
+	bool changed;
+
+	if (docker_bridges(&s) < 0) {
+		free(s.v);
+		return false;
+	}
+	changed = s.n != drv.ndocker ||
+		  (s.n && memcmp(s.v, drv.docker, s.n * sizeof(*s.v)));
+	free(drv.docker);
+	drv.docker = s.v;
+	drv.ndocker = s.n;
+	return changed;
+}
+
+/* The veth groups of the isolated tiers that have networks, for the layer-2 guard. */
+static uint32_t *isolated_groups(const struct policy *pol, size_t *n)
+{
+	struct drv_net *net;
+	uint32_t *v, g;
+	size_t i;
+	int t;
+
+	*n = 0;
+	v = calloc(drv_net_count() + 1, sizeof(*v));
+	for (net = drv.nets; v && net; net = net->next) {
+		t = policy_tier_find(pol, net->tier);
+		g = drv_veth_group(net);
+		for (i = 0; i < *n && v[i] != g; i++)
+			;
+		if (t >= 0 && pol->tiers[t].isolated && i == *n)
+			v[(*n)++] = g;
+	}
+	return v;
+}
+
+/*
+ * Cuts the connections rs no longer allows (policy/ct.c judges them); a failure is logged:
+ * the rules are in place, only old connections may live on until they time out.
+ */
+static void cut_flows(const struct policy *pol, const struct policy_net *nets, size_t n,
+		      const struct policy_map *maps, size_t nmaps, const struct drv_net *gone,
+		      const struct rules_set *rs)
+{
+	struct policy_net g = { 0 };
+	struct policy_matrix m;
+	struct policy_flows f = { .nets = nets, .n = n, .maps = maps, .nmaps = nmaps };
+	struct err err;
+	int r;
+
+	if (policy_matrix(pol, nets, n, rs, &m) < 0) {
+		log_error("tiernet: out of memory judging connections; old ones stay");
+		return;
+	}
+	if (gone) {
+		g.addr = gone->pool;
+		g.mask = drv_prefix_mask(gone->prefix);
+		g.tier = -1;
+		f.gone = &g;
+		f.ngone = 1;
+	}
+	f.m = &m;
+	r = ct_sweep(&f, &err);
+	if (r < 0)
+		log_error("%s", err.msg);
+	else if (r > 0)
+		log_info("cut %d connection(s) the rules no longer allow", r);
+	policy_matrix_free(&m);
+}
+
+int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
+{
+	struct policy_host host = { .docker = (const char(*)[IFNAMSIZ])drv.docker,
+				    .ndocker = drv.ndocker };
+	uint32_t *isolated = NULL;
 	struct policy_net *nets;
 	struct policy_map *maps;
 	struct rules_set rs;
-	size_t count, nmaps;
+	size_t count, nmaps, niso = 0;
 	int r;
 
 	rules_init(&rs);
 	nets = drv_fw_nets(pol, &count);
 	maps = collect_maps(&nmaps);
-	if (!nets || !maps) {
+	isolated = isolated_groups(pol, &niso);
+	if (!nets || !maps || !isolated) {
 		r = err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
 		goto out;
 	}
-	r = policy_compile(pol, nets, count, &rs);
+	r = policy_compile(pol, nets, count, &host, &rs);
 	if (!r && count)
 		r = policy_compile_maps(maps, nmaps, &rs);
 	if (r < 0) {
@@ -81,10 +252,21 @@ int drv_fw_sync(const struct policy *pol, struct err *err)
 	r = xt_apply(&rs, err);
 	if (r < 0)
 		goto out;
+	r = nft_l2_apply(count > 0, isolated, niso, err);
+	if (r < 0)
+		goto out;
 	drv.fw_mode = nft_detect();
 	r = count ? nft_passthrough_ensure(err) : nft_passthrough_remove(err);
+	if (r < 0)
+		goto out;
+	if (cut || gone)
+		cut_flows(pol, nets, count, maps, nmaps, gone, &rs);
+	rules_clear(&drv.fw_rules);
+	drv.fw_rules = rs;
+	rules_init(&rs);
 out:
 	rules_clear(&rs);
+	free(isolated);
 	free(maps);
 	free(nets);
 	return r;
@@ -128,8 +310,11 @@ void drv_route_localnet_on(const char *bridge)
 void drv_fw_tick(void)
 {
 	enum nft_mode mode;
+	bool docker_changed;
 	struct err err;
+	int r;
 
+	docker_changed = docker_refresh();
 	if (!drv.nets)
 		return;
 	mode = nft_detect();
@@ -137,6 +322,30 @@ void drv_fw_tick(void)
 		log_info("Docker's rules are now in %s; firewall mode follows",
 			 mode == NFT_MODE_NFT ? "nf_tables" : "legacy x_tables");
 	drv.fw_mode = mode;
+	r = docker_changed ? 0 : xt_in_place(&drv.fw_rules, &err);
+	if (r < 0)
+		log_warnx("%s", err.msg);
+	if (r == 0) {
+		log_info("%s; applying the rules again",
+			 docker_changed ? "Docker's networks changed"
+					: "tiernet's hooks are no longer first in their chains");
+		if (drv_fw_sync(drv.policy, NULL, false, &err) < 0)
+			log_error("%s", err.msg);
+		return;
+	}
 	if (mode == NFT_MODE_NFT && nft_passthrough_ensure(&err) < 0)
 		log_warnx("%s", err.msg);
+}
+
+void drv_fw_init(void)
+{
+	docker_refresh();
+}
+
+void drv_fw_exit(void)
+{
+	rules_clear(&drv.fw_rules);
+	free(drv.docker);
+	drv.docker = NULL;
+	drv.ndocker = 0;
 }

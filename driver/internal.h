@@ -24,6 +24,7 @@ struct drv_net {
 	int mtu;       /* 0 = kernel default */
 	bool internal; /* Docker's --internal */
 	uint64_t seq;  /* creation order, kept across restarts */
+	uint16_t tier_id; /* in the bridge's interface group; the same for a tier's networks */
 	size_t neps;   /* endpoints on the bridge (a bridge takes 1023 ports) */
 	struct drv_net *next;
 };
@@ -55,6 +56,9 @@ struct driver {
 	struct drv_ep *eps;
 	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
 	enum nft_mode fw_mode; /* where Docker keeps its rules, last seen */
+	struct rules_set fw_rules; /* the rules last applied, for the tick's checks */
+	char (*docker)[IFNAMSIZ];  /* Docker's own bridges, last seen (firewall.c) */
+	size_t ndocker;
 };
 extern struct driver drv;
 
@@ -73,6 +77,15 @@ void drv_ep_unlink(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
 /* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
 void drv_ep_destroy(struct drv_ep *e);
+/*
+ * The tier id for a network of tier: that of a live network of the tier, else the lowest id
+ * no live network uses; 0 when every id is taken.
+ */
+uint16_t drv_tier_id(const char *tier);
+/* The interface group of the network's bridge (lib/names.h). */
+uint32_t drv_net_group(const struct drv_net *n);
+/* The interface group of the host ends of the network's veths. */
+uint32_t drv_veth_group(const struct drv_net *n);
 /* Frees every network and endpoint (links, state and rules stay). */
 void drv_objects_free(void);
 size_t drv_net_count(void);
@@ -93,13 +106,18 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err);
 /* firewall.c: the rules for the driver's networks and published ports */
 /*
  * Recompiles every rule from the networks and published ports under pol and applies it:
- * one commit per table, then Docker's nf_tables pass-through.  Returns 0 or -errno with err.
+ * one commit per table, then tiernet's and Docker's nf_tables parts.  With cut (the change
+ * may allow less than before) or a network gone (just removed from drv.nets), connections
+ * the new rules do not allow are cut.  Returns 0 or -errno with err.
  */
-int drv_fw_sync(const struct policy *pol, struct err *err);
+int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err);
 /* The networks as the compiler sees them under pol (malloc'ed, *n of them), or NULL. */
 struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
-/* Puts the pass-through back when Docker re-created its chains (every few seconds). */
+/* Puts back what others undid (every few seconds; see firewall.c).  drv.lock held. */
 void drv_fw_tick(void);
+/* Learns Docker's bridges before the first sync; drv_fw_exit frees what firewall.c holds. */
+void drv_fw_init(void);
+void drv_fw_exit(void);
 void drv_ip_forward_on(void);
 void drv_route_localnet_on(const char *bridge);
 
@@ -112,14 +130,29 @@ int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct err *err);
 
 /* link.c */
-/* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
+/*
+ * Creates bridge name with mac, mtu (0 = default), interface group and addr/prefix, without
+ * an IPv6 address of its own, with br_netfilter on, up.  All or nothing.
+ */
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
-		    struct err *err);
-/* Creates the veth pair host/peer, host end enslaved to bridge and up, peer with mac. */
+		    uint32_t group, struct err *err);
+/*
+ * Creates the veth pair host/peer, the host end in group, without an IPv6 address, enslaved
+ * to bridge and up; the peer with mac.
+ */
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct err *err);
-/* Deletes a link by name; a missing link is success.  Returns 0 or -errno. */
+		  int mtu, uint32_t group, struct err *err);
+/*
+ * Deletes a link by name: only one of tiernet's (its prefix and its interface group); a
+ * missing link is success.  Returns 0, -EPERM for a link that is not tiernet's, or -errno.
+ */
 int link_del(const char *name);
+/* Does an interface group say the link is tiernet's? */
+bool link_group_ours(uint32_t group);
+/* Sets a link's interface group; returns 0 or -errno. */
+int link_set_group(const char *name, uint32_t group);
+/* On an existing bridge: no IPv6 address of its own, br_netfilter on.  0 or -errno. */
+int link_bridge_harden(const char *name);
 /* Sets a link up; returns 0 or -errno. */
 int link_up(const char *name);
 /* Enslaves link name to bridge and sets it up; returns 0 or -errno. */
@@ -132,6 +165,7 @@ struct link_info {
 	char name[IFNAMSIZ];
 	char kind[16];	     /* "bridge", "veth", ... ("" when the kernel says nothing) */
 	int ifindex, master; /* master: the bridge's ifindex, 0 when none */
+	uint32_t group;	     /* IFLA_GROUP */
 };
 /* Lists every link of the namespace into a malloc'ed array; returns 0 or -errno. */
 int link_dump(struct link_info **out, size_t *n);

@@ -13,6 +13,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "driver/driver.h"
 #include "driver/internal.h"
+#include "lib/names.h"
 
 /* libnl reports its own NLE_* codes; the project speaks errno. */
 static int nl_to_errno(int nlerr)
@@ -108,23 +110,54 @@ static int link_del_sk(struct nl_sock *sk, const char *name)
 	return 0;
 }
 
+bool link_group_ours(uint32_t group)
+{
+	return (group & TN_GROUP_MASK) == TN_GROUP;
+}
+
+/*
+ * Defence in depth: tiernet deletes only links that carry its interface group (it sets it
+ * on every link it creates), so neither a name someone else chose nor a state file that
+ * names a host link can make it delete a link that is not its own.  The link is deleted by
+ * the index it was checked under, so a rename in between cannot redirect the deletion.
+ */
 int link_del(const char *name)
 {
+	struct rtnl_link *cur = NULL, *l = NULL;
 	struct err err;
 	struct nl_sock *sk;
 	int r;
 
-	/* Defence in depth: tiernet deletes only links of its own prefix. */
 	if (!driver_name_ours(name))
 		return -EPERM;
 	sk = sock_open(&err);
-
 	if (!sk)
 		return -EIO;
-	r = link_del_sk(sk, name);
+	r = rtnl_link_get_kernel(sk, 0, name, &cur);
+	if (r < 0) {
+		r = nl_to_errno(r) == ENODEV ? 0 : -nl_to_errno(r);
+		goto out;
+	}
+	if (!link_group_ours(rtnl_link_get_group(cur))) {
+		r = -EPERM;
+		goto out;
+	}
+	l = rtnl_link_alloc();
+	if (!l) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_ifindex(l, rtnl_link_get_ifindex(cur));
+	r = rtnl_link_delete(sk, l);
+	r = r < 0 && nl_to_errno(r) != ENODEV ? -nl_to_errno(r) : 0;
+out:
+	rtnl_link_put(l);
+	rtnl_link_put(cur);
 	nl_socket_free(sk);
 	return r;
 }
+
+static int link_change(const char *name, int (*fill)(struct rtnl_link *chg, int arg), int arg);
 
 static int set_mac(struct rtnl_link *l, const uint8_t mac[6])
 {
@@ -161,8 +194,47 @@ out:
 	return r;
 }
 
+/*
+ * br_netfilter for this bridge: frames between two of its ports go through iptables and
+ * ip6tables (isolated tiers and the anti-spoofing rules need it), whatever the host-wide
+ * bridge-nf-call-* settings say.  libnl has no setter for these, so the message is built here.
+ */
+static int bridge_nf_call(struct nl_sock *sk, int idx)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = idx };
+	struct nlattr *info, *data;
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+	int r = -NLE_NOMEM;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0 ||
+	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+	    nla_put_u8(msg, IFLA_BR_NF_CALL_IPTABLES, 1) < 0 ||
+	    nla_put_u8(msg, IFLA_BR_NF_CALL_IP6TABLES, 1) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	r = nl_send_sync(sk, msg); /* frees msg */
+	return r < 0 ? -nl_to_errno(r) : 0;
+}
+
+/*
+ * No IPv6 address of its own on a link until IPv6 has a policy: a link-local address on a
+ * bridge would be a way to the host's services that the IPv4 rules do not see.
+ */
+static int fill_no_ipv6_addr(struct rtnl_link *chg, int unused)
+{
+	(void)unused;
+	return rtnl_link_inet6_set_addr_gen_mode(chg, rtnl_link_inet6_str2addrgenmode("none"));
+}
+
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
-		    struct err *err)
+		    uint32_t group, struct err *err)
 {
 	struct nl_sock *sk = sock_open(err);
 	struct rtnl_link *l = NULL;
@@ -178,6 +250,7 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 		goto out;
 	}
 	rtnl_link_set_name(l, name);
+	rtnl_link_set_group(l, group);
 	if (mtu > 0)
 		rtnl_link_set_mtu(l, (unsigned)mtu);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
@@ -191,7 +264,15 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 		goto out;
 	}
 	idx = ifindex_of(sk, name);
-	r = idx < 0 ? idx : addr_add(sk, idx, addr, prefix);
+	r = idx < 0 ? idx : link_change(name, fill_no_ipv6_addr, 0);
+	if (r == 0)
+		r = bridge_nf_call(sk, idx);
+	if (r < 0) {
+		err_set(err, -r, "tiernet: cannot set up bridge %s (IPv6 address mode, "
+			"br_netfilter): %s", name, strerror(-r));
+		goto undo;
+	}
+	r = addr_add(sk, idx, addr, prefix);
 	if (r < 0) {
 		err_set(err, -r, "tiernet: cannot give bridge %s the gateway address %s/%u: %s",
 			name, ip, prefix, strerror(-r));
@@ -286,8 +367,36 @@ int link_route_localnet(const char *name)
 	return link_change(name, fill_route_localnet, 0);
 }
 
+static int fill_group(struct rtnl_link *chg, int group)
+{
+	rtnl_link_set_group(chg, (uint32_t)group);
+	return 0;
+}
+
+int link_set_group(const char *name, uint32_t group)
+{
+	return link_change(name, fill_group, (int)group);
+}
+
+int link_bridge_harden(const char *name)
+{
+	struct err err;
+	struct nl_sock *sk;
+	int r = link_change(name, fill_no_ipv6_addr, 0), idx;
+
+	if (r < 0)
+		return r;
+	sk = sock_open(&err);
+	if (!sk)
+		return -EIO;
+	idx = ifindex_of(sk, name);
+	r = idx < 0 ? idx : bridge_nf_call(sk, idx);
+	nl_socket_free(sk);
+	return r;
+}
+
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct err *err)
+		  int mtu, uint32_t group, struct err *err)
 {
 	struct nl_sock *sk = sock_open(err);
 	struct rtnl_link *l = NULL, *p;
@@ -318,8 +427,7 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 		rtnl_link_set_mtu(l, (unsigned)mtu);
 		rtnl_link_set_mtu(p, (unsigned)mtu);
 	}
-	rtnl_link_set_master(l, br);
-	rtnl_link_set_flags(l, IFF_UP);
+	rtnl_link_set_group(l, group);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
 		r = err_set(err, nl_to_errno(r), "tiernet: cannot create veth pair %s/%s: %s", host,
@@ -327,6 +435,16 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 		/* With NLM_F_EXCL an EEXIST means the names belong to someone else: keep them. */
 		if (r != -EEXIST)
 			link_del_sk(sk, host);
+		goto out;
+	}
+	/* The address mode before the link goes up: a link-local address comes with "up". */
+	r = link_change(host, fill_no_ipv6_addr, 0);
+	if (r == 0)
+		r = link_change(host, fill_master, br);
+	if (r < 0) {
+		err_set(err, -r, "tiernet: cannot attach veth %s to bridge %s: %s", host, bridge,
+			strerror(-r));
+		link_del_sk(sk, host);
 	}
 out:
 	rtnl_link_put(l);
@@ -368,6 +486,7 @@ int link_dump(struct link_info **out, size_t *n)
 		snprintf(v[k].kind, sizeof(v[k].kind), "%s", type ? type : "");
 		v[k].ifindex = rtnl_link_get_ifindex(l);
 		v[k].master = rtnl_link_get_master(l);
+		v[k].group = rtnl_link_get_group(l);
 		k++;
 	}
 	*out = v;

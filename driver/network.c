@@ -112,6 +112,7 @@ static int net_validate(const struct driver_net_req *req, struct drv_net *n, str
 	return net_options(req, n, err);
 }
 
+/* The same network as a repeated call would describe it (tier_id is tiernet's own). */
 static bool net_same(const struct drv_net *a, const struct drv_net *b)
 {
 	return !strcmp(a->bridge, b->bridge) && !strcmp(a->tier, b->tier) && a->gw == b->gw &&
@@ -149,12 +150,18 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 			    n->bridge, old->id);
 		goto out_free;
 	}
+	n->tier_id = drv_tier_id(n->tier);
+	if (!n->tier_id) {
+		r = err_set(err, ENOSPC, "tiernet: %u tiers have networks already, the most "
+			    "tiernet numbers; remove networks of unused tiers first", TN_TIER_ID_MAX);
+		goto out_free;
+	}
 	driver_mac_from_ip(n->gw, mac);
-	r = link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, err);
+	r = link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_group(n), err);
 	if (r < 0)
 		goto out_free;
 	drv_net_append(n);
-	r = drv_fw_sync(drv.policy, err);
+	r = drv_fw_sync(drv.policy, NULL, false, err);
 	if (r < 0)
 		goto undo_link;
 	r = state_save_net(n, err);
@@ -169,7 +176,7 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 undo_link:
 	drv_net_unlink(n);
 	link_del(n->bridge);
-	drv_fw_sync(drv.policy, &ignored);
+	drv_fw_sync(drv.policy, NULL, false, &ignored);
 out_free:
 	free(n);
 out:
@@ -198,7 +205,7 @@ int driver_network_delete(const char *net_id, struct err *err)
 			drv_ep_destroy(e);
 	}
 	drv_net_unlink(n);
-	r = drv_fw_sync(drv.policy, err);
+	r = drv_fw_sync(drv.policy, n, true, err);
 	if (r < 0)
 		log_error("%s", err->msg);
 	rl = link_del(n->bridge);

@@ -11,6 +11,7 @@
 
 #include "driver/internal.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 struct driver drv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -166,6 +167,35 @@ struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *
 		return NULL;
 	}
 	return e;
+}
+
+uint16_t drv_tier_id(const char *tier)
+{
+	static unsigned char used[TN_TIER_ID_MAX + 1];
+	struct drv_net *n;
+	unsigned id;
+
+	for (n = drv.nets; n; n = n->next)
+		if (n->tier_id && !strcmp(n->tier, tier))
+			return n->tier_id;
+	memset(used, 0, sizeof(used));
+	for (n = drv.nets; n; n = n->next)
+		used[n->tier_id] = 1;
+	for (id = 1; id <= TN_TIER_ID_MAX; id++)
+		if (!used[id])
+			return (uint16_t)id;
+	return 0;
+}
+
+uint32_t drv_net_group(const struct drv_net *n)
+{
+	return TN_GROUP | TN_GROUP_BRIDGE | (n->internal ? TN_GROUP_INTERNAL : 0) |
+	       (n->tier_id & TN_GROUP_TIER);
+}
+
+uint32_t drv_veth_group(const struct drv_net *n)
+{
+	return TN_GROUP | (n->tier_id & TN_GROUP_TIER);
 }
 
 size_t drv_net_count(void)

@@ -17,6 +17,24 @@
 
 /* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
 
+/* Does new[0..n) lack a mapping of old[0..nold)?  Then connections through it must go. */
+static bool lost_any(const struct driver_port *old, size_t nold, const struct driver_port *new,
+		     size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < nold; i++) {
+		for (j = 0; j < n; j++)
+			if (old[i].proto == new[j].proto && old[i].port == new[j].port &&
+			    old[i].host_ip == new[j].host_ip && old[i].host_port == new[j].host_port &&
+			    old[i].host_port_end == new[j].host_port_end)
+				break;
+		if (j == n)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Makes ports[0..n) (malloc'ed, or NULL) the endpoint's published set and applies the rules.
  * On failure the old set is back in place (kernel and memory) and ports is freed.
@@ -30,11 +48,11 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, str
 
 	e->ports = ports;
 	e->nports = n;
-	r = drv_fw_sync(drv.policy, err);
+	r = drv_fw_sync(drv.policy, NULL, lost_any(old, nold, ports, n), err);
 	if (r < 0) {
 		e->ports = old;
 		e->nports = nold;
-		drv_fw_sync(drv.policy, &ignored);
+		drv_fw_sync(drv.policy, NULL, false, &ignored);
 		free(ports);
 		return r;
 	}

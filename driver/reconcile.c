@@ -2,11 +2,13 @@
  * Start-up reconciliation (DESIGN.md "Restarts").  dockerd replays nothing to a restarted
  * plugin and never resends a DeleteEndpoint or DeleteNetwork it sent while tiernet was down
  * (PROTOCOL.md §7, §8), so the kernel and the state are brought in line here:
- *   - a network whose bridge is missing gets it back (address, MAC, MTU);
+ *   - a network whose bridge is missing gets it back (address, MAC, MTU, interface group);
+ *     tiernet's links that lack its interface group get it;
  *   - an endpoint whose container is gone is removed with its links and mappings: its host
  *     veth vanished (the kernel deletes a veth pair with the namespace of either end), or its
  *     sandbox file no longer exists while the directory holding sandboxes does;
- *   - tiernet links that no state entry owns are removed when nothing uses them; one that a
+ *   - links with tiernet's interface group that no state entry owns are removed when nothing
+ *     uses them (a name someone else chose never counts); one that a
  *     running container still uses (its state was lost) is kept and reported, because
  *     deleting it would cut that container off.
  * The caller then applies the firewall for what is left, in one commit per table.
@@ -69,28 +71,65 @@ static void reattach(const struct drv_net *n, const struct drv_ep *eps)
 	}
 }
 
+/*
+ * A bridge or veth made by a tiernet that set no interface group (or whose group someone
+ * changed) gets it back, with the settings a new one would have: the rules recognise
+ * tiernet's links by their group only.
+ */
+static void adopt(const struct link_info *l, uint32_t group)
+{
+	int r;
+
+	if (l->group == group)
+		return;
+	r = link_set_group(l->name, group);
+	if (r == 0 && (group & TN_GROUP_BRIDGE))
+		r = link_bridge_harden(l->name);
+	if (r < 0)
+		log_error("cannot give %s %s tiernet's interface group: %s; the rules will not "
+			  "recognise it", l->kind, l->name, strerror(-r));
+	else
+		log_info("%s %s now carries interface group 0x%x", l->kind, l->name, group);
+}
+
 void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			void (*fixup)(struct drv_net *n))
 {
+	const struct link_info *l;
+	struct link_info *v = NULL;
+	const struct drv_ep *e;
+	struct drv_net *n;
 	struct err err;
 	uint8_t mac[6];
-	struct drv_net *n;
+	size_t nv = 0;
+	int r = link_dump(&v, &nv);
 
-	for (n = nets; n; n = n->next) {
-		if (link_index(n->bridge) >= 0)
+	if (r < 0)
+		log_warnx("cannot list links: %s; bridges are not checked", strerror(-r));
+	for (n = nets; n && r == 0; n = n->next) {
+		l = find(v, nv, n->bridge);
+		if (l) {
+			adopt(l, drv_net_group(n));
 			continue;
+		}
 		driver_mac_from_ip(n->gw, mac);
-		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0) {
-			log_error("network %.12s: its bridge %s was missing and cannot be "
-				  "re-created: "
-				  "%s",
-				  n->id, n->bridge, err.msg);
+		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_group(n),
+				    &err) < 0) {
+			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
+				  "%s", n->id, n->bridge, err.msg);
 			continue;
 		}
 		log_warnx("network %.12s: its bridge %s was missing; re-created", n->id, n->bridge);
 		reattach(n, eps);
 		fixup(n);
 	}
+	for (e = eps; e && r == 0; e = e->next) {
+		for (n = nets; n && strcmp(n->id, e->net_id); n = n->next)
+			;
+		if (n && (l = find(v, nv, e->host)))
+			adopt(l, drv_veth_group(n));
+	}
+	free(v);
 }
 
 bool reconcile_endpoint_gone(const struct drv_ep *e)
@@ -120,30 +159,34 @@ static bool owned(const char *name, const struct drv_net *nets, const struct drv
 	return false;
 }
 
+/*
+ * A link with tiernet's interface group that no state entry owns (its state was lost, or a
+ * crash came between making the link and saving the state): removed unless something still
+ * uses it.  A veth's container end still in this namespace means no container took it.
+ */
 static void orphan(const struct link_info *l, const struct link_info *v, size_t n)
 {
 	char peer[IFNAMSIZ];
 
-	if (!strcmp(l->kind, "bridge") && driver_name_derived(l->name, TN_BRIDGE_PREFIX)) {
+	if (l->group & TN_GROUP_BRIDGE) {
 		if (ports_of(v, n, l->ifindex)) {
-			log_error("bridge %s belongs to no tiernet network (its state was lost) "
-				  "but "
-				  "still has ports; kept: stop its containers, then restart "
-				  "tiernet",
+			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
+				  "still has ports; kept: stop its containers, then restart tiernet",
 				  l->name);
 			return;
 		}
 	} else if (!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_HOST_PREFIX)) {
 		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
-			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but "
-				  "a "
+			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
 				  "running container uses it; kept: restart that container",
 				  l->name);
 			return;
 		}
-	} else if (!(!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_PEER_PREFIX))) {
-		return; /* not a name tiernet derives: not ours to judge */
+	} else {
+		log_warnx("link %s carries tiernet's interface group but is no link tiernet makes; "
+			  "left alone", l->name);
+		return;
 	}
 	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);
 	link_del(l->name);
@@ -158,7 +201,7 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps)
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++)
-		if (driver_name_ours(v[i].name) && !owned(v[i].name, nets, eps))
+		if (link_group_ours(v[i].group) && !owned(v[i].name, nets, eps))
 			orphan(&v[i], v, n);
 	free(v);
 	return 0;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "driver/internal.h"
+#include "lib/names.h"
 
 #define STATE_VERSION  1
 #define STATE_FILE_MAX (64 * 1024)
@@ -145,6 +146,7 @@ int state_save_net(const struct drv_net *n, struct err *err)
 		cJSON_AddNumberToObject(o, "mtu", n->mtu);
 		cJSON_AddBoolToObject(o, "internal", n->internal);
 		cJSON_AddNumberToObject(o, "seq", (double)n->seq);
+		cJSON_AddNumberToObject(o, "tier_id", n->tier_id);
 	}
 	return save("networks", n->id, o, err);
 }
@@ -283,7 +285,7 @@ static struct drv_net *parse_net(const cJSON *o)
 {
 	struct drv_net *n = calloc(1, sizeof(*n));
 	const cJSON *seq;
-	int prefix, ver;
+	int prefix, ver, tier_id;
 
 	if (!n)
 		return NULL;
@@ -300,6 +302,9 @@ static struct drv_net *parse_net(const cJSON *o)
 		seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
 		n->seq =
 		    cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
+		/* Files from before tier ids have none: start-up gives them one (driver.c). */
+		if (get_int(o, "tier_id", 1, TN_TIER_ID_MAX, &tier_id))
+			n->tier_id = (uint16_t)tier_id;
 		return n;
 	}
 	free(n);

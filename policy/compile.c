@@ -2,24 +2,51 @@
  * The compiler: policy plus live networks in, a rules_set out.  Pure: no kernel, no I/O.
  *
  * The legacy x_tables chains decide, and they do it by marking: mangle TIERNET-FWD sets
- * POLICY_FWMARK on every forwarded packet the policy allows (dispatching per source bridge to
- * mangle TIERNET-SRC-<tier>), and filter TIERNET-FWD accepts marked packets and drops the rest
- * of the traffic in or out of a tn* bridge.  Docker's nf_tables pass-through (nft.c) accepts
- * only marked packets too, so flushed tiernet chains fail closed.  Rule count depends on tiers,
- * networks and edges, never on containers.
+ * POLICY_FWMARK on every forwarded packet the policy allows (dispatching by the source
+ * bridge's tier to mangle TIERNET-SRC-<tier>), and filter TIERNET-FWD accepts marked packets
+ * and drops the rest of the traffic in or out of a tiernet link.  Docker's nf_tables
+ * pass-through (nft.c) accepts only marked packets too, so flushed tiernet chains fail
+ * closed.
+ *
+ * Links are recognised by their interface group (lib/names.h), never by name: a bridge's
+ * group carries its tier id, so dispatch and every edge is one rule per tier and edge,
+ * whatever the number of networks (-m devgroup compares a masked 32-bit number).  Per packet,
+ * nothing grows with networks, endpoints or ports except what only a connection's first
+ * packet meets (masquerade, the published ports, Docker's bridges in TIERNET-WORLD).
+ *
+ *   raw    TIERNET-RAW    from a tiernet bridge: to 127.0.0.0/8, or a source that does not
+ *                         route back through that bridge (spoofed), is dropped before
+ *                         conntrack sees it
+ *   filter TIERNET-FWD    accept marked tiernet traffic, drop the rest of it; hooked from
+ *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
+ *   filter TIERNET-IN     containers open connections to the host only where declared
+ *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
+ *                         ports reached from the world
+ *   mangle TIERNET-SRC-T  where tier T may open connections
+ *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
+ *   nat    TIERNET-POST   masquerade what leaves for the world
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/internal.h"
+
+#define M_ANY	 TN_GROUP_MASK			       /* any tiernet link */
+#define M_BRIDGE (TN_GROUP_MASK | TN_GROUP_BRIDGE)     /* any tiernet bridge */
+#define M_TIER	 (~TN_GROUP_INTERNAL)		       /* any bridge of one tier */
+#define M_EXACT	 0xffffffffu			       /* ... that is not Docker --internal */
+#define G_BRIDGE (TN_GROUP | TN_GROUP_BRIDGE)
 
 struct compiler {
 	const struct policy *pol;
 	const struct policy_net *nets;
 	size_t n;
+	const struct policy_host *host;
 	struct rules_set *rs;
+	uint32_t *tier_group; /* per tier: its bridges' group without the internal bit, or 0 */
 };
 
 /* rules_rule_make, with "the policy allows this packet" as what a MARK sets. */
@@ -34,23 +61,22 @@ static struct rules_rule rule(enum rules_table t, const char *chain, enum rules_
 	return r;
 }
 
-static void rule_in(struct rules_rule *r, const char *ifname, bool inv)
+static struct rules_group group(uint32_t id, uint32_t mask, bool inv)
 {
-	snprintf(r->in, sizeof(r->in), "%s", ifname);
-	r->in_inv = inv;
+	return (struct rules_group){ .on = true, .inv = inv, .id = id & mask, .mask = mask };
 }
 
-static void rule_out(struct rules_rule *r, const char *ifname, bool inv)
+/* Neither the in- nor the out-interface is tiernet's. */
+static void not_ours(struct rules_rule *r)
 {
-	snprintf(r->out, sizeof(r->out), "%s", ifname);
-	r->out_inv = inv;
+	r->in_group = group(TN_GROUP, M_ANY, true);
+	r->out_group = group(TN_GROUP, M_ANY, true);
 }
 
-static void rule_src(struct rules_rule *r, const struct policy_net *net, bool inv)
+static void rule_src(struct rules_rule *r, const struct policy_net *net)
 {
 	r->src = net->addr & net->mask;
 	r->smsk = net->mask;
-	r->src_inv = inv;
 }
 
 void policy_src_chain(char *buf, size_t len, const struct policy_tier *t)
@@ -64,12 +90,13 @@ static bool net_world(const struct compiler *c, const struct policy_net *net)
 	return !net->internal && !c->pol->tiers[net->tier].internal;
 }
 
-static bool tier_has_net(const struct compiler *c, size_t tier)
+/* Has the tier a network that reaches the world? */
+static bool tier_world(const struct compiler *c, int tier)
 {
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if ((size_t)c->nets[i].tier == tier)
+		if (c->nets[i].tier == tier && net_world(c, &c->nets[i]))
 			return true;
 	return false;
 }
@@ -103,24 +130,6 @@ static int add_ports(struct compiler *c, struct rules_rule *r, const struct poli
 	return 0;
 }
 
-/* Appends r with out = each bridge of tier (ports of e as add_ports), in network order. */
-static int add_to_tier(struct compiler *c, struct rules_rule *r, int tier,
-		       const struct policy_edge *e, bool world_only)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < c->n; i++) {
-		if (c->nets[i].tier != tier || (world_only && !net_world(c, &c->nets[i])))
-			continue;
-		rule_out(r, c->nets[i].bridge, false);
-		ret = add_ports(c, r, e);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static int add_chains(struct compiler *c)
 {
 	char name[RULES_CHAIN_MAX];
@@ -128,16 +137,46 @@ static int add_chains(struct compiler *c)
 	int ret = 0;
 
 	ret |= rules_add_chain(c->rs, RULES_FILTER, CH_FWD, "FORWARD");
+	ret |= rules_add_hook(c->rs, RULES_FILTER, "DOCKER-USER", CH_FWD);
 	ret |= rules_add_chain(c->rs, RULES_FILTER, CH_IN, "INPUT");
 	ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_FWD, "FORWARD");
 	for (i = 0; i < c->pol->ntiers; i++) {
-		if (!tier_has_net(c, i))
+		if (!c->tier_group[i])
 			continue;
 		policy_src_chain(name, sizeof(name), &c->pol->tiers[i]);
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, name, "");
 	}
-	if (any_world(c))
+	if (any_world(c)) {
+		ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_WORLD, "");
 		ret |= rules_add_chain(c->rs, RULES_NAT, CH_POST, "POSTROUTING");
+	}
+	ret |= rules_add_chain(c->rs, RULES_RAW, CH_RAW, "PREROUTING");
+	return ret ? -ENOMEM : 0;
+}
+
+/*
+ * raw TIERNET-RAW: before conntrack, so that a forged packet neither passes nor leaves a
+ * connection behind.  Anti-spoofing is the kernel's reverse-path check: the source must
+ * route back through the bridge it came from, which holds for that bridge's subnet only
+ * (one rule for every network).  A packet to 127.0.0.0/8 from a bridge is never tiernet's
+ * doing (ports published on 127.0.0.1 are reached from the host itself), whatever
+ * route_localnet allows (CVE-2020-8558).
+ */
+static int raw_pre(struct compiler *c)
+{
+	struct rules_rule r;
+	int ret = 0;
+
+	r = rule(RULES_RAW, CH_RAW, RULES_RETURN);
+	r.in_group = group(G_BRIDGE, M_BRIDGE, true);
+	ret |= rules_add(c->rs, &r);
+	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
+	r.dst = htonl(INADDR_LOOPBACK & 0xff000000u);
+	r.dmsk = htonl(0xff000000u);
+	ret |= rules_add(c->rs, &r);
+	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
+	r.rpf_invert = true;
+	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
 }
 
@@ -148,8 +187,7 @@ static int filter_fwd(struct compiler *c)
 	int ret = 0;
 
 	r = rule(RULES_FILTER, CH_FWD, RULES_RETURN);
-	rule_in(&r, TN_ANY, true);
-	rule_out(&r, TN_ANY, true);
+	not_ours(&r);
 	ret |= rules_add(c->rs, &r);
 	r = rule(RULES_FILTER, CH_FWD, RULES_ACCEPT);
 	r.mark_match = true;
@@ -160,77 +198,49 @@ static int filter_fwd(struct compiler *c)
 	return ret ? -ENOMEM : 0;
 }
 
-/* filter TIERNET-IN, per "allow T -> host" edge: each network of T may reach those ports. */
-static int filter_in_host(struct compiler *c, const struct policy_edge *e)
-{
-	struct rules_rule r;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < c->n; i++) {
-		if (c->nets[i].tier != e->src)
-			continue;
-		r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
-		rule_in(&r, c->nets[i].bridge, false);
-		ret = add_ports(c, &r, e);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /* filter TIERNET-IN: containers open connections to the host only where declared. */
 static int filter_in(struct compiler *c)
 {
+	const struct policy_edge *e;
 	struct rules_rule r;
 	size_t i;
 	int ret = 0;
 
 	r = rule(RULES_FILTER, CH_IN, RULES_RETURN);
-	rule_in(&r, TN_ANY, true);
+	r.in_group = group(G_BRIDGE, M_BRIDGE, true);
 	ret |= rules_add(c->rs, &r);
-	/*
-	 * Anti-spoofing before the conntrack shortcut: a packet that borrows the addresses and
-	 * ports of a live connection would otherwise pass as part of it.
-	 */
-	for (i = 0; i < c->n; i++) {
-		r = rule(RULES_FILTER, CH_IN, RULES_DROP);
-		rule_src(&r, &c->nets[i], true);
-		rule_in(&r, c->nets[i].bridge, false);
-		ret |= rules_add(c->rs, &r);
-	}
 	r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
-	for (i = 0; i < c->pol->nedges && !ret; i++)
-		if (c->pol->edges[i].dst == POLICY_HOST && c->pol->edges[i].src >= 0)
-			ret = filter_in_host(c, &c->pol->edges[i]);
+	for (i = 0; i < c->pol->nedges && !ret; i++) {
+		e = &c->pol->edges[i];
+		if (e->dst != POLICY_HOST || e->src < 0 || !c->tier_group[e->src])
+			continue;
+		r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
+		r.in_group = group(c->tier_group[e->src], M_TIER, false);
+		ret = add_ports(c, &r, e);
+	}
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
 }
 
-/* mangle TIERNET-FWD: replies, anti-spoofing, world egress and per-bridge dispatch. */
-static int mangle_fwd_head(struct compiler *c)
+/* mangle TIERNET-FWD: the mark cleared, replies, dispatch by tier, published ports. */
+static int mangle_fwd(struct compiler *c)
 {
+	const struct policy_edge *e;
+	char chain[RULES_CHAIN_MAX];
 	struct rules_rule r;
 	size_t i;
 	int ret = 0;
 
 	r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
-	rule_in(&r, TN_ANY, true);
-	rule_out(&r, TN_ANY, true);
+	not_ours(&r);
 	ret |= rules_add(c->rs, &r);
-	/*
-	 * A packet from a container must carry an address of its own network, checked before
-	 * the conntrack shortcut so that borrowing a live connection's addresses gains nothing.
-	 */
-	for (i = 0; i < c->n; i++) {
-		r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
-		rule_src(&r, &c->nets[i], true);
-		rule_in(&r, c->nets[i].bridge, false);
-		ret |= rules_add(c->rs, &r);
-	}
+	/* Whoever else uses the bit (CONNMARK restore, policy routing) gets no say here. */
+	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
+	r.set_mark = 0;
+	ret |= rules_add(c->rs, &r);
 	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
@@ -238,46 +248,26 @@ static int mangle_fwd_head(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
-	return ret ? -ENOMEM : 0;
-}
-
-static int mangle_fwd_dispatch(struct compiler *c, const struct policy_net *net)
-{
-	struct rules_rule r;
-	int ret = 0;
-
-	if (net_world(c, net)) {
-		r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
-		rule_in(&r, net->bridge, false);
-		rule_out(&r, TN_ANY, true);
-		ret |= rules_add(c->rs, &r);
+	for (i = 0; i < c->pol->ntiers && !ret; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_MANGLE, CH_FWD, RULES_JUMP);
+		r.in_group = group(c->tier_group[i], M_TIER, false);
+		policy_src_chain(chain, sizeof(chain), &c->pol->tiers[i]);
+		snprintf(r.target, sizeof(r.target), "%s", chain);
+		ret = rules_add(c->rs, &r);
 	}
-	r = rule(RULES_MANGLE, CH_FWD, RULES_JUMP);
-	rule_in(&r, net->bridge, false);
-	policy_src_chain(r.target, sizeof(r.target), &c->pol->tiers[net->tier]);
-	ret |= rules_add(c->rs, &r);
-	return ret ? -ENOMEM : 0;
-}
-
-static int mangle_fwd(struct compiler *c)
-{
-	const struct policy_edge *e;
-	struct rules_rule r;
-	size_t i;
-	int ret;
-
-	ret = mangle_fwd_head(c);
-	for (i = 0; i < c->n && !ret; i++)
-		ret = mangle_fwd_dispatch(c, &c->nets[i]);
 	/* Published ports: the world reaches the container port after DNAT. */
 	for (i = 0; i < c->pol->nedges && !ret; i++) {
 		e = &c->pol->edges[i];
-		if (e->src != POLICY_WORLD || e->dst < 0)
+		if (e->src != POLICY_WORLD || e->dst < 0 || !c->tier_group[e->dst] ||
+		    c->pol->tiers[e->dst].internal)
 			continue;
 		r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
-		rule_in(&r, TN_ANY, true);
+		r.in_group = group(TN_GROUP, M_ANY, true);
+		r.out_group = group(c->tier_group[e->dst], M_EXACT, false);
 		r.ctstate = RULES_CT_DNAT;
-		ret = add_to_tier(c, &r, e->dst, e, true);
+		ret = add_ports(c, &r, e);
 	}
 	return ret;
 }
@@ -295,18 +285,53 @@ static int mangle_src(struct compiler *c, int tier)
 	policy_src_chain(chain, sizeof(chain), t);
 	self = policy_edge_find(c->pol, tier, tier);
 	r = rule(RULES_MANGLE, chain, RULES_MARK);
+	r.out_group = group(c->tier_group[tier], M_TIER, false);
 	if (!t->isolated)
-		ret = add_to_tier(c, &r, tier, NULL, false);
+		ret = rules_add(c->rs, &r);
 	else if (self)
-		ret = add_to_tier(c, &r, tier, self, false);
+		ret = add_ports(c, &r, self);
 	for (i = 0; i < c->pol->nedges && !ret; i++) {
 		e = &c->pol->edges[i];
-		if (e->src != tier || e->dst < 0 || e->dst == tier)
+		if (e->src != tier || e->dst < 0 || e->dst == tier || !c->tier_group[e->dst])
 			continue;
 		r = rule(RULES_MANGLE, chain, RULES_MARK);
-		ret = add_to_tier(c, &r, e->dst, e, false);
+		r.out_group = group(c->tier_group[e->dst], M_TIER, false);
+		ret = add_ports(c, &r, e);
 	}
-	return ret;
+	if (ret || !tier_world(c, tier))
+		return ret;
+	/* The world, from the tier's networks that are not Docker --internal. */
+	r = rule(RULES_MANGLE, chain, RULES_JUMP);
+	r.in_group = group(c->tier_group[tier], M_EXACT, false);
+	r.out_group = group(TN_GROUP, M_ANY, true);
+	snprintf(r.target, sizeof(r.target), "%s", CH_WORLD);
+	return rules_add(c->rs, &r);
+}
+
+/*
+ * mangle TIERNET-WORLD: everything that is neither a tier nor the host nor one of Docker's
+ * own networks.  Docker isolates its networks from each other; tiers and Docker's networks
+ * are isolated both ways (Docker's published ports stay reachable through the host's
+ * addresses, as for any client).
+ */
+static int mangle_world(struct compiler *c)
+{
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	/* Ports published by anyone through the host's addresses, Docker included. */
+	r = rule(RULES_MANGLE, CH_WORLD, RULES_MARK);
+	r.ctstate = RULES_CT_DNAT;
+	ret |= rules_add(c->rs, &r);
+	for (i = 0; c->host && i < c->host->ndocker; i++) {
+		r = rule(RULES_MANGLE, CH_WORLD, RULES_RETURN);
+		snprintf(r.out, sizeof(r.out), "%.*s", IFNAMSIZ - 1, c->host->docker[i]);
+		ret |= rules_add(c->rs, &r);
+	}
+	r = rule(RULES_MANGLE, CH_WORLD, RULES_MARK);
+	ret |= rules_add(c->rs, &r);
+	return ret ? -ENOMEM : 0;
 }
 
 /* nat TIERNET-POST: masquerade what leaves for the world. */
@@ -320,8 +345,8 @@ static int nat_post(struct compiler *c)
 		if (!net_world(c, &c->nets[i]))
 			continue;
 		r = rule(RULES_NAT, CH_POST, RULES_MASQUERADE);
-		rule_src(&r, &c->nets[i], false);
-		rule_out(&r, TN_ANY, true);
+		rule_src(&r, &c->nets[i]);
+		r.out_group = group(TN_GROUP, M_ANY, true);
 		ret |= rules_add(c->rs, &r);
 	}
 	return ret ? -ENOMEM : 0;
@@ -334,14 +359,23 @@ static bool tier_ok(const struct policy *pol, int t, bool pseudo)
 	return pseudo && (t == POLICY_WORLD || t == POLICY_HOST);
 }
 
-/* Every index the compiler follows must be in range, every chain name must fit. */
+/*
+ * Every index the compiler follows must be in range, every chain name must fit, every
+ * bridge must carry a tiernet bridge group, and the networks of one tier one tier id.
+ */
 static bool valid(const struct policy *pol, const struct policy_net *nets, size_t n)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < n; i++)
-		if (!tier_ok(pol, nets[i].tier, false))
+	for (i = 0; i < n; i++) {
+		if (!tier_ok(pol, nets[i].tier, false) ||
+		    (nets[i].group & M_BRIDGE) != G_BRIDGE || !(nets[i].group & TN_GROUP_TIER))
 			return false;
+		for (j = 0; j < i; j++)
+			if ((nets[i].tier == nets[j].tier) !=
+			    ((nets[i].group & M_TIER) == (nets[j].group & M_TIER)))
+				return false;
+	}
 	for (i = 0; i < pol->nedges; i++) {
 		if (!tier_ok(pol, pol->edges[i].src, true) ||
 		    !tier_ok(pol, pol->edges[i].dst, true))
@@ -354,9 +388,9 @@ static bool valid(const struct policy *pol, const struct policy_net *nets, size_
 }
 
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
-		   struct rules_set *out)
+		   const struct policy_host *host, struct rules_set *out)
 {
-	struct compiler c = { .pol = pol, .nets = nets, .n = n, .rs = out };
+	struct compiler c = { .pol = pol, .nets = nets, .n = n, .host = host, .rs = out };
 	size_t i;
 	int ret;
 
@@ -364,7 +398,14 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 		return -EINVAL;
 	if (!n)
 		return 0;
+	c.tier_group = calloc(pol->ntiers, sizeof(*c.tier_group));
+	if (!c.tier_group)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		c.tier_group[nets[i].tier] = nets[i].group & M_TIER;
 	ret = add_chains(&c);
+	if (!ret)
+		ret = raw_pre(&c);
 	if (!ret)
 		ret = filter_fwd(&c);
 	if (!ret)
@@ -372,11 +413,14 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 	if (!ret)
 		ret = mangle_fwd(&c);
 	for (i = 0; i < pol->ntiers && !ret; i++)
-		if (tier_has_net(&c, i))
+		if (c.tier_group[i])
 			ret = mangle_src(&c, (int)i);
+	if (!ret && any_world(&c))
+		ret = mangle_world(&c);
 	if (!ret)
 		ret = nat_post(&c);
 	if (ret)
 		rules_clear(out);
+	free(c.tier_group);
 	return ret;
 }

@@ -16,7 +16,8 @@
 #define CH_PRE	TN_CHAIN_PREFIX "-PRE"	/* nat PREROUTING: published ports, from outside */
 #define CH_OUT	TN_CHAIN_PREFIX "-OUT"	/* nat OUTPUT: published ports, from the host */
 #define CH_DNAT TN_CHAIN_PREFIX "-DNAT" /* nat: the shared table of published ports */
-#define TN_ANY	TN_IF_PREFIX "+"	/* iptables' spelling of "every tiernet link" */
+#define CH_WORLD TN_CHAIN_PREFIX "-WORLD" /* mangle: what counts as the world */
+#define CH_RAW	TN_CHAIN_PREFIX "-RAW"	/* raw PREROUTING: spoofed and loopback traffic */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */

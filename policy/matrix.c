@@ -2,13 +2,17 @@
  * The reachability matrix a rules_set enforces.  Given the rules read back from the kernel
  * (xt_read), it tells what a packet would meet now, including the effect of someone
  * flushing or editing tiernet's chains; given the compiler's output, what tiernet means to
- * enforce.  It knows exactly the rule shapes the compilers write (internal.h has the names):
+ * enforce.  It knows exactly the rule shapes the compiler writes (G(T): the interface group
+ * of tier T's bridges, compile.c):
  *
- *   mangle TIERNET-SRC-<T>  -o BR [ports] -j MARK              T may open connections to BR's tier
- *   mangle TIERNET-FWD      -i BR ! -o tn+ -j MARK             BR's tier reaches the world
- *   mangle TIERNET-FWD      ! -i tn+ -o BR [ports] --ctstate DNAT -j MARK
- *                                                              the world reaches BR's published
- * ports filter TIERNET-IN       -i BR [ports] -j ACCEPT            BR's tier reaches the host
+ *   filter TIERNET-FWD    -m mark --mark F/F -j ACCEPT         forwarded traffic can pass at all
+ *   mangle TIERNET-FWD    --src-group G(T) -j TIERNET-SRC-T    T's new connections are judged
+ *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -j MARK     T may open connections to U
+ *   mangle TIERNET-SRC-T  ! --dst-group tn -j TIERNET-WORLD    T reaches the world, when
+ *   mangle TIERNET-WORLD  -j MARK                              ... the world chain marks
+ *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -j MARK
+ *                                                              the world reaches T's published ports
+ *   filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT   T reaches the host
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +21,9 @@
 #include <string.h>
 
 #include "policy/internal.h"
+
+#define M_ANY  TN_GROUP_MASK
+#define M_TIER (~TN_GROUP_INTERNAL)
 
 struct reader {
 	const struct policy *pol;
@@ -35,12 +42,15 @@ struct policy_cell *policy_matrix_cell(const struct policy_matrix *m, int from, 
 	return &m->cells[row * (m->ntiers + 2) + col];
 }
 
-static int tier_of_bridge(const struct reader *rd, const char *bridge)
+/* The tier whose bridges carry group g (under mask M_TIER), or -ENOENT. */
+static int tier_of_group(const struct reader *rd, const struct rules_group *g)
 {
 	size_t i;
 
+	if (!g->on || g->inv || (g->mask != M_TIER && g->mask != 0xffffffffu))
+		return -ENOENT;
 	for (i = 0; i < rd->n; i++)
-		if (!strcmp(rd->nets[i].bridge, bridge))
+		if ((rd->nets[i].group & M_TIER) == (g->id & M_TIER))
 			return rd->nets[i].tier;
 	return -ENOENT;
 }
@@ -58,9 +68,17 @@ static int tier_of_src_chain(const struct reader *rd, const char *chain)
 	return -ENOENT;
 }
 
-static bool is_any_tiernet(const char *ifname, bool inv)
+/* "Not a tiernet link": the group match the compiler writes for the world side. */
+static bool not_tiernet(const struct rules_group *g)
 {
-	return inv && !strcmp(ifname, TN_ANY);
+	return g->on && g->inv && g->id == TN_GROUP && g->mask == M_ANY;
+}
+
+/* Nothing but the verdict and the fields the shape names: no address, interface, state. */
+static bool plain(const struct rules_rule *r)
+{
+	return !r->unknown[0] && !r->smsk && !r->dmsk && !r->in[0] && !r->out[0] &&
+	       !r->mark_match && !r->local_dst && !r->rpf_invert;
 }
 
 /* Adds what r opens (every port, or its one port range) to c; "all" absorbs the rest. */
@@ -81,8 +99,7 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 	}
 	p.hi = r->dport_hi > r->dport_lo ? r->dport_hi : r->dport_lo;
 	for (i = 0; i < c->nports; i++)
-		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo &&
-		    c->ports[i].hi == p.hi)
+		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo && c->ports[i].hi == p.hi)
 			return 0;
 	v = reallocarray(c->ports, c->nports + 1, sizeof(*v));
 	if (!v)
@@ -92,29 +109,68 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 	return 0;
 }
 
+/* What the whole set says, before the cells: see the shapes at the top. */
+struct frame {
+	bool forward;	   /* filter TIERNET-FWD accepts marked packets */
+	bool world;	   /* TIERNET-WORLD marks */
+	bool *dispatched;  /* per tier: TIERNET-FWD jumps to its TIERNET-SRC chain */
+};
+
+static bool sets_mark(const struct rules_rule *r)
+{
+	return r->verdict == RULES_MARK && (r->set_mark & POLICY_FWMARK) &&
+	       (r->set_mask & POLICY_FWMARK);
+}
+
+static void read_frame(const struct reader *rd, const struct rules_set *rs, struct frame *f)
+{
+	const struct rules_rule *r;
+	size_t i;
+	int t;
+
+	for (i = 0; i < rs->nrules; i++) {
+		r = &rs->rules[i];
+		if (r->unknown[0] || r->ctstate || r->proto || r->out_group.on)
+			continue;
+		if (r->table == RULES_FILTER && !strcmp(r->chain, CH_FWD) &&
+		    r->verdict == RULES_ACCEPT && !r->in_group.on && r->mark_match &&
+		    (r->mark & r->mark_mask) == POLICY_FWMARK && !r->smsk && !r->dmsk &&
+		    !r->in[0] && !r->out[0] && !r->local_dst && !r->rpf_invert)
+			f->forward = true;
+		else if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_WORLD) && plain(r) &&
+			 !r->in_group.on && sets_mark(r))
+			f->world = true;
+		else if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_FWD) &&
+			 r->verdict == RULES_JUMP && plain(r) &&
+			 (t = tier_of_src_chain(rd, r->target)) >= 0 &&
+			 tier_of_group(rd, &r->in_group) == t)
+			f->dispatched[t] = true;
+	}
+}
+
 /* The cell r opens, or NULL when r is not one of the shapes above. */
-static struct policy_cell *cell_of(const struct reader *rd, const struct rules_rule *r)
+static struct policy_cell *cell_of(const struct reader *rd, const struct frame *f,
+				   const struct rules_rule *r)
 {
 	int src, dst;
 
-	if (r->unknown[0])
+	if (!plain(r))
 		return NULL;
-	if (r->table == RULES_MANGLE && r->verdict == RULES_MARK && !r->in[0] && r->out[0] &&
-	    !r->out_inv && (src = tier_of_src_chain(rd, r->chain)) >= 0 &&
-	    (dst = tier_of_bridge(rd, r->out)) >= 0)
+	if (r->table == RULES_FILTER && !strcmp(r->chain, CH_IN) && r->verdict == RULES_ACCEPT &&
+	    !r->ctstate && !r->out_group.on && (src = tier_of_group(rd, &r->in_group)) >= 0)
+		return policy_matrix_cell(rd->m, src, POLICY_HOST);
+	if (r->table != RULES_MANGLE || !f->forward)
+		return NULL;
+	src = tier_of_src_chain(rd, r->chain);
+	if (src >= 0 && f->dispatched[src] && !r->ctstate && sets_mark(r) && !r->in_group.on &&
+	    (dst = tier_of_group(rd, &r->out_group)) >= 0)
 		return policy_matrix_cell(rd->m, src, dst);
-	if (r->table != RULES_MANGLE || r->verdict != RULES_MARK || strcmp(r->chain, CH_FWD)) {
-		if (r->table == RULES_FILTER && r->verdict == RULES_ACCEPT &&
-		    !strcmp(r->chain, CH_IN) && !r->ctstate && !r->in_inv &&
-		    (src = tier_of_bridge(rd, r->in)) >= 0)
-			return policy_matrix_cell(rd->m, src, POLICY_HOST);
-		return NULL;
-	}
-	if (!r->in_inv && is_any_tiernet(r->out, r->out_inv) && !r->ctstate &&
-	    (src = tier_of_bridge(rd, r->in)) >= 0)
+	if (src >= 0 && f->dispatched[src] && f->world && r->verdict == RULES_JUMP &&
+	    !strcmp(r->target, CH_WORLD) && !r->ctstate && !r->proto &&
+	    tier_of_group(rd, &r->in_group) == src && not_tiernet(&r->out_group))
 		return policy_matrix_cell(rd->m, src, POLICY_WORLD);
-	if (is_any_tiernet(r->in, r->in_inv) && !r->out_inv && r->ctstate == RULES_CT_DNAT &&
-	    (dst = tier_of_bridge(rd, r->out)) >= 0)
+	if (!strcmp(r->chain, CH_FWD) && sets_mark(r) && r->ctstate == RULES_CT_DNAT &&
+	    not_tiernet(&r->in_group) && (dst = tier_of_group(rd, &r->out_group)) >= 0)
 		return policy_matrix_cell(rd->m, POLICY_WORLD, dst);
 	return NULL;
 }
@@ -137,15 +193,23 @@ int policy_matrix(const struct policy *pol, const struct policy_net *nets, size_
 	size_t i;
 	int r = 0;
 
+	struct frame f = { 0 };
+
 	out->ntiers = pol->ntiers;
 	out->cells = calloc((out->ntiers + 1) * (out->ntiers + 2), sizeof(*out->cells));
-	if (!out->cells)
+	f.dispatched = calloc(pol->ntiers ? pol->ntiers : 1, sizeof(*f.dispatched));
+	if (!out->cells || !f.dispatched) {
+		free(f.dispatched);
+		policy_matrix_free(out);
 		return -ENOMEM;
+	}
+	read_frame(&rd, rs, &f);
 	for (i = 0; i < rs->nrules && !r; i++) {
-		c = cell_of(&rd, &rs->rules[i]);
+		c = cell_of(&rd, &f, &rs->rules[i]);
 		if (c)
 			r = cell_add(c, &rs->rules[i]);
 	}
+	free(f.dispatched);
 	if (r)
 		policy_matrix_free(out);
 	return r;
@@ -171,4 +235,24 @@ const char *policy_cell_str(const struct policy_cell *c, char *buf, size_t len)
 		pos += (size_t)k;
 	}
 	return buf;
+}
+
+bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_t proto,
+			 uint16_t dport)
+{
+	const struct policy_cell *c;
+	size_t i;
+
+	if (from == POLICY_HOST)
+		return true;
+	if ((from == POLICY_WORLD && to < 0) || (from >= 0 && (size_t)from >= m->ntiers) ||
+	    (to >= 0 && (size_t)to >= m->ntiers))
+		return false;
+	c = policy_matrix_cell(m, from, to);
+	if (c->all)
+		return true;
+	for (i = 0; dport && i < c->nports; i++)
+		if (c->ports[i].proto == proto && dport >= c->ports[i].lo && dport <= c->ports[i].hi)
+			return true;
+	return false;
 }

@@ -5,7 +5,7 @@
  * `ip filter FORWARD` chain (policy DROP) lives in nf_tables, and a packet must be accepted
  * by every loaded filter hook: an ACCEPT in tiernet's legacy chains does not save it from
  * Docker's nft DROP (PROTOCOL.md §11).  So two rules at the top of DOCKER-USER accept
- * traffic in or out of a tiernet link (tn*).
+ * traffic in or out of a tiernet link, recognised by its interface group (lib/names.h).
  *
  * Why it fails closed: the rules accept only packets that carry POLICY_FWMARK, and only
  * tiernet's legacy mangle chain sets that mark, for exactly what the policy allows (mangle
@@ -33,22 +33,25 @@
 #define NFT_TABLE   "ip filter"
 #define NFT_CHAIN   "DOCKER-USER"
 #define NFT_COMMENT TN_NFT_COMMENT
-#define NFT_IFACE   TN_IF_PREFIX "*" /* nft's spelling of every tiernet link */
-#define NFT_RULES   2		     /* the iifname rule, then the oifname rule */
+#define NFT_RULES   2 /* the iifgroup rule, then the oifgroup rule */
 
-/* What one rule of the pass-through looks like in libnftables' stateless JSON output. */
+/*
+ * What one rule of the pass-through looks like in libnftables' stateless JSON output: the
+ * interface group under TN_GROUP_MASK (a prefix of 16 bits, as nft prints it) is tiernet's,
+ * and the packet carries the mark.
+ */
 #define EXPR_FMT                                                                                   \
 	"[{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"%s\"}}, "                  \
-	"\"right\": \"" NFT_IFACE "\"}}, "                                                         \
+	"\"right\": {\"prefix\": {\"addr\": %u, \"len\": 16}}}}, "                                    \
 	"{\"match\": {\"op\": \"==\", \"left\": {\"&\": [{\"meta\": {\"key\": \"mark\"}}, "        \
 	"%u]}, \"right\": %u}}, {\"counter\": null}, {\"accept\": null}]"
 
 /* ... and in nft syntax. */
 #define RULE_FMT                                                                                   \
-	"insert rule " NFT_TABLE " " NFT_CHAIN " %s \"" NFT_IFACE "\" meta mark & 0x%08x == "      \
+	"insert rule " NFT_TABLE " " NFT_CHAIN " meta %s & 0x%08x == 0x%08x meta mark & 0x%08x == " \
 	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
 
-static const char *const ifkeys[NFT_RULES] = { "iifname", "oifname" };
+static const char *const ifkeys[NFT_RULES] = { "iifgroup", "oifgroup" };
 
 /* The tiernet rules found in DOCKER-USER, in chain order. */
 struct found {
@@ -181,7 +184,7 @@ static bool rule_is_wanted(const cJSON *rule, size_t pos)
 
 	if (pos >= NFT_RULES || !json_str_is(rule, "comment", NFT_COMMENT))
 		return false;
-	snprintf(want, sizeof(want), EXPR_FMT, ifkeys[pos], POLICY_FWMARK, POLICY_FWMARK);
+	snprintf(want, sizeof(want), EXPR_FMT, ifkeys[pos], TN_GROUP, POLICY_FWMARK, POLICY_FWMARK);
 	expr = cJSON_Parse(want);
 	if (!expr)
 		return false;
@@ -280,7 +283,8 @@ static int build_batch(FILE *batch, const struct found *f, bool insert)
 		err = put(batch, "delete rule " NFT_TABLE " " NFT_CHAIN " handle %lu\n",
 			  f->handles[i]);
 	for (i = NFT_RULES; insert && i > 0 && !err; i--)
-		err = put(batch, RULE_FMT, ifkeys[i - 1], POLICY_FWMARK, POLICY_FWMARK);
+		err = put(batch, RULE_FMT, ifkeys[i - 1], TN_GROUP_MASK, TN_GROUP, POLICY_FWMARK,
+			  POLICY_FWMARK);
 	return err;
 }
 
@@ -343,4 +347,92 @@ int nft_passthrough_ensure(struct err *e)
 int nft_passthrough_remove(struct err *e)
 {
 	return update(false, e);
+}
+
+/* The string a {"match": {"left": {"meta": {"key": K}}, "right": NAME}} compares K with. */
+static const char *meta_ifname(const cJSON *match)
+{
+	const cJSON *left = cJSON_GetObjectItemCaseSensitive(match, "left");
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(left, "meta");
+	const cJSON *right = cJSON_GetObjectItemCaseSensitive(match, "right");
+
+	if (!cJSON_IsString(right) ||
+	    !(json_str_is(meta, "key", "iifname") || json_str_is(meta, "key", "oifname")))
+		return NULL;
+	return right->valuestring;
+}
+
+int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *arg), void *arg)
+{
+	const cJSON *it, *x;
+	cJSON *root = NULL;
+	char cmd[128];
+	const char *name;
+	int r;
+
+	snprintf(cmd, sizeof(cmd), "list chain " NFT_TABLE " %s", chain);
+	r = list_json(cmd, NULL, &root);
+	if (r)
+		return r == -ENOENT ? 0 : r;
+	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
+	for (it = it ? json_next(it->child, "rule") : NULL; it; it = json_next(it->next, "rule")) {
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(
+					  cJSON_GetObjectItemCaseSensitive(it, "rule"), "expr"))
+		{
+			name = meta_ifname(cJSON_GetObjectItemCaseSensitive(x, "match"));
+			if (name && strlen(name) < 16)
+				fn(name, arg);
+		}
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * tiernet's own table "bridge tiernet": the layer-2 guard (nft_l2_apply).
+ */
+
+#define L2_TABLE "bridge " TN_NFT_TABLE
+
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
+{
+	struct nft_ctx *ctx;
+	char *cmd = NULL;
+	size_t len = 0, i;
+	FILE *f;
+	int r;
+
+	f = open_memstream(&cmd, &len);
+	if (!f)
+		return err_set(e, ENOMEM, "tiernet: out of memory");
+	/* add + delete: the table goes whether it existed or not, in the same transaction */
+	fprintf(f, "add table " L2_TABLE "\ndelete table " L2_TABLE "\n");
+	if (on) {
+		fprintf(f, "table " L2_TABLE " {\n"
+			   "\tchain from_containers {\n"
+			   "\t\ttype filter hook prerouting priority -300; policy accept;\n"
+			   "\t\tmeta iifgroup & 0x%08x == 0x%08x ether type ip6 counter drop\n"
+			   "\t}\n",
+			TN_GROUP_MASK | TN_GROUP_BRIDGE, TN_GROUP);
+		if (n) {
+			fprintf(f, "\tchain isolated {\n"
+				   "\t\ttype filter hook forward priority -300; policy accept;\n"
+				   "\t\tmeta iifgroup {");
+			for (i = 0; i < n; i++)
+				fprintf(f, "%s 0x%08x", i ? "," : "", isolated[i]);
+			fprintf(f, " } ether type != { ip, arp } counter drop\n\t}\n");
+		}
+		fprintf(f, "}\n");
+	}
+	if (fclose(f)) {
+		free(cmd);
+		return err_set(e, ENOMEM, "tiernet: out of memory");
+	}
+	ctx = ctx_new(0);
+	r = ctx ? run(ctx, cmd, e) : err_set(e, ENOMEM, "nftables: out of memory");
+	nft_ctx_free(ctx);
+	free(cmd);
+	if (r)
+		err_wrap(e, -r, "tiernet: cannot update nftables table " L2_TABLE);
+	return r;
 }

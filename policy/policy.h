@@ -77,7 +77,7 @@ const struct policy_edge *policy_edge_find(const struct policy *pol, int src, in
 
 #define RULES_CHAIN_MAX 29 /* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
 
-enum rules_table { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_NTABLES };
+enum rules_table { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW, RULES_NTABLES };
 
 enum rules_verdict {
 	RULES_ACCEPT,
@@ -97,6 +97,12 @@ enum rules_verdict {
 #define RULES_CT_RELATED     0x08
 #define RULES_CT_DNAT	     0x10 /* --ctstate DNAT: the connection was destination-NATed */
 
+/* -m devgroup: the in (src) or out (dst) interface's group, masked, is (or is not) id. */
+struct rules_group {
+	bool on, inv;
+	uint32_t id, mask;
+};
+
 struct rules_rule {
 	enum rules_table table;
 	char chain[RULES_CHAIN_MAX];
@@ -107,6 +113,9 @@ struct rules_rule {
 	bool src_inv, dst_inv;
 	uint8_t proto;		     /* 0 any, else IPPROTO_* */
 	uint16_t dport_lo, dport_hi; /* tcp/udp destination port range; 0,0 = any */
+
+	struct rules_group in_group, out_group; /* -m devgroup --src-group / --dst-group */
+	bool rpf_invert; /* -m rpfilter --invert: the source does not route back via in */
 
 	uint8_t ctstate; /* RULES_CT_* bits; 0 = no conntrack match */
 	bool mark_match; /* -m mark --mark mark/mark_mask */
@@ -135,12 +144,17 @@ struct rules_chain {
 /*
  * A hook: the built-in chain `from` of the table jumps to tiernet's chain `to` with a plain
  * "-j to", inserted first (the hooks of one built-in chain first, in the order given).
+ * `from` may also be one of the chains RULES_FOREIGN_HOOKS names, which belong to someone
+ * else (Docker): hooked while the chain exists, skipped while it does not.
  */
 struct rules_hook {
 	enum rules_table table;
 	char from[RULES_CHAIN_MAX];
 	char to[RULES_CHAIN_MAX];
 };
+
+/* Docker keeps DOCKER-USER first in FORWARD whatever it inserts (see compile.c). */
+#define RULES_FOREIGN_HOOKS { "DOCKER-USER" }
 
 struct rules_set {
 	struct rules_chain *chains;
@@ -190,6 +204,16 @@ struct policy_net {
 	uint32_t addr, mask; /* gateway address and subnet mask, network byte order */
 	int tier;	     /* index into policy.tiers */
 	bool internal;	     /* Docker's --internal, or'ed with the tier's flag */
+	uint32_t group;	     /* the bridge's interface group (lib/names.h) */
+};
+
+/*
+ * What else on the host the rules must know: the bridges of Docker's own networks, which
+ * are not the world (tiers and Docker's networks are isolated from each other both ways).
+ */
+struct policy_host {
+	const char (*docker)[IFNAMSIZ];
+	size_t ndocker;
 };
 
 /* A published port: host_ip:host_port on the host to addr:port in a container. */
@@ -208,7 +232,7 @@ struct policy_map {
  * names a tier index outside pol.
  */
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
-		   struct rules_set *out);
+		   const struct policy_host *host, struct rules_set *out);
 /*
  * Appends the published ports maps[0..n) to out (compiled by policy_compile): DNAT from the
  * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 in OUTPUT only
@@ -263,6 +287,15 @@ struct policy_cell *policy_matrix_cell(const struct policy_matrix *m, int from, 
 /* The cell as "-" (none), "all" or "tcp/80,udp/53" into buf; returns buf. */
 const char *policy_cell_str(const struct policy_cell *c, char *buf, size_t len);
 
+/*
+ * May a connection opened from `from` (a tier index, POLICY_WORLD or POLICY_HOST) to `to`,
+ * protocol proto (IPPROTO_*), destination port dport (0 for other protocols), pass under
+ * m?  The host may always open connections; from the world only to published ports, which
+ * the caller checks (the world's row holds their container ports).
+ */
+bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_t proto,
+			 uint16_t dport);
+
 /* ---------------------------------------------------------------------------------------
  * Applying to the kernel, and reading back.
  */
@@ -279,6 +312,14 @@ const char *policy_cell_str(const struct policy_cell *c, char *buf, size_t len);
  */
 int xt_apply(const struct rules_set *rs, struct err *err);
 
+/*
+ * Are rs's chains all there and its hooks exactly in place, first in their chains (dockerd
+ * inserts its own rules at the top of FORWARD when it starts or creates a network, and
+ * creates DOCKER-USER after tiernet when started later)?  Rule contents are not compared.
+ * Returns 1, 0, or -errno with the sentence in err.
+ */
+int xt_in_place(const struct rules_set *rs, struct err *err);
+
 /* xt_read.c */
 /*
  * Reads every tiernet chain of every table back into out (initialised by the caller): the
@@ -287,6 +328,30 @@ int xt_apply(const struct rules_set *rs, struct err *err);
  * -errno with the sentence in err.
  */
 int xt_read(struct rules_set *out, struct err *err);
+
+/*
+ * Calls fn with every interface name a rule of chain (in table, legacy x_tables) matches,
+ * -i or -o, inverted or not.  0 when the table or chain does not exist, else 0 or -errno.
+ */
+int xt_chain_ifnames(enum rules_table t, const char *chain,
+		     void (*fn)(const char *ifname, void *arg), void *arg);
+
+/* ct.c */
+/* What ct_sweep judges connections by. */
+struct policy_flows {
+	const struct policy_net *nets; /* the networks now */
+	size_t n;
+	const struct policy_matrix *m; /* what the rules now enforce */
+	const struct policy_map *maps; /* the published ports now */
+	size_t nmaps;
+	const struct policy_net *gone; /* networks just removed: their connections go */
+	size_t ngone;
+};
+/*
+ * Deletes the IPv4 conntrack entries of the connections f no longer allows (ct.c says how
+ * they are judged).  Returns how many it cut, or -errno with the sentence in err.
+ */
+int ct_sweep(const struct policy_flows *f, struct err *err);
 
 /* nft.c: the pass-through in Docker's nf_tables DOCKER-USER chain */
 enum nft_mode { NFT_MODE_LEGACY, NFT_MODE_NFT };
@@ -303,5 +368,19 @@ enum nft_mode nft_detect(void);
 int nft_passthrough_ensure(struct err *err);
 /* Removes every tiernet pass-through rule; returns 0 or -errno with the sentence in err. */
 int nft_passthrough_remove(struct err *err);
+/*
+ * tiernet's own nf_tables table "bridge tiernet", a guard at layer 2: with on, IPv6 frames
+ * from containers are dropped (tiernet has no IPv6 policy; Docker disables IPv6 in them, a
+ * hostile one can still send raw frames), and frames from a port whose interface group is
+ * one of isolated[0..n) (the veths of an isolated tier) pass to another port only as IPv4
+ * or ARP (the rest would bypass iptables).  Without on, the table is removed.  One atomic
+ * batch.  Returns 0 or -errno with the sentence in err.
+ */
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *err);
+/*
+ * Calls fn with every interface name (iifname, oifname) a rule of nf_tables chain
+ * chain of table "ip filter" compares with.  0 when it does not exist, else 0 or -errno.
+ */
+int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *arg), void *arg);
 
 #endif

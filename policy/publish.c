@@ -120,7 +120,9 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 	r = rules_rule_make(RULES_NAT, CH_POST, RULES_MASQUERADE);
 	r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
 	r.smsk = htonl(0xff000000u);
-	snprintf(r.out, sizeof(r.out), "%s", TN_ANY);
+	r.out_group = (struct rules_group){ .on = true,
+					    .id = TN_GROUP | TN_GROUP_BRIDGE,
+					    .mask = TN_GROUP_MASK | TN_GROUP_BRIDGE };
 	ret |= rules_add(out, &r);
 	return ret ? -ENOMEM : 0;
 }

@@ -1,7 +1,8 @@
 /*
  * Firewall rules as data, and their iptables-save text form.  The text form is the one
  * iptables-legacy-save prints for the same rule (matches in a fixed order: addresses,
- * interfaces, protocol, tcp/udp, conntrack, mark, addrtype, comment), so a golden test
+ * interfaces, protocol, tcp/udp, devgroup, rpfilter, conntrack, mark, addrtype, comment), so a
+ * golden test
  * can compare compiler output with what the kernel holds after an apply.
  */
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@ static const char *const table_names[RULES_NTABLES] = {
 	[RULES_FILTER] = "filter",
 	[RULES_MANGLE] = "mangle",
 	[RULES_NAT] = "nat",
+	[RULES_RAW] = "raw",
 };
 
 const char *rules_table_name(enum rules_table t)
@@ -206,6 +208,17 @@ static void put_proto(struct out *o, const struct rules_rule *r)
 		put(o, ":%u", r->dport_hi);
 }
 
+static void put_group(struct out *o, const char *opt, const struct rules_group *g)
+{
+	if (!g->on)
+		return;
+	put(o, "%s --%s", g->inv ? " !" : "", opt);
+	if (g->mask != 0xffffffffu)
+		put(o, " 0x%x/0x%x", g->id, g->mask);
+	else
+		put(o, " 0x%x", g->id);
+}
+
 static void put_comment(struct out *o, const char *c)
 {
 	if (!c[0])
@@ -269,6 +282,13 @@ size_t rules_format(const struct rules_rule *r, char *buf, size_t len)
 	if (r->out[0])
 		put(&o, " %s-o %s", r->out_inv ? "! " : "", r->out);
 	put_proto(&o, r);
+	if (r->in_group.on || r->out_group.on) {
+		put(&o, " -m devgroup");
+		put_group(&o, "src-group", &r->in_group);
+		put_group(&o, "dst-group", &r->out_group);
+	}
+	if (r->rpf_invert)
+		put(&o, " -m rpfilter --invert");
 	if (r->ctstate)
 		put_ctstate(&o, r->ctstate);
 	if (r->mark_match)
@@ -310,12 +330,13 @@ static int dump_table(const struct rules_set *rs, enum rules_table t, struct out
 
 char *rules_dump(const struct rules_set *rs)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	const size_t norder = sizeof(order) / sizeof(order[0]);
 	struct out o = { 0 };
 	size_t i;
 
 	/* Two passes: measure, then print. */
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < norder; i++)
 		dump_table(rs, order[i], &o);
 	o.len = o.pos + 1;
 	o.buf = malloc(o.len);
@@ -323,7 +344,7 @@ char *rules_dump(const struct rules_set *rs)
 		return NULL;
 	o.buf[0] = '\0';
 	o.pos = 0;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < norder; i++)
 		dump_table(rs, order[i], &o);
 	return o.buf;
 }

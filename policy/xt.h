@@ -40,9 +40,12 @@ int xt_errno(void);
  * it first thing, before anything can change errno.
  */
 int xt_fail(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Is chain one of RULES_FOREIGN_HOOKS, someone else's chain tiernet may hook from? */
+bool xt_is_foreign_hook(const char *chain);
 /*
- * Collects the built-in and the tiernet chain names of a table (tiernet's sorted).  The
- * names are copied because libiptc's chain iterator does not survive changes to the handle.
+ * Collects the chains hooks come from (built-in ones, and the RULES_FOREIGN_HOOKS that
+ * exist) and the tiernet chain names of a table (tiernet's sorted).  The names are copied
+ * because libiptc's chain iterator does not survive changes to the handle.
  */
 int xt_list_chains(struct xtc_handle *h, struct names *builtin, struct names *ours);
 

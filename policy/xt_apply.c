@@ -211,10 +211,10 @@ static int check_chains(const struct rules_set *rs, enum rules_table t, struct x
 		if (k->table != t)
 			continue;
 		if (strnlen(k->from, sizeof(k->from)) >= sizeof(k->from) ||
-		    !iptc_builtin(k->from, h))
+		    (!iptc_builtin(k->from, h) && !xt_is_foreign_hook(k->from)))
 			return err_set(e, EINVAL,
-				       "iptables table %s: \"%.*s\" is not a built-in "
-				       "chain of this table",
+				       "iptables table %s: \"%.*s\" is neither a built-in chain "
+				       "of this table nor one tiernet may hook from",
 				       rules_table_name(t), (int)sizeof(k->from), k->from);
 		if (!rules_has_chain(rs, t, k->to))
 			return err_set(e, EINVAL,
@@ -385,7 +385,7 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, struct er
 
 int xt_apply(const struct rules_set *rs, struct err *e)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
 	size_t i;
 	int err, fd;
 
@@ -397,4 +397,49 @@ int xt_apply(const struct rules_set *rs, struct err *e)
 	if (err)
 		err_wrap(e, -err, "tiernet: cannot apply the firewall rules");
 	return err;
+}
+
+/* Are table t's hooks of rs in place, first, and each of its chains there? */
+static int table_in_place(const struct rules_set *rs, enum rules_table t, struct err *e)
+{
+	struct names builtin = { 0 }, ours = { 0 }, want = { 0 };
+	struct xtc_handle *h;
+	size_t i;
+	int r;
+
+	if (!xt_table_present(t))
+		return 0;
+	h = iptc_init(rules_table_name(t));
+	if (!h)
+		return xt_fail(e, "cannot read iptables table %s", rules_table_name(t));
+	r = xt_list_chains(h, &builtin, &ours) ? -ENOMEM : 1;
+	for (i = 0; r == 1 && i < rs->nchains; i++)
+		if (rs->chains[i].table == t && !names_has(&ours, rs->chains[i].name))
+			r = 0;
+	for (i = 0; r == 1 && i < builtin.n; i++) {
+		want.n = 0;
+		if (wanted_hooks(rs, t, builtin.v[i], &want))
+			r = -ENOMEM;
+		else if (!hooks_ok(h, builtin.v[i], &want))
+			r = 0;
+	}
+	if (r < 0)
+		err_set(e, -r, "iptables table %s: %s", rules_table_name(t), strerror(-r));
+	names_free(&builtin);
+	names_free(&ours);
+	names_free(&want);
+	iptc_free(h);
+	return r;
+}
+
+int xt_in_place(const struct rules_set *rs, struct err *e)
+{
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	size_t i;
+	int r = 1;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]) && r == 1; i++)
+		if (rules_uses_table(rs, order[i]))
+			r = table_in_place(rs, order[i], e);
+	return r;
 }

@@ -15,7 +15,9 @@
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_rpfilter.h>
 
 #include "policy/xt.h"
 
@@ -140,6 +142,41 @@ static int build_conntrack(struct xt_entry *en, const struct rules_rule *r)
 	return left ? -EINVAL : 0;
 }
 
+static int build_devgroup(struct xt_entry *en, const struct rules_rule *r)
+{
+	struct xt_devgroup_info *dg;
+
+	if (!r->in_group.on && !r->out_group.on)
+		return 0;
+	dg = entry_add(en, "devgroup", 0, sizeof(*dg), false);
+	if (!dg)
+		return -E2BIG;
+	if (r->in_group.on) {
+		dg->flags |= XT_DEVGROUP_MATCH_SRC | (r->in_group.inv ? XT_DEVGROUP_INVERT_SRC : 0);
+		dg->src_group = r->in_group.id;
+		dg->src_mask = r->in_group.mask;
+	}
+	if (r->out_group.on) {
+		dg->flags |= XT_DEVGROUP_MATCH_DST | (r->out_group.inv ? XT_DEVGROUP_INVERT_DST : 0);
+		dg->dst_group = r->out_group.id;
+		dg->dst_mask = r->out_group.mask;
+	}
+	return 0;
+}
+
+static int build_rpfilter(struct xt_entry *en, const struct rules_rule *r)
+{
+	struct xt_rpfilter_info *rpf;
+
+	if (!r->rpf_invert)
+		return 0;
+	rpf = entry_add(en, "rpfilter", 0, sizeof(*rpf), false);
+	if (!rpf)
+		return -E2BIG;
+	rpf->flags = XT_RPFILTER_INVERT;
+	return 0;
+}
+
 static int build_matches(struct xt_entry *en, const struct rules_rule *r)
 {
 	struct xt_mark_mtinfo1 *mark;
@@ -148,6 +185,10 @@ static int build_matches(struct xt_entry *en, const struct rules_rule *r)
 	int err;
 
 	err = build_ports(en, r);
+	if (!err)
+		err = build_devgroup(en, r);
+	if (!err)
+		err = build_rpfilter(en, r);
 	if (!err)
 		err = build_conntrack(en, r);
 	if (err)

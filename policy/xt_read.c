@@ -16,7 +16,9 @@
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_rpfilter.h>
 
 #include "policy/xt.h"
 
@@ -137,6 +139,38 @@ static bool decode_comment(struct rules_rule *r, const void *data)
 	return true;
 }
 
+static bool decode_devgroup(struct rules_rule *r, const void *data)
+{
+	const struct xt_devgroup_info *dg = data;
+	const uint32_t known = XT_DEVGROUP_MATCH_SRC | XT_DEVGROUP_INVERT_SRC |
+			       XT_DEVGROUP_MATCH_DST | XT_DEVGROUP_INVERT_DST;
+
+	if (r->in_group.on || r->out_group.on || (dg->flags & ~known) ||
+	    !(dg->flags & (XT_DEVGROUP_MATCH_SRC | XT_DEVGROUP_MATCH_DST)))
+		return false;
+	if (dg->flags & XT_DEVGROUP_MATCH_SRC)
+		r->in_group = (struct rules_group){ .on = true,
+						    .inv = dg->flags & XT_DEVGROUP_INVERT_SRC,
+						    .id = dg->src_group,
+						    .mask = dg->src_mask };
+	if (dg->flags & XT_DEVGROUP_MATCH_DST)
+		r->out_group = (struct rules_group){ .on = true,
+						     .inv = dg->flags & XT_DEVGROUP_INVERT_DST,
+						     .id = dg->dst_group,
+						     .mask = dg->dst_mask };
+	return true;
+}
+
+static bool decode_rpfilter(struct rules_rule *r, const void *data)
+{
+	const struct xt_rpfilter_info *rpf = data;
+
+	if (r->rpf_invert || rpf->flags != XT_RPFILTER_INVERT)
+		return false;
+	r->rpf_invert = true;
+	return true;
+}
+
 /* The matches rules_rule can hold, by kernel name and revision (table, not if-chain). */
 static const struct match_ops {
 	const char *name;
@@ -150,6 +184,8 @@ static const struct match_ops {
 	{ "mark", 1, sizeof(struct xt_mark_mtinfo1), decode_mark },
 	{ "addrtype", 1, sizeof(struct xt_addrtype_info_v1), decode_addrtype },
 	{ "comment", 0, sizeof(struct xt_comment_info), decode_comment },
+	{ "devgroup", 0, sizeof(struct xt_devgroup_info), decode_devgroup },
+	{ "rpfilter", 0, sizeof(struct xt_rpfilter_info), decode_rpfilter },
 };
 
 static bool decode_match(struct rules_rule *r, const struct xt_entry_match *m)
@@ -366,7 +402,7 @@ static int read_table(struct rules_set *rs, enum rules_table t, struct err *err)
 
 int xt_read(struct rules_set *out, struct err *err)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
 	size_t i;
 	int r = 0;
 
@@ -375,4 +411,27 @@ int xt_read(struct rules_set *out, struct err *err)
 	if (r)
 		err_wrap(err, -r, "tiernet: cannot read the firewall rules back");
 	return r;
+}
+
+int xt_chain_ifnames(enum rules_table t, const char *chain,
+		     void (*fn)(const char *ifname, void *arg), void *arg)
+{
+	const struct ipt_entry *e;
+	struct xtc_handle *h;
+
+	if (!xt_table_present(t))
+		return 0;
+	h = iptc_init(rules_table_name(t));
+	if (!h)
+		return xt_errno();
+	if (iptc_is_chain(chain, h)) {
+		for (e = iptc_first_rule(chain, h); e; e = iptc_next_rule(e, h)) {
+			if (e->ip.iniface[0] && strnlen(e->ip.iniface, IFNAMSIZ) < IFNAMSIZ)
+				fn(e->ip.iniface, arg);
+			if (e->ip.outiface[0] && strnlen(e->ip.outiface, IFNAMSIZ) < IFNAMSIZ)
+				fn(e->ip.outiface, arg);
+		}
+	}
+	iptc_free(h);
+	return 0;
 }

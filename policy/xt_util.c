@@ -100,13 +100,24 @@ int xt_fail(struct err *e, const char *fmt, ...)
 	return r;
 }
 
+bool xt_is_foreign_hook(const char *chain)
+{
+	static const char *const foreign[] = RULES_FOREIGN_HOOKS;
+	size_t i;
+
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		if (!strcmp(chain, foreign[i]))
+			return true;
+	return false;
+}
+
 int xt_list_chains(struct xtc_handle *h, struct names *builtin, struct names *ours)
 {
 	const char *c;
 	int r = 0;
 
 	for (c = iptc_first_chain(h); c && !r; c = iptc_next_chain(h)) {
-		if (iptc_builtin(c, h))
+		if (iptc_builtin(c, h) || xt_is_foreign_hook(c))
 			r = names_add(builtin, c);
 		else if (xt_is_tiernet(c))
 			r = names_add(ours, c);

@@ -9,7 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 HERE=tests/analyze
-PKGS="libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap"
+PKGS="libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap libnetfilter_conntrack"
 PKG_CFLAGS=${PKG_CFLAGS:-$(${PKG_CONFIG:-pkg-config} --cflags $PKGS 2>/dev/null)}
 FLAGS="-std=gnu11 -I. -D_GNU_SOURCE -DTIERNET_VERSION=\"analyze\" $PKG_CFLAGS"
 SRCS=(lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "config/config.h"
+#include "lib/names.h"
 #include "policy/policy.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -59,6 +60,8 @@ static void check_policy(const struct policy *pol)
 
 static void compile(const struct policy *pol)
 {
+	static const char docker[][IFNAMSIZ] = { "docker0", "br-0123456789ab" };
+	struct policy_host host = { .docker = docker, .ndocker = 2 };
 	struct policy_net nets[NETS_MAX];
 	struct policy_map maps[3];
 	struct rules_set rs;
@@ -73,6 +76,8 @@ static void compile(const struct policy *pol)
 		nets[i].mask = htonl(0xffffff00u);
 		nets[i].tier = (int)i;
 		nets[i].internal = i % 3 == 2 || pol->tiers[i].internal;
+		nets[i].group = TN_GROUP | TN_GROUP_BRIDGE | (i % 3 == 2 ? TN_GROUP_INTERNAL : 0) |
+				(uint32_t)(i + 1);
 		/* The gate the driver asks before publishing, on every tier with a network. */
 		msg[0] = '\0';
 		if (policy_publish_check(pol, (int)i, nets[i].internal, IPPROTO_TCP, 80, 0, msg,
@@ -86,7 +91,7 @@ static void compile(const struct policy *pol)
 	maps[2] =
 	    (struct policy_map){ IPPROTO_TCP, htonl(0xc0a80001u), 443, htonl(0x0a000203u), 8443 };
 	rules_init(&rs);
-	FUZZ_ASSERT(policy_compile(pol, nets, n, &rs) == 0);
+	FUZZ_ASSERT(policy_compile(pol, nets, n, &host, &rs) == 0);
 	if (n)
 		FUZZ_ASSERT(policy_compile_maps(maps, 3, &rs) == 0);
 	for (i = 0; i < rs.nrules; i++)

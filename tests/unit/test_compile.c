@@ -1,7 +1,7 @@
 /*
  * policy_compile golden tests, in the manner of nftables tests/py (rule in, payload out):
- * tests/golden/NAME.conf (a policy) plus NAME.nets (one network per line:
- * "BRIDGE GATEWAY/PREFIX TIER [internal]") must compile to exactly NAME.rules.
+ * tests/golden/NAME.conf (a policy) plus NAME.nets (the networks, tests/golden/nets.h) must
+ * compile to exactly NAME.rules.
  * TIERNET_GOLDEN_UPDATE=1 rewrites the .rules files instead; read every changed one before
  * committing it, the golden files are the specification.
  */
@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "lib/names.h"
 #include "policy/policy.h"
-
-#define NETS_MAX 64
+#include "tests/golden/nets.h"
 
 static const char *golden_dir(void)
 {
@@ -54,44 +54,6 @@ static void spit(const char *path, const char *text)
 	cr_assert_eq(fclose(f), 0);
 }
 
-static void parse_net(const struct policy *pol, const char *line, struct policy_net *net)
-{
-	char bridge[32], addr[64], tier[64], flag[32] = "";
-	char *slash;
-	int n, prefix;
-
-	n = sscanf(line, "%31s %63s %63s %31s", bridge, addr, tier, flag);
-	cr_assert_geq(n, 3, "bad nets line: %s", line);
-	memset(net, 0, sizeof(*net));
-	cr_assert_lt(strlen(bridge), sizeof(net->bridge));
-	strcpy(net->bridge, bridge);
-	slash = strchr(addr, '/');
-	cr_assert_not_null(slash, "no prefix: %s", line);
-	*slash = '\0';
-	prefix = atoi(slash + 1);
-	cr_assert(prefix >= 0 && prefix <= 32);
-	cr_assert_eq(inet_pton(AF_INET, addr, &net->addr), 1, "bad address: %s", line);
-	net->mask = prefix ? htonl(~0u << (32 - prefix)) : 0;
-	net->tier = policy_tier_find(pol, tier);
-	cr_assert_geq(net->tier, 0, "unknown tier: %s", line);
-	cr_assert(n == 3 || !strcmp(flag, "internal"), "bad flag: %s", line);
-	net->internal = n == 4;
-}
-
-static size_t parse_nets(const struct policy *pol, char *text, struct policy_net *nets)
-{
-	char *line, *save = NULL;
-	size_t n = 0;
-
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (line[strspn(line, " \t")] == '\0' || line[strspn(line, " \t")] == '#')
-			continue;
-		cr_assert_lt(n, NETS_MAX);
-		parse_net(pol, line, &nets[n++]);
-	}
-	return n;
-}
-
 static struct policy *parse_policy(const char *name, const char *text)
 {
 	struct config_diags d = { 0 };
@@ -114,11 +76,10 @@ static struct policy *parse_policy(const char *name, const char *text)
 
 static void golden(const char *name)
 {
-	char path[512], *conf, *nets_text, *expected, *dump;
-	struct policy_net nets[NETS_MAX];
+	char path[512], *conf, *nets_text, *expected, *dump, bad[256];
+	struct golden_nets g;
 	struct rules_set rs;
 	struct policy *pol;
-	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s.conf", golden_dir(), name);
 	conf = slurp(path);
@@ -127,10 +88,11 @@ static void golden(const char *name)
 	snprintf(path, sizeof(path), "%s/%s.nets", golden_dir(), name);
 	nets_text = slurp(path);
 	cr_assert_not_null(nets_text, "missing %s", path);
-	n = parse_nets(pol, nets_text, nets);
+	cr_assert_eq(golden_nets_parse(pol, nets_text, &g, bad, sizeof(bad)), 0, "%s: bad line: %s",
+		     path, bad);
 
 	rules_init(&rs);
-	cr_assert_eq(policy_compile(pol, nets, n, &rs), 0);
+	cr_assert_eq(policy_compile(pol, g.nets, g.n, &g.host, &rs), 0);
 	dump = rules_dump(&rs);
 	cr_assert_not_null(dump);
 
@@ -212,20 +174,21 @@ Test(compile, tier_index_out_of_range)
 	struct policy *pol = default_policy();
 	struct policy_net net = { .bridge = "tn0",
 				  .addr = htonl(0x0a000001),
-				  .mask = htonl(0xffffff00) };
+				  .mask = htonl(0xffffff00),
+				  .group = TN_GROUP | TN_GROUP_BRIDGE | 1 };
 	struct rules_set rs;
 
 	rules_init(&rs);
 	net.tier = 3;
-	cr_assert_eq(policy_compile(pol, &net, 1, &rs), -EINVAL);
+	cr_assert_eq(policy_compile(pol, &net, 1, NULL, &rs), -EINVAL);
 	net.tier = -1;
-	cr_assert_eq(policy_compile(pol, &net, 1, &rs), -EINVAL);
+	cr_assert_eq(policy_compile(pol, &net, 1, NULL, &rs), -EINVAL);
 	net.tier = POLICY_HOST;
-	cr_assert_eq(policy_compile(pol, &net, 1, &rs), -EINVAL);
+	cr_assert_eq(policy_compile(pol, &net, 1, NULL, &rs), -EINVAL);
 	cr_assert_eq(rs.nrules, 0);
 	cr_assert_eq(rs.nchains, 0);
 	net.tier = 2;
-	cr_assert_eq(policy_compile(pol, &net, 1, &rs), 0);
+	cr_assert_eq(policy_compile(pol, &net, 1, NULL, &rs), 0);
 	cr_assert_gt(rs.nrules, 0);
 	rules_clear(&rs);
 	policy_free(pol);
@@ -237,7 +200,7 @@ Test(compile, no_networks_is_empty)
 	struct rules_set rs;
 
 	rules_init(&rs);
-	cr_assert_eq(policy_compile(pol, NULL, 0, &rs), 0);
+	cr_assert_eq(policy_compile(pol, NULL, 0, NULL, &rs), 0);
 	cr_assert_eq(rs.nrules, 0);
 	cr_assert_eq(rs.nchains, 0);
 	policy_free(pol);
@@ -247,23 +210,30 @@ Test(compile, mark_fields)
 {
 	struct policy *pol = default_policy();
 	struct policy_net net = {
-		.bridge = "tnfront", .addr = htonl(0x0a000101), .mask = htonl(0xffffff00), .tier = 0
+		.bridge = "tnfront",
+		.addr = htonl(0x0a000101),
+		.mask = htonl(0xffffff00),
+		.tier = 0,
+		.group = TN_GROUP | TN_GROUP_BRIDGE | 1,
 	};
 	struct rules_set rs;
-	size_t i, marks = 0;
+	size_t i, marks = 0, clears = 0;
 
 	rules_init(&rs);
-	cr_assert_eq(policy_compile(pol, &net, 1, &rs), 0);
+	cr_assert_eq(policy_compile(pol, &net, 1, NULL, &rs), 0);
 	for (i = 0; i < rs.nrules; i++) {
 		if (rs.rules[i].verdict == RULES_MARK) {
-			cr_assert_eq(rs.rules[i].set_mark, POLICY_FWMARK);
+			/* tiernet's bit only: set it, or clear it (what others left there) */
+			cr_assert(rs.rules[i].set_mark == POLICY_FWMARK || rs.rules[i].set_mark == 0);
 			cr_assert_eq(rs.rules[i].set_mask, POLICY_FWMARK);
-			marks++;
+			marks += rs.rules[i].set_mark != 0;
+			clears += rs.rules[i].set_mark == 0;
 		}
 		if (rs.rules[i].mark_match)
 			cr_assert_eq(rs.rules[i].mark & rs.rules[i].mark_mask, POLICY_FWMARK);
 	}
 	cr_assert_gt(marks, 0);
+	cr_assert_eq(clears, 1, "the bit is cleared once, first thing in mangle TIERNET-FWD");
 	rules_clear(&rs);
 	policy_free(pol);
 }

@@ -100,7 +100,8 @@ Test(publish, nat_rules_golden)
 			 "10.1.1.2:53\n"
 			 "-A TIERNET-DNAT -d 192.0.2.10/32 -p tcp -m tcp --dport 18443 -j DNAT "
 			 "--to-destination 10.1.1.3:443\n"
-			 "-A TIERNET-POST -s 127.0.0.0/8 -o tn+ -j MASQUERADE\n"
+			 "-A TIERNET-POST -s 127.0.0.0/8 -m devgroup --dst-group "
+			 "0x746e8000/0xffff8000 -j MASQUERADE\n"
 			 "COMMIT\n");
 	free(dump);
 	rules_clear(&rs);
