@@ -160,8 +160,7 @@ static bool docker_refresh(void)
 		free(s.v);
 		return false;
 	}
-	changed = s.n != drv.ndocker ||
-		  (s.n && memcmp(s.v, drv.docker, s.n * sizeof(*s.v)));
+	changed = s.n != drv.ndocker || (s.n && memcmp(s.v, drv.docker, s.n * sizeof(*s.v)));
 	free(drv.docker);
 	drv.docker = s.v;
 	drv.ndocker = s.n;
@@ -337,9 +336,22 @@ void drv_fw_tick(void)
 		log_warnx("%s", err.msg);
 }
 
+/*
+ * br_netfilter hands frames between two ports of a bridge to iptables (tiernet asks for it
+ * per bridge); its sysctl directory exists in a namespace where the module is loaded.
+ */
+bool drv_br_netfilter(void)
+{
+	return access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) == 0;
+}
+
 void drv_fw_init(void)
 {
 	docker_refresh();
+	if (!drv_br_netfilter())
+		log_error("br_netfilter is not loaded: frames between containers of one bridge "
+			  "skip iptables, so isolated tiers are NOT isolated; load it "
+			  "(modprobe br_netfilter) and restart tiernet");
 }
 
 void drv_fw_exit(void)

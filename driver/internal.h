@@ -21,11 +21,11 @@ struct drv_net {
 	char tier[POLICY_NAME_MAX];
 	uint32_t gw, pool; /* network byte order */
 	uint8_t prefix;
-	int mtu;       /* 0 = kernel default */
-	bool internal; /* Docker's --internal */
-	uint64_t seq;  /* creation order, kept across restarts */
+	int mtu;	  /* 0 = kernel default */
+	bool internal;	  /* Docker's --internal */
+	uint64_t seq;	  /* creation order, kept across restarts */
 	uint16_t tier_id; /* in the bridge's interface group; the same for a tier's networks */
-	size_t neps;   /* endpoints on the bridge (a bridge takes 1023 ports) */
+	size_t neps;	  /* endpoints on the bridge (a bridge takes 1023 ports) */
 	struct drv_net *next;
 };
 
@@ -55,7 +55,7 @@ struct driver {
 	struct drv_net *nets; /* in creation order: the firewall is compiled in it */
 	struct drv_ep *eps;
 	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
-	enum nft_mode fw_mode; /* where Docker keeps its rules, last seen */
+	enum nft_mode fw_mode;	   /* where Docker keeps its rules, last seen */
 	struct rules_set fw_rules; /* the rules last applied, for the tick's checks */
 	char (*docker)[IFNAMSIZ];  /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
@@ -117,6 +117,8 @@ struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
 void drv_fw_tick(void);
 /* Learns Docker's bridges before the first sync; drv_fw_exit frees what firewall.c holds. */
 void drv_fw_init(void);
+/* Do bridged frames go through iptables in this namespace (br_netfilter loaded)? */
+bool drv_br_netfilter(void);
 void drv_fw_exit(void);
 void drv_ip_forward_on(void);
 void drv_route_localnet_on(const char *bridge);

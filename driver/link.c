@@ -268,8 +268,10 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 	if (r == 0)
 		r = bridge_nf_call(sk, idx);
 	if (r < 0) {
-		err_set(err, -r, "tiernet: cannot set up bridge %s (IPv6 address mode, "
-			"br_netfilter): %s", name, strerror(-r));
+		err_set(err, -r,
+			"tiernet: cannot set up bridge %s (IPv6 address mode, "
+			"br_netfilter): %s",
+			name, strerror(-r));
 		goto undo;
 	}
 	r = addr_add(sk, idx, addr, prefix);

@@ -152,8 +152,10 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 	}
 	n->tier_id = drv_tier_id(n->tier);
 	if (!n->tier_id) {
-		r = err_set(err, ENOSPC, "tiernet: %u tiers have networks already, the most "
-			    "tiernet numbers; remove networks of unused tiers first", TN_TIER_ID_MAX);
+		r = err_set(err, ENOSPC,
+			    "tiernet: %u tiers have networks already, the most "
+			    "tiernet numbers; remove networks of unused tiers first",
+			    TN_TIER_ID_MAX);
 		goto out_free;
 	}
 	driver_mac_from_ip(n->gw, mac);

@@ -25,9 +25,10 @@ static bool lost_any(const struct driver_port *old, size_t nold, const struct dr
 
 	for (i = 0; i < nold; i++) {
 		for (j = 0; j < n; j++)
-			if (old[i].proto == new[j].proto && old[i].port == new[j].port &&
-			    old[i].host_ip == new[j].host_ip && old[i].host_port == new[j].host_port &&
-			    old[i].host_port_end == new[j].host_port_end)
+			if (old[i].proto == new[j].proto &&
+			    old[i].port == new[j].port &&old[i].host_ip ==
+				new[j].host_ip &&old[i].host_port ==
+				new[j].host_port &&old[i].host_port_end == new[j].host_port_end)
 				break;
 		if (j == n)
 			return true;

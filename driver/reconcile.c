@@ -87,7 +87,8 @@ static void adopt(const struct link_info *l, uint32_t group)
 		r = link_bridge_harden(l->name);
 	if (r < 0)
 		log_error("cannot give %s %s tiernet's interface group: %s; the rules will not "
-			  "recognise it", l->kind, l->name, strerror(-r));
+			  "recognise it",
+			  l->kind, l->name, strerror(-r));
 	else
 		log_info("%s %s now carries interface group 0x%x", l->kind, l->name, group);
 }
@@ -115,8 +116,10 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 		driver_mac_from_ip(n->gw, mac);
 		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_group(n),
 				    &err) < 0) {
-			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
-				  "%s", n->id, n->bridge, err.msg);
+			log_error("network %.12s: its bridge %s was missing and cannot be "
+				  "re-created: "
+				  "%s",
+				  n->id, n->bridge, err.msg);
 			continue;
 		}
 		log_warnx("network %.12s: its bridge %s was missing; re-created", n->id, n->bridge);
@@ -170,22 +173,26 @@ static void orphan(const struct link_info *l, const struct link_info *v, size_t 
 
 	if (l->group & TN_GROUP_BRIDGE) {
 		if (ports_of(v, n, l->ifindex)) {
-			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
-				  "still has ports; kept: stop its containers, then restart tiernet",
+			log_error("bridge %s belongs to no tiernet network (its state was lost) "
+				  "but "
+				  "still has ports; kept: stop its containers, then restart "
+				  "tiernet",
 				  l->name);
 			return;
 		}
 	} else if (!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_HOST_PREFIX)) {
 		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
-			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
+			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but "
+				  "a "
 				  "running container uses it; kept: restart that container",
 				  l->name);
 			return;
 		}
 	} else {
 		log_warnx("link %s carries tiernet's interface group but is no link tiernet makes; "
-			  "left alone", l->name);
+			  "left alone",
+			  l->name);
 		return;
 	}
 	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);

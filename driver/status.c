@@ -115,6 +115,12 @@ static cJSON *status_json(const struct rules_set *rules)
 	cJSON_AddStringToObject(o, "firewall",
 				drv.fw_mode == NFT_MODE_NFT ? "nft pass-through + legacy chains"
 							    : "legacy chains");
+	cJSON_AddStringToObject(o, "br_netfilter",
+				drv_br_netfilter()
+				    ? "on"
+				    : "off: frames between containers of one bridge "
+				      "skip iptables, so isolated tiers are NOT isolated; "
+				      "load the br_netfilter module");
 	tiers = cJSON_AddArrayToObject(o, "tiers");
 	for (i = 0; tiers && i < drv.policy->ntiers; i++) {
 		cJSON *t = cJSON_CreateObject();
@@ -172,7 +178,8 @@ static char *status_text(const cJSON *o, const char *rules)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "firewall: %s\n\ntiers:\n", jstr(o, "firewall"));
+	fprintf(f, "firewall: %s\nbr_netfilter: %s\n\ntiers:\n", jstr(o, "firewall"),
+		jstr(o, "br_netfilter"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
 	    fprintf(f, "  %s%s%s\n", jstr(c, "name"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",

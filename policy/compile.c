@@ -34,10 +34,10 @@
 
 #include "policy/internal.h"
 
-#define M_ANY	 TN_GROUP_MASK			       /* any tiernet link */
-#define M_BRIDGE (TN_GROUP_MASK | TN_GROUP_BRIDGE)     /* any tiernet bridge */
-#define M_TIER	 (~TN_GROUP_INTERNAL)		       /* any bridge of one tier */
-#define M_EXACT	 0xffffffffu			       /* ... that is not Docker --internal */
+#define M_ANY	 TN_GROUP_MASK			   /* any tiernet link */
+#define M_BRIDGE (TN_GROUP_MASK | TN_GROUP_BRIDGE) /* any tiernet bridge */
+#define M_TIER	 (~TN_GROUP_INTERNAL)		   /* any bridge of one tier */
+#define M_EXACT	 0xffffffffu			   /* ... that is not Docker --internal */
 #define G_BRIDGE (TN_GROUP | TN_GROUP_BRIDGE)
 
 struct compiler {
@@ -368,8 +368,8 @@ static bool valid(const struct policy *pol, const struct policy_net *nets, size_
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		if (!tier_ok(pol, nets[i].tier, false) ||
-		    (nets[i].group & M_BRIDGE) != G_BRIDGE || !(nets[i].group & TN_GROUP_TIER))
+		if (!tier_ok(pol, nets[i].tier, false) || (nets[i].group & M_BRIDGE) != G_BRIDGE ||
+		    !(nets[i].group & TN_GROUP_TIER))
 			return false;
 		for (j = 0; j < i; j++)
 			if ((nets[i].tier == nets[j].tier) !=

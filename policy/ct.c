@@ -72,8 +72,8 @@ static bool in_gone(const struct sweep *s, uint32_t a)
 }
 
 /* Does a published port of f lead from host address odst, port oport, to dst:dport? */
-static bool published(const struct policy_flows *f, uint8_t proto, uint32_t odst,
-		      uint16_t oport, uint32_t dst, uint16_t dport)
+static bool published(const struct policy_flows *f, uint8_t proto, uint32_t odst, uint16_t oport,
+		      uint32_t dst, uint16_t dport)
 {
 	size_t i;
 
@@ -148,7 +148,8 @@ static int local_addrs(struct sweep *s)
 	s->local = calloc(n + 1, sizeof(*s->local));
 	for (i = ifa; s->local && i; i = i->ifa_next)
 		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-			s->local[s->nlocal++] = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
+			s->local[s->nlocal++] =
+			    ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
 	freeifaddrs(ifa);
 	return s->local ? 0 : -ENOMEM;
 }
@@ -188,7 +189,8 @@ int ct_sweep(const struct policy_flows *f, struct err *err)
 	r = (int)cut;
 out:
 	if (r < 0)
-		err_wrap(err, -r, "tiernet: cannot cut the connections the policy no longer allows");
+		err_wrap(err, -r,
+			 "tiernet: cannot cut the connections the policy no longer allows");
 	for (i = 0; i < s.ndoomed; i++)
 		nfct_destroy(s.doomed[i]);
 	free(s.doomed);

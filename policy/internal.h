@@ -9,15 +9,15 @@
 #include "lib/names.h"
 #include "policy/policy.h"
 
-#define CH_FWD	TN_CHAIN_PREFIX "-FWD"	/* filter: accept marked, drop the rest; mangle: mark */
-#define CH_IN	TN_CHAIN_PREFIX "-IN"	/* filter INPUT: containers to the host */
-#define CH_SRC	TN_CHAIN_PREFIX "-SRC-" /* mangle: where tier <name> may open connections */
-#define CH_POST TN_CHAIN_PREFIX "-POST" /* nat POSTROUTING: masquerade */
-#define CH_PRE	TN_CHAIN_PREFIX "-PRE"	/* nat PREROUTING: published ports, from outside */
-#define CH_OUT	TN_CHAIN_PREFIX "-OUT"	/* nat OUTPUT: published ports, from the host */
-#define CH_DNAT TN_CHAIN_PREFIX "-DNAT" /* nat: the shared table of published ports */
+#define CH_FWD	 TN_CHAIN_PREFIX "-FWD"	  /* filter: accept marked, drop the rest; mangle: mark */
+#define CH_IN	 TN_CHAIN_PREFIX "-IN"	  /* filter INPUT: containers to the host */
+#define CH_SRC	 TN_CHAIN_PREFIX "-SRC-"  /* mangle: where tier <name> may open connections */
+#define CH_POST	 TN_CHAIN_PREFIX "-POST"  /* nat POSTROUTING: masquerade */
+#define CH_PRE	 TN_CHAIN_PREFIX "-PRE"	  /* nat PREROUTING: published ports, from outside */
+#define CH_OUT	 TN_CHAIN_PREFIX "-OUT"	  /* nat OUTPUT: published ports, from the host */
+#define CH_DNAT	 TN_CHAIN_PREFIX "-DNAT"  /* nat: the shared table of published ports */
 #define CH_WORLD TN_CHAIN_PREFIX "-WORLD" /* mangle: what counts as the world */
-#define CH_RAW	TN_CHAIN_PREFIX "-RAW"	/* raw PREROUTING: spoofed and loopback traffic */
+#define CH_RAW	 TN_CHAIN_PREFIX "-RAW"	  /* raw PREROUTING: spoofed and loopback traffic */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */

@@ -11,8 +11,8 @@
  *   mangle TIERNET-SRC-T  ! --dst-group tn -j TIERNET-WORLD    T reaches the world, when
  *   mangle TIERNET-WORLD  -j MARK                              ... the world chain marks
  *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -j MARK
- *                                                              the world reaches T's published ports
- *   filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT   T reaches the host
+ *                                                              the world reaches T's published
+ * ports filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT   T reaches the host
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -99,7 +99,8 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 	}
 	p.hi = r->dport_hi > r->dport_lo ? r->dport_hi : r->dport_lo;
 	for (i = 0; i < c->nports; i++)
-		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo && c->ports[i].hi == p.hi)
+		if (c->ports[i].proto == p.proto && c->ports[i].lo == p.lo &&
+		    c->ports[i].hi == p.hi)
 			return 0;
 	v = reallocarray(c->ports, c->nports + 1, sizeof(*v));
 	if (!v)
@@ -111,9 +112,9 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 
 /* What the whole set says, before the cells: see the shapes at the top. */
 struct frame {
-	bool forward;	   /* filter TIERNET-FWD accepts marked packets */
-	bool world;	   /* TIERNET-WORLD marks */
-	bool *dispatched;  /* per tier: TIERNET-FWD jumps to its TIERNET-SRC chain */
+	bool forward;	  /* filter TIERNET-FWD accepts marked packets */
+	bool world;	  /* TIERNET-WORLD marks */
+	bool *dispatched; /* per tier: TIERNET-FWD jumps to its TIERNET-SRC chain */
 };
 
 static bool sets_mark(const struct rules_rule *r)
@@ -252,7 +253,8 @@ bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_
 	if (c->all)
 		return true;
 	for (i = 0; dport && i < c->nports; i++)
-		if (c->ports[i].proto == proto && dport >= c->ports[i].lo && dport <= c->ports[i].hi)
+		if (c->ports[i].proto == proto && dport >= c->ports[i].lo &&
+		    dport <= c->ports[i].hi)
 			return true;
 	return false;
 }

@@ -42,13 +42,14 @@
  */
 #define EXPR_FMT                                                                                   \
 	"[{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"%s\"}}, "                  \
-	"\"right\": {\"prefix\": {\"addr\": %u, \"len\": 16}}}}, "                                    \
+	"\"right\": {\"prefix\": {\"addr\": %u, \"len\": 16}}}}, "                                 \
 	"{\"match\": {\"op\": \"==\", \"left\": {\"&\": [{\"meta\": {\"key\": \"mark\"}}, "        \
 	"%u]}, \"right\": %u}}, {\"counter\": null}, {\"accept\": null}]"
 
 /* ... and in nft syntax. */
 #define RULE_FMT                                                                                   \
-	"insert rule " NFT_TABLE " " NFT_CHAIN " meta %s & 0x%08x == 0x%08x meta mark & 0x%08x == " \
+	"insert rule " NFT_TABLE " " NFT_CHAIN                                                     \
+	" meta %s & 0x%08x == 0x%08x meta mark & 0x%08x == "                                       \
 	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
 
 static const char *const ifkeys[NFT_RULES] = { "iifgroup", "oifgroup" };
@@ -408,11 +409,12 @@ int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
 	/* add + delete: the table goes whether it existed or not, in the same transaction */
 	fprintf(f, "add table " L2_TABLE "\ndelete table " L2_TABLE "\n");
 	if (on) {
-		fprintf(f, "table " L2_TABLE " {\n"
-			   "\tchain from_containers {\n"
-			   "\t\ttype filter hook prerouting priority -300; policy accept;\n"
-			   "\t\tmeta iifgroup & 0x%08x == 0x%08x ether type ip6 counter drop\n"
-			   "\t}\n",
+		fprintf(f,
+			"table " L2_TABLE " {\n"
+			"\tchain from_containers {\n"
+			"\t\ttype filter hook prerouting priority -300; policy accept;\n"
+			"\t\tmeta iifgroup & 0x%08x == 0x%08x ether type ip6 counter drop\n"
+			"\t}\n",
 			TN_GROUP_MASK | TN_GROUP_BRIDGE, TN_GROUP);
 		if (n) {
 			fprintf(f, "\tchain isolated {\n"

@@ -154,7 +154,10 @@ struct rules_hook {
 };
 
 /* Docker keeps DOCKER-USER first in FORWARD whatever it inserts (see compile.c). */
-#define RULES_FOREIGN_HOOKS { "DOCKER-USER" }
+#define RULES_FOREIGN_HOOKS                                                                        \
+	{                                                                                          \
+		"DOCKER-USER"                                                                      \
+	}
 
 struct rules_set {
 	struct rules_chain *chains;

@@ -330,7 +330,8 @@ static int dump_table(const struct rules_set *rs, enum rules_table t, struct out
 
 char *rules_dump(const struct rules_set *rs)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
+						  RULES_RAW };
 	const size_t norder = sizeof(order) / sizeof(order[0]);
 	struct out o = { 0 };
 	size_t i;

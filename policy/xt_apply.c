@@ -385,7 +385,8 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, struct er
 
 int xt_apply(const struct rules_set *rs, struct err *e)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
+						  RULES_RAW };
 	size_t i;
 	int err, fd;
 
@@ -434,7 +435,8 @@ static int table_in_place(const struct rules_set *rs, enum rules_table t, struct
 
 int xt_in_place(const struct rules_set *rs, struct err *e)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
+						  RULES_RAW };
 	size_t i;
 	int r = 1;
 

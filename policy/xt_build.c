@@ -157,7 +157,8 @@ static int build_devgroup(struct xt_entry *en, const struct rules_rule *r)
 		dg->src_mask = r->in_group.mask;
 	}
 	if (r->out_group.on) {
-		dg->flags |= XT_DEVGROUP_MATCH_DST | (r->out_group.inv ? XT_DEVGROUP_INVERT_DST : 0);
+		dg->flags |=
+		    XT_DEVGROUP_MATCH_DST | (r->out_group.inv ? XT_DEVGROUP_INVERT_DST : 0);
 		dg->dst_group = r->out_group.id;
 		dg->dst_mask = r->out_group.mask;
 	}

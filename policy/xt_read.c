@@ -402,7 +402,8 @@ static int read_table(struct rules_set *rs, enum rules_table t, struct err *err)
 
 int xt_read(struct rules_set *out, struct err *err)
 {
-	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_RAW };
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
+						  RULES_RAW };
 	size_t i;
 	int r = 0;
 

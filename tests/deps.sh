@@ -7,7 +7,7 @@ pkgs=(
 	libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libxtables-dev
 	libnftables-dev libcap-dev libcriterion-dev
 	clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
-	iproute2 iptables nftables ipset curl busybox-static procps kmod
+	iproute2 iptables nftables ipset curl busybox-static procps kmod python3
 	docker.io docker-compose
 )
 missing=()

@@ -224,7 +224,8 @@ Test(compile, mark_fields)
 	for (i = 0; i < rs.nrules; i++) {
 		if (rs.rules[i].verdict == RULES_MARK) {
 			/* tiernet's bit only: set it, or clear it (what others left there) */
-			cr_assert(rs.rules[i].set_mark == POLICY_FWMARK || rs.rules[i].set_mark == 0);
+			cr_assert(rs.rules[i].set_mark == POLICY_FWMARK ||
+				  rs.rules[i].set_mark == 0);
 			cr_assert_eq(rs.rules[i].set_mask, POLICY_FWMARK);
 			marks += rs.rules[i].set_mark != 0;
 			clears += rs.rules[i].set_mark == 0;
