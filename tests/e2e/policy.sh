@@ -143,8 +143,8 @@ passthrough_first() {
 	local r
 	r=$(docker_user_rules)
 	[ "$(printf '%s\n' "$r" | grep -c 'comment "tiernet"')" -eq 2 ] &&
-		printf '%s\n' "$r" | sed -n 1p | grep -q '^iifname "tn\*" .*accept comment "tiernet"' &&
-		printf '%s\n' "$r" | sed -n 2p | grep -q '^oifname "tn\*" .*accept comment "tiernet"'
+		printf '%s\n' "$r" | sed -n 1p | grep -q '^iifgroup 1953366016/16 .*accept comment "tiernet"' &&
+		printf '%s\n' "$r" | sed -n 2p | grep -q '^oifgroup 1953366016/16 .*accept comment "tiernet"'
 }
 passthrough_handles() {
 	nft -a list chain ip filter DOCKER-USER | sed -n 's/.*comment "tiernet" # handle \([0-9]*\)$/\1/p'
