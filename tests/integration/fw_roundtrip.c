@@ -818,6 +818,63 @@ static void test_nft(void)
 	check(nft_passthrough_remove(&last_err) == 0, "remove without DOCKER-USER is a no-op");
 }
 
+/* tiernet's own bridge table: the IPv6 drop, the isolated groups, and its removal. */
+static void test_l2(void)
+{
+	const uint32_t iso[] = { 0x746e0004u, 0x746e0007u };
+	char *text;
+	int r;
+
+	r = nft_l2_apply(true, iso, 2, &last_err);
+	text = capture("nft list table bridge tiernet 2>&1");
+	check(r == 0 && text && strstr(text, "iifgroup 1953366016/17 ether type ip6 counter") &&
+		  strstr(text,
+			 "iifgroup { 1953366020, 1953366023 } ether type != { ip, arp } counter"),
+	      "l2: the IPv6 drop and the isolated tiers' guard (%s)", r ? last_err.msg : "ok");
+	free(text);
+	r = nft_l2_apply(true, NULL, 0, &last_err);
+	text = capture("nft list table bridge tiernet 2>&1");
+	check(r == 0 && text && strstr(text, "ether type ip6") && !strstr(text, "chain isolated"),
+	      "l2: applied again without isolated tiers, only the IPv6 drop remains");
+	free(text);
+	r = nft_l2_apply(false, NULL, 0, &last_err);
+	check(r == 0 && sh("nft list table bridge tiernet >/dev/null 2>&1") != 0,
+	      "l2: off removes the table (%s)", r ? last_err.msg : "ok");
+	r = nft_l2_apply(false, NULL, 0, &last_err);
+	check(r == 0, "l2: off again is a no-op (%s)", r ? last_err.msg : "ok");
+}
+
+/* xt_in_place: hooks pushed down, a chain gone, DOCKER-USER appearing are all noticed. */
+static void test_in_place(void)
+{
+	struct rules_set rs;
+	struct rules_rule r;
+
+	rules_init(&rs);
+	chain(&rs, RULES_FILTER, "TIERNET-P", "FORWARD");
+	rules_add_hook(&rs, RULES_FILTER, "DOCKER-USER", "TIERNET-P");
+	r = base(RULES_FILTER, "TIERNET-P", RULES_RETURN);
+	add(&rs, &r);
+	check(apply(&rs) == 0 && xt_in_place(&rs, &last_err) == 1,
+	      "in place: right after an apply (DOCKER-USER absent: its hook is skipped)");
+	sh("iptables-legacy -I FORWARD -s 192.0.2.7/32 -j ACCEPT");
+	check(xt_in_place(&rs, &last_err) == 0, "in place: not when a rule went above the hook");
+	check(apply(&rs) == 0 && xt_in_place(&rs, &last_err) == 1, "in place: again after apply");
+	sh("iptables-legacy -N DOCKER-USER && iptables-legacy -A DOCKER-USER -j RETURN");
+	check(xt_in_place(&rs, &last_err) == 0, "in place: not when DOCKER-USER appeared");
+	check(apply(&rs) == 0 && xt_in_place(&rs, &last_err) == 1 &&
+		  sh("iptables-legacy -S DOCKER-USER | sed -n 2p | grep -qx -- '-A DOCKER-USER -j "
+		     "TIERNET-P'") == 0,
+	      "in place: DOCKER-USER starts with the hook after apply");
+	sh("iptables-legacy -F TIERNET-P && iptables-legacy -D FORWARD -j TIERNET-P && "
+	   "iptables-legacy -D DOCKER-USER -j TIERNET-P && iptables-legacy -X TIERNET-P");
+	check(xt_in_place(&rs, &last_err) == 0, "in place: not when the chain is gone");
+	rules_clear(&rs);
+	check(apply(&rs) == 0, "in place: the empty set cleans up");
+	sh("iptables-legacy -D FORWARD -s 192.0.2.7/32 -j ACCEPT; iptables-legacy -F DOCKER-USER; "
+	   "iptables-legacy -X DOCKER-USER");
+}
+
 /* ---------------------------------------------------------------------------------------
  */
 
@@ -855,6 +912,8 @@ int main(void)
 	test_golden();
 	test_race();
 	test_nft();
+	test_l2();
+	test_in_place();
 	rules_clear(&rs);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

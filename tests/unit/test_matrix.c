@@ -1,0 +1,199 @@
+/*
+ * policy_matrix: the reachability a rules_set enforces, read from the compiler's own output
+ * for golden policies, and what it says when parts of the rules are missing (as after
+ * someone flushed a chain).  policy_flow_allowed: the verdict the conntrack sweep uses.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "lib/names.h"
+#include "policy/policy.h"
+#include "tests/golden/nets.h"
+
+struct fixture {
+	struct policy *pol;
+	struct golden_nets g;
+	struct rules_set rs;
+	struct policy_matrix m;
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	cr_assert_not_null(f, "missing %s", path);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)len + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return buf;
+}
+
+/* Compiles tests/golden/NAME and reads the matrix back from the compiled rules. */
+static void load(struct fixture *x, const char *name)
+{
+	struct config_diags d = { 0 };
+	char path[256], *conf, *nets, bad[256];
+
+	snprintf(path, sizeof(path), "tests/golden/%s.conf", name);
+	conf = slurp(path);
+	cr_assert_eq(config_parse(path, conf, strlen(conf), &x->pol, &d), 0);
+	config_diags_free(&d);
+	snprintf(path, sizeof(path), "tests/golden/%s.nets", name);
+	nets = slurp(path);
+	cr_assert_eq(golden_nets_parse(x->pol, nets, &x->g, bad, sizeof(bad)), 0, "%s", bad);
+	rules_init(&x->rs);
+	cr_assert_eq(policy_compile(x->pol, x->g.nets, x->g.n, &x->g.host, &x->rs), 0);
+	cr_assert_eq(policy_matrix(x->pol, x->g.nets, x->g.n, &x->rs, &x->m), 0);
+	free(conf);
+	free(nets);
+}
+
+static void unload(struct fixture *x)
+{
+	policy_matrix_free(&x->m);
+	rules_clear(&x->rs);
+	policy_free(x->pol);
+}
+
+static int tier(const struct fixture *x, const char *name)
+{
+	if (!strcmp(name, "world"))
+		return POLICY_WORLD;
+	if (!strcmp(name, "host"))
+		return POLICY_HOST;
+	return policy_tier_find(x->pol, name);
+}
+
+/* The cell FROM -> TO as text: "-", "all" or "tcp/80,...". */
+static const char *cell(const struct fixture *x, const char *from, const char *to)
+{
+	static char buf[256];
+
+	return policy_cell_str(policy_matrix_cell(&x->m, tier(x, from), tier(x, to)), buf,
+			       sizeof(buf));
+}
+
+Test(matrix, default_policy)
+{
+	static const char *const want[][3] = {
+		{ "front", "front", "all" }, { "front", "mid", "all" }, { "front", "back", "-" },
+		{ "front", "world", "all" }, { "front", "host", "-" },	{ "mid", "front", "-" },
+		{ "mid", "mid", "all" },     { "mid", "back", "all" },	{ "mid", "world", "all" },
+		{ "mid", "host", "-" },	     { "back", "front", "-" },	{ "back", "mid", "-" },
+		{ "back", "back", "all" },   { "back", "world", "-" },	{ "back", "host", "-" },
+		{ "world", "front", "all" }, { "world", "mid", "-" },	{ "world", "back", "-" },
+	};
+	struct fixture x;
+	size_t i;
+
+	load(&x, "default");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect_str_eq(cell(&x, want[i][0], want[i][1]), want[i][2], "%s -> %s",
+				 want[i][0], want[i][1]);
+	unload(&x);
+}
+
+Test(matrix, ports_and_host)
+{
+	struct fixture x;
+
+	load(&x, "ports");
+	cr_expect_str_eq(cell(&x, "web", "app"), "tcp/8080,udp/53,tcp/9000-9100");
+	cr_expect_str_eq(cell(&x, "app", "db"), "tcp/5432");
+	cr_expect_str_eq(cell(&x, "world", "web"), "tcp/80,tcp/443,udp/443");
+	cr_expect_str_eq(cell(&x, "db", "world"), "-");
+	unload(&x);
+	load(&x, "host");
+	cr_expect_str_eq(cell(&x, "front", "host"), "tcp/53,udp/53");
+	cr_expect_str_eq(cell(&x, "mid", "host"), "all");
+	cr_expect_str_eq(cell(&x, "mon", "host"), "tcp/9100-9102");
+	cr_expect_str_eq(cell(&x, "mon", "mon"), "-", "isolated");
+	unload(&x);
+}
+
+/* Drops the rules of table t, chain chain (all of them when verdict < 0, else those). */
+static void drop_rules(struct rules_set *rs, enum rules_table t, const char *chain, int verdict)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].table != t || strcmp(rs->rules[i].chain, chain) ||
+		    (verdict >= 0 && rs->rules[i].verdict != (enum rules_verdict)verdict))
+			rs->rules[k++] = rs->rules[i];
+	rs->nrules = k;
+}
+
+static void reread(struct fixture *x)
+{
+	policy_matrix_free(&x->m);
+	cr_assert_eq(policy_matrix(x->pol, x->g.nets, x->g.n, &x->rs, &x->m), 0);
+}
+
+Test(matrix, flushed_chains_open_nothing)
+{
+	struct fixture x;
+
+	load(&x, "default");
+	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-WORLD", -1);
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "front", "world"), "-", "no world chain, no world");
+	cr_expect_str_eq(cell(&x, "front", "mid"), "all");
+	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-FWD", RULES_JUMP);
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "front", "mid"), "-", "no dispatch, no tier edge");
+	cr_expect_str_eq(cell(&x, "world", "front"), "all", "published ports need no dispatch");
+	drop_rules(&x.rs, RULES_FILTER, "TIERNET-FWD", -1);
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "world", "front"), "-", "nothing marked is accepted");
+	unload(&x);
+}
+
+Test(matrix, unknown_parts_open_nothing)
+{
+	struct fixture x;
+	size_t i;
+
+	load(&x, "host");
+	for (i = 0; i < x.rs.nrules; i++)
+		if (x.rs.rules[i].table == RULES_FILTER && x.rs.rules[i].verdict == RULES_ACCEPT &&
+		    x.rs.rules[i].in_group.on)
+			snprintf(x.rs.rules[i].unknown, sizeof(x.rs.rules[i].unknown),
+				 " -m limit ?");
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "mid", "host"), "-");
+	unload(&x);
+}
+
+Test(matrix, flow_verdicts)
+{
+	struct fixture x;
+	int web, app, db;
+
+	load(&x, "ports");
+	web = tier(&x, "web"), app = tier(&x, "app"), db = tier(&x, "db");
+	cr_expect(policy_flow_allowed(&x.m, web, app, IPPROTO_TCP, 8080));
+	cr_expect(policy_flow_allowed(&x.m, web, app, IPPROTO_TCP, 9050));
+	cr_expect(!policy_flow_allowed(&x.m, web, app, IPPROTO_TCP, 9101));
+	cr_expect(!policy_flow_allowed(&x.m, web, app, IPPROTO_UDP, 8080));
+	cr_expect(!policy_flow_allowed(&x.m, web, app, IPPROTO_ICMP, 0), "ports: no ICMP");
+	cr_expect(policy_flow_allowed(&x.m, web, web, IPPROTO_ICMP, 0), "inside the tier");
+	cr_expect(!policy_flow_allowed(&x.m, db, app, IPPROTO_TCP, 8080));
+	cr_expect(policy_flow_allowed(&x.m, POLICY_HOST, db, IPPROTO_TCP, 1), "the host may");
+	cr_expect(policy_flow_allowed(&x.m, POLICY_WORLD, web, IPPROTO_UDP, 443));
+	cr_expect(!policy_flow_allowed(&x.m, POLICY_WORLD, web, IPPROTO_TCP, 22));
+	cr_expect(!policy_flow_allowed(&x.m, POLICY_WORLD, POLICY_HOST, IPPROTO_TCP, 22));
+	cr_expect(!policy_flow_allowed(&x.m, db, POLICY_WORLD, IPPROTO_TCP, 80), "internal");
+	cr_expect(policy_flow_allowed(&x.m, web, POLICY_WORLD, IPPROTO_TCP, 80));
+	cr_expect(!policy_flow_allowed(&x.m, 99, web, IPPROTO_TCP, 80), "no such tier");
+	unload(&x);
+}
