@@ -204,7 +204,7 @@ static int bridge_nf_call(struct nl_sock *sk, int idx)
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = idx };
 	struct nlattr *info, *data;
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
-	int r = -NLE_NOMEM;
+	int r;
 
 	if (!msg)
 		return -ENOMEM;

@@ -398,7 +398,7 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 		return -EINVAL;
 	if (!n)
 		return 0;
-	c.tier_group = calloc(pol->ntiers, sizeof(*c.tier_group));
+	c.tier_group = calloc(pol->ntiers ? pol->ntiers : 1, sizeof(*c.tier_group));
 	if (!c.tier_group)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)

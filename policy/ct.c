@@ -122,7 +122,8 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
 	if (s->err || allowed(s, ct))
 		return NFCT_CB_CONTINUE;
 	if (s->ndoomed == s->cap) {
-		v = reallocarray(s->doomed, s->cap ? s->cap * 2 : 16, sizeof(*v));
+		v = reallocarray(s->doomed, s->cap ? s->cap * 2 : 16,
+				 sizeof(struct nf_conntrack *));
 		if (!v) {
 			s->err = -ENOMEM;
 			return NFCT_CB_CONTINUE;
