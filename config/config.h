@@ -11,9 +11,10 @@
 
 struct policy;
 
-#define CONFIG_DEFAULT_PATH "/etc/tiernet/tiernet.conf"
-#define CONFIG_FILE_MAX	    (256 * 1024) /* bytes; larger files are refused */
-#define CONFIG_TOKEN_MAX    64		 /* characters in one word */
+#define CONFIG_DEFAULT_PATH  "/etc/tiernet/tiernet.conf"
+#define CONFIG_FILE_MAX	     (256 * 1024)	  /* bytes; larger files are refused */
+#define CONFIG_TOKEN_MAX     64			  /* characters in one word */
+#define CONFIG_EMBEDDED_NAME "<embedded default>" /* the file name in its messages */
 
 /* One problem found in a policy file: where, what, and the offending line. */
 struct config_diag {
@@ -40,6 +41,13 @@ extern const char config_default_text[];
  */
 int config_parse(const char *name, const char *text, size_t len, struct policy **out,
 		 struct config_diags *diags);
+/*
+ * Reads the policy file at path (NULL: CONFIG_DEFAULT_PATH) into a malloc'ed, NUL-terminated
+ * *text of *len bytes, with the checks config_load makes.  Returns 0, -ENOENT without a
+ * diag when the default file does not exist (what stands in for it is the caller's choice),
+ * or -errno with the problem in diags.
+ */
+int config_read(const char *path, char **text, size_t *len, struct config_diags *diags);
 /*
  * Reads and parses the policy file at path.  When path is NULL the default path is used and
  * a missing file means the embedded default; an explicit path that is missing is an error.

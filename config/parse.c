@@ -27,7 +27,6 @@
 #define LINE_LEN_MAX	4096 /* characters in one line (64 port items need about 1100) */
 #define LINE_TOKENS_MAX 256  /* words on one line */
 #define ERRORS_MAX	100  /* diagnostics kept from one file; further errors are counted */
-#define EMBEDDED_NAME	"<embedded default>"
 
 /* A line of the source text (not NUL-terminated); no is 1-based. */
 struct srcline {
@@ -932,41 +931,56 @@ fail:
 	return ret;
 }
 
-static int load_fd(int fd, const char *file, struct policy **out, struct config_diags *ds)
+static int read_fd(int fd, const char *file, char **text, size_t *len, struct config_diags *ds)
 {
 	struct stat st;
-	char *buf = NULL, e[128];
-	size_t len = 0;
+	char e[128];
 	int ret;
 
 	if (fstat(fd, &st))
 		return file_error(ds, -errno, file, "cannot stat: %s", errstr(errno, e, sizeof(e)));
 	ret = check_file(file, &st, ds);
 	if (!ret)
-		ret = read_all(fd, file, &buf, &len, ds);
+		ret = read_all(fd, file, text, len, ds);
 	if (!ret)
-		ret = config_parse(file, buf, len, out, ds);
-	free(buf);
+		(*text)[*len] = '\0';
 	return ret;
 }
 
-int config_load(const char *path, struct policy **out, struct config_diags *diags)
+int config_read(const char *path, char **text, size_t *len, struct config_diags *diags)
 {
 	const char *file = path ? path : CONFIG_DEFAULT_PATH;
 	char e[128];
 	int fd, ret;
 
-	*out = NULL;
+	*text = NULL;
+	*len = 0;
 	/* O_NONBLOCK: a FIFO must not hang the daemon; check_file refuses it. */
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT && !path)
-		return config_parse(EMBEDDED_NAME, config_default_text, strlen(config_default_text),
-				    out, diags);
+		return -ENOENT;
 	if (fd < 0)
 		return file_error(diags, -errno, file, "cannot open: %s",
 				  errstr(errno, e, sizeof(e)));
-	ret = load_fd(fd, file, out, diags);
+	ret = read_fd(fd, file, text, len, diags);
 	close(fd);
+	return ret;
+}
+
+int config_load(const char *path, struct policy **out, struct config_diags *diags)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	ret = config_read(path, &text, &len, diags);
+	if (ret == -ENOENT && !path)
+		return config_parse(CONFIG_EMBEDDED_NAME, config_default_text,
+				    strlen(config_default_text), out, diags);
+	if (!ret)
+		ret = config_parse(path ? path : CONFIG_DEFAULT_PATH, text, len, out, diags);
+	free(text);
 	return ret;
 }
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -86,17 +87,20 @@ static void net_fixup(struct drv_net *n)
 static void reconcile(const struct policy *pol)
 {
 	struct drv_ep *e, *next;
-	int r;
+	int r, host, peer;
 
 	(void)pol;
 	state_batch(true);
 	reconcile_networks(drv.nets, drv.eps, net_fixup);
 	for (e = drv.eps; e; e = next) {
 		next = e->next;
+		host = link_index(e->host);
+		peer = link_index(e->peer);
 		if (drv_net_find(e->net_id)) {
 			if (reconcile_endpoint_gone(e))
 				drv_ep_destroy(e);
-		} else if (link_index(e->host) >= 0 && link_index(e->peer) < 0) {
+		} else if (!(host == -ENODEV || (host >= 0 && peer >= 0))) {
+			/* (the veth exists, or netlink could not say, and no peer left here) */
 			/* Its network's state was lost, but a running container uses the veth. */
 			log_error("endpoint %.12s belongs to no known network (its state file was "
 				  "lost) but its container is running; its veth %s is kept and its "
@@ -119,34 +123,86 @@ static void reconcile(const struct policy *pol)
 }
 
 /*
- * One tiernet per network namespace: every instance rewrites all TIERNET chains from its own
- * networks, so a second one would silently wipe the first one's rules.  An abstract Unix
- * socket is the lock: its name lives in the network namespace, and the kernel releases it
- * when the process dies, even by SIGKILL.
+ * One tiernet per state directory and per network namespace: every instance rewrites all
+ * TIERNET chains from its own networks, so a second one would silently wipe the first one's
+ * rules.  Two locks:
+ *   - flock on "lock" in the state directory (0700, root's): only root can hold it, and the
+ *     kernel releases it when the process dies, even by SIGKILL;
+ *   - the abstract Unix socket @tiernet.driver, which lives in the network namespace and so
+ *     also catches a second tiernet with another state directory.  Any local user can bind an
+ *     abstract name, so a holder counts only when it is root (SO_PEERCRED of its listening
+ *     socket); a name held by anyone else is reported and ignored, never a reason not to
+ *     start.
  */
-static int instance_lock(struct err *err)
+static int lock_state_dir(const char *dir, struct err *err)
+{
+	char path[DRIVER_PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_set(err, errno, "tiernet: cannot open the lock %s: %s", path,
+			       strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return err_set(err, EBUSY,
+				       "tiernet: another tiernet daemon uses the state directory "
+				       "%s "
+				       "already; stop it first (one tiernet per host)",
+				       dir);
+		return err_set(err, e, "tiernet: cannot lock %s: %s", path, strerror(e));
+	}
+	return 0; /* the descriptor stays open for the life of the process */
+}
+
+/* The uid of whoever listens on the abstract name sa, or -1 when nobody does. */
+static long abstract_holder(const struct sockaddr_un *sa, socklen_t len)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	long uid = -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sa, len) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 && clen == sizeof(cred))
+		uid = (long)cred.uid;
+	close(fd);
+	return uid;
+}
+
+static int lock_netns(struct err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static const char name[] = "tiernet.driver";
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + sizeof(name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	long uid;
 
 	if (fd < 0)
 		return err_set(err, errno, "tiernet: cannot create the instance lock: %s",
 			       strerror(errno));
 	memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
-	if (bind(fd, (struct sockaddr *)&sa,
-		 offsetof(struct sockaddr_un, sun_path) + sizeof(name)) < 0) {
-		int e = errno;
-
-		close(fd);
-		if (e == EADDRINUSE)
-			return err_set(err, EBUSY,
-				       "tiernet: another tiernet daemon runs in "
-				       "this network namespace already; stop it first (one "
-				       "tiernet per host)");
-		return err_set(err, e, "tiernet: cannot take the instance lock: %s", strerror(e));
-	}
-	return 0; /* the descriptor stays open for the life of the process */
+	if (bind(fd, (struct sockaddr *)&sa, len) == 0 && listen(fd, 1) == 0)
+		return 0; /* the descriptor stays open for the life of the process */
+	close(fd);
+	uid = abstract_holder(&sa, len);
+	if (uid == 0)
+		return err_set(err, EBUSY,
+			       "tiernet: another tiernet daemon runs in this network namespace "
+			       "already; stop it first (one tiernet per host)");
+	if (uid > 0)
+		log_warnx("the name @%s is held by uid %ld, not by root: ignored (the state "
+			  "directory's lock still keeps a second tiernet out)",
+			  name, uid);
+	else
+		log_warnx("the name @%s is taken by a socket nobody listens on: ignored", name);
+	return 0;
 }
 
 int driver_init(const char *state_dir, struct policy *pol, struct err *err)
@@ -154,10 +210,11 @@ int driver_init(const char *state_dir, struct policy *pol, struct err *err)
 	struct drv_net *n;
 	int r;
 
-	r = instance_lock(err);
-	if (r < 0)
-		return r;
 	r = state_open(state_dir, err);
+	if (r == 0)
+		r = lock_state_dir(state_dir, err);
+	if (r == 0)
+		r = lock_netns(err);
 	if (r < 0)
 		return r;
 	r = state_load(load_net, load_ep, load_bad);
@@ -229,4 +286,14 @@ void driver_tick(void)
 	pthread_mutex_lock(&drv.lock);
 	drv_fw_tick();
 	pthread_mutex_unlock(&drv.lock);
+}
+
+int driver_keep_policy(const char *origin, const char *text, struct err *err)
+{
+	return state_save_policy(origin, text, err);
+}
+
+int driver_kept_policy(const char *dir, char **origin, char **text)
+{
+	return state_read_policy(dir, origin, text);
 }

@@ -108,6 +108,18 @@ void driver_exit(void);
 int driver_set_policy(struct policy *pol, struct err *err);
 
 /*
+ * Saves the text of the policy in force and where it came from (a path, or "embedded") in
+ * the state directory, so that the policy survives the loss of its file (plugin/source.c).
+ * Returns 0 or -errno with err.
+ */
+int driver_keep_policy(const char *origin, const char *text, struct err *err);
+/*
+ * Reads what driver_keep_policy saved in state directory dir (no driver needed): malloc'ed
+ * *origin and *text.  Returns 0, -ENOENT when nothing was saved, or -errno.
+ */
+int driver_kept_policy(const char *dir, char **origin, char **text);
+
+/*
  * Periodic upkeep, called every few seconds from the main loop: when dockerd (re)creates its
  * nf_tables chains after tiernet started, or an operator removed the pass-through, put it
  * back.  Cheap when nothing changed.

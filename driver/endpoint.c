@@ -19,27 +19,27 @@
 /*
  * An fsync costs milliseconds (7 ms measured here for file plus directory), longer than all
  * the netlink work of a call; with the lock held across it, 24 containers starting at once
- * would queue behind each other's disk writes.
+ * would queue behind each other's disk writes.  The endpoint is busy meanwhile, so no other
+ * call on it runs and it cannot go away (drv_ep_wait).
  */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err)
+int drv_ep_save(struct drv_ep *e, struct err *err)
 {
-	struct drv_ep snap = **ep;
-	int r = 0;
+	struct drv_ep snap = *e;
+	int r;
 
 	snap.ports = NULL;
 	if (snap.nports) {
 		snap.ports = calloc(snap.nports, sizeof(*snap.ports));
 		if (!snap.ports)
 			return err_set(err, ENOMEM, "tiernet: out of memory");
-		memcpy(snap.ports, (*ep)->ports, snap.nports * sizeof(*snap.ports));
+		memcpy(snap.ports, e->ports, snap.nports * sizeof(*snap.ports));
 	}
+	drv_ep_busy(e, true);
 	pthread_mutex_unlock(&drv.lock);
 	r = state_save_ep(&snap, err);
 	free(snap.ports);
 	pthread_mutex_lock(&drv.lock);
-	*ep = drv_ep_find(snap.id);
-	if (!r && !*ep)
-		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile", snap.id);
+	drv_ep_busy(e, false);
 	return r;
 }
 
@@ -103,7 +103,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	r = ep_validate(req, n, err);
 	if (r < 0)
 		goto out_free;
-	old = drv_ep_find(req->id);
+	old = drv_ep_wait(req->id);
 	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
 		r = err_set(err, ENOSPC,
 			    "tiernet: network %.12s has %d endpoints, the most a "
@@ -114,12 +114,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	}
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
-		if (old->busy)
-			r = err_set(err, EBUSY,
-				    "tiernet: endpoint %.12s is being created "
-				    "already",
-				    req->id);
-		else if (old->addr != req->addr || strcmp(old->net_id, n->id))
+		if (old->addr != req->addr || strcmp(old->net_id, n->id))
 			r = err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
 		reply->mac_set = !req->has_mac;
 		memcpy(reply->mac, old->mac, 6);
@@ -150,10 +145,11 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 
 	pthread_mutex_lock(&drv.lock);
 	if (r < 0) {
+		drv_ep_busy(e, false);
 		drv_ep_unlink(e);
 		goto out_free;
 	}
-	e->busy = false;
+	drv_ep_busy(e, false);
 	reply->mac_set = !req->has_mac;
 	memcpy(reply->mac, e->mac, 6);
 	log_debug("endpoint %.12s created on %s: veth %s", e->id, bridge, e->host);
@@ -164,19 +160,34 @@ out_free:
 	return r;
 }
 
+/*
+ * The state file goes first: when it cannot be removed (a read-only state directory), the
+ * call fails and the endpoint stays whole; a veth left behind by a crash after that is an
+ * orphan that reconciliation removes.
+ */
 int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct err fw;
 	struct drv_ep *e;
 	int r;
 
-	(void)err;
 	pthread_mutex_lock(&drv.lock);
-	e = drv_ep_find(ep_id);
-	if (!e || e->busy || strcmp(e->net_id, net_id)) {
+	e = drv_ep_wait(ep_id);
+	if (!e || strcmp(e->net_id, net_id)) {
 		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
 		pthread_mutex_unlock(&drv.lock);
 		return 0;
+	}
+	drv_ep_busy(e, true);
+	pthread_mutex_unlock(&drv.lock);
+	r = state_del_ep(e->id);
+	pthread_mutex_lock(&drv.lock);
+	drv_ep_busy(e, false);
+	if (r < 0) {
+		pthread_mutex_unlock(&drv.lock);
+		return err_set(err, -r,
+			       "tiernet: cannot delete the state of endpoint %.12s in %s: %s",
+			       ep_id, state_where(), strerror(-r));
 	}
 	drv_ep_unlink(e);
 	if (e->nports && drv_fw_sync(drv.policy, NULL, true, &fw) < 0)
@@ -187,10 +198,6 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 	r = link_del(e->host);
 	if (r < 0)
 		log_warnx("cannot delete veth %s of endpoint %.12s: %s", e->host, e->id,
-			  strerror(-r));
-	r = state_del_ep(e->id);
-	if (r < 0)
-		log_warnx("cannot delete the state file of endpoint %.12s: %s", e->id,
 			  strerror(-r));
 	log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
 	drv_ep_free(e);
@@ -222,14 +229,14 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 	}
 	snprintf(e->sandbox, sizeof(e->sandbox), "%s", req->sandbox);
 	e->joined = true;
-	r = drv_ep_save_unlocked(&e, err);
-	n = e ? drv_net_find(e->net_id) : NULL;
+	r = drv_ep_save(e, err);
+	n = drv_net_find(e->net_id);
 	if (r < 0 || !n) {
-		if (e) {
-			e->joined = false;
-			e->sandbox[0] = '\0';
-		}
-		r = r < 0 ? r : -ENOENT;
+		e->joined = false;
+		e->sandbox[0] = '\0';
+		r = r < 0 ? r
+			  : err_set(err, ENOENT, "tiernet: network %.12s was deleted meanwhile",
+				    e->net_id);
 		goto out;
 	}
 	if (n->internal && req->nports)
@@ -250,16 +257,19 @@ int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 	int r = 0;
 
 	pthread_mutex_lock(&drv.lock);
-	e = drv_ep_find(ep_id);
+	e = drv_ep_wait(ep_id);
 	if (!e || strcmp(e->net_id, net_id)) {
 		log_info("Leave for unknown endpoint %.12s: nothing to do", ep_id);
 		goto out;
 	}
-	if (e->nports)
-		drv_ports_replace(e, NULL, 0, err);
+	if (e->nports) {
+		r = drv_ports_commit(e, NULL, 0, err);
+		if (r < 0)
+			goto out;
+	}
 	e->joined = false;
 	e->sandbox[0] = '\0';
-	r = drv_ep_save_unlocked(&e, err);
+	r = drv_ep_save(e, err);
 out:
 	pthread_mutex_unlock(&drv.lock);
 	return r;

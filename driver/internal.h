@@ -40,7 +40,12 @@ struct drv_ep {
 	bool joined;
 	struct driver_port *ports; /* published (host ports resolved); malloc'ed */
 	size_t nports;
-	bool busy; /* CreateEndpoint is making its veth and state outside the lock */
+	/*
+	 * A call is working on the endpoint outside drv.lock (making its veth, writing or
+	 * removing its state file): every other call on it waits (drv_ep_wait), so calls on one
+	 * endpoint never overlap and the endpoint cannot be freed meanwhile.
+	 */
+	bool busy;
 	struct drv_ep *next, **pprev;	/* drv.eps, for walks */
 	struct drv_ep *hnext, **hpprev; /* the ID hash, for lookups */
 };
@@ -51,6 +56,7 @@ struct drv_ep {
 /* The driver's state, one struct, guarded by its lock (the way Redis keeps `server`). */
 struct driver {
 	pthread_mutex_t lock;
+	pthread_cond_t idle; /* broadcast when an endpoint stops being busy */
 	struct policy *policy;
 	struct drv_net *nets; /* in creation order: the firewall is compiled in it */
 	struct drv_ep *eps;
@@ -66,7 +72,11 @@ extern struct driver drv;
 struct drv_net *drv_net_find(const char *id);
 struct drv_net *drv_net_find_bridge(const char *bridge);
 struct drv_ep *drv_ep_find(const char *id);
-/* The endpoint id of network net_id, or NULL with a sentence in err. */
+/* The endpoint id once no call is working on it (drv.lock held; waits), or NULL. */
+struct drv_ep *drv_ep_wait(const char *id);
+/* Marks e busy or not; clearing wakes the calls waiting for it. */
+void drv_ep_busy(struct drv_ep *e, bool busy);
+/* drv_ep_wait, and it must belong to net_id: else NULL with a sentence in err. */
 struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err);
 void drv_net_append(struct drv_net *n);
 void drv_net_unlink(struct drv_net *n);
@@ -97,11 +107,10 @@ void drv_ip_str(uint32_t a, char s[16]);
 
 /* endpoint.c */
 /*
- * Writes *ep's state file without holding drv.lock across the fsync: called and returning
- * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
- * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
+ * Writes e's state file without holding drv.lock across the fsync: called and returning
+ * with the lock held, e busy meanwhile.  Returns 0 or -errno with err.
  */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err);
+int drv_ep_save(struct drv_ep *e, struct err *err);
 
 /* firewall.c: the rules for the driver's networks and published ports */
 /*
@@ -127,6 +136,11 @@ void drv_route_localnet_on(const char *bridge);
 const char *drv_proto_str(uint8_t proto);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);
+/*
+ * drv_ports_replace, then the endpoint's state file: when that cannot be written, the old
+ * set is put back (kernel and memory), so the call changes nothing.  Takes ports.
+ */
+int drv_ports_commit(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);
 /* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct err *err);
@@ -186,6 +200,11 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps);
 
 /* state.c: one file per object, written atomically (temp file, fsync, rename, fsync dir) */
 int state_open(const char *dir, struct err *err);
+/* policy.json in the state directory (driver_keep_policy, driver_kept_policy). */
+int state_save_policy(const char *origin, const char *text, struct err *err);
+int state_read_policy(const char *dir, char **origin, char **text);
+/* The state directory, for messages. */
+const char *state_where(void);
 int state_save_net(const struct drv_net *n, struct err *err);
 int state_save_ep(const struct drv_ep *e, struct err *err);
 /* Renames an endpoint's file to NAME.orphaned: kept for the operator, never loaded again. */

@@ -188,6 +188,22 @@ out:
 
 /* ---- DeleteNetwork ---- */
 
+/* An endpoint of network n that a call is working on, or NULL. */
+static struct drv_ep *busy_endpoint(const struct drv_net *n)
+{
+	struct drv_ep *e;
+
+	for (e = drv.eps; e; e = e->next)
+		if (e->busy && !strcmp(e->net_id, n->id))
+			return e;
+	return NULL;
+}
+
+/*
+ * The state file goes first (a read-only state directory fails the call and changes
+ * nothing); then the leftover endpoints, the rules and the bridge.  A call still working on
+ * one of its endpoints is waited for, so none finishes on a deleted network.
+ */
 int driver_network_delete(const char *net_id, struct err *err)
 {
 	struct drv_ep *e, *next;
@@ -195,15 +211,22 @@ int driver_network_delete(const char *net_id, struct err *err)
 	int r = 0, rl;
 
 	pthread_mutex_lock(&drv.lock);
-	n = drv_net_find(net_id);
+	while ((n = drv_net_find(net_id)) && busy_endpoint(n))
+		pthread_cond_wait(&drv.idle, &drv.lock);
 	if (!n) {
 		log_info("DeleteNetwork for unknown network %.12s: nothing to do", net_id);
+		goto out;
+	}
+	r = state_del_net(n->id);
+	if (r < 0) {
+		r = err_set(err, -r, "tiernet: cannot delete the state of network %.12s in %s: %s",
+			    n->id, state_where(), strerror(-r));
 		goto out;
 	}
 	/* dockerd refuses to remove a network with endpoints; these are leftovers. */
 	for (e = drv.eps; e; e = next) {
 		next = e->next;
-		if (!strcmp(e->net_id, n->id) && !e->busy)
+		if (!strcmp(e->net_id, n->id))
 			drv_ep_destroy(e);
 	}
 	drv_net_unlink(n);
@@ -214,10 +237,6 @@ int driver_network_delete(const char *net_id, struct err *err)
 	if (rl < 0 && !r)
 		r = err_set(err, -rl, "tiernet: cannot delete bridge %s: %s", n->bridge,
 			    strerror(-rl));
-	rl = state_del_net(n->id);
-	if (rl < 0 && !r)
-		r = err_set(err, -rl, "tiernet: cannot delete the state of network %.12s: %s",
-			    n->id, strerror(-rl));
 	log_info("network %.12s deleted: bridge %s", n->id, n->bridge);
 	free(n);
 out:

@@ -13,7 +13,7 @@
 #include "lib/log.h"
 #include "lib/names.h"
 
-struct driver drv = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct driver drv = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER };
 
 void drv_ip_str(uint32_t a, char s[INET_ADDRSTRLEN])
 {
@@ -155,11 +155,27 @@ void drv_ep_destroy(struct drv_ep *e)
 	drv_ep_free(e);
 }
 
+struct drv_ep *drv_ep_wait(const char *id)
+{
+	struct drv_ep *e;
+
+	while ((e = drv_ep_find(id)) && e->busy)
+		pthread_cond_wait(&drv.idle, &drv.lock);
+	return e;
+}
+
+void drv_ep_busy(struct drv_ep *e, bool busy)
+{
+	e->busy = busy;
+	if (!busy)
+		pthread_cond_broadcast(&drv.idle);
+}
+
 struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err)
 {
-	struct drv_ep *e = drv_ep_find(ep_id);
+	struct drv_ep *e = drv_ep_wait(ep_id);
 
-	if (!e || e->busy || strcmp(e->net_id, net_id)) {
+	if (!e || strcmp(e->net_id, net_id)) {
 		err_set(err, ENOENT,
 			"tiernet: endpoint %.12s of network %.12s is unknown to "
 			"tiernet; stop the container and start it again",

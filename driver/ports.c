@@ -61,6 +61,32 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, str
 	return 0;
 }
 
+int drv_ports_commit(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err)
+{
+	struct driver_port *old = NULL;
+	size_t nold = e->nports;
+	struct err ignored;
+	int r;
+
+	if (nold) {
+		old = calloc(nold, sizeof(*old));
+		if (!old) {
+			free(ports);
+			return err_set(err, ENOMEM, "tiernet: out of memory");
+		}
+		memcpy(old, e->ports, nold * sizeof(*old));
+	}
+	r = drv_ports_replace(e, ports, n, err);
+	if (r == 0) {
+		r = drv_ep_save(e, err);
+		/* not saved: the kernel and memory go back to what the state file says */
+		if (r < 0 && drv_ports_replace(e, old, nold, &ignored) == 0)
+			old = NULL;
+	}
+	free(old);
+	return r;
+}
+
 static bool same_binding(const struct driver_port *a, const struct driver_port *b)
 {
 	return a->proto == b->proto && a->host_port == b->host_port &&
@@ -186,10 +212,7 @@ static int publish(struct drv_ep *e, const struct drv_net *n, const struct drive
 		free(p);
 		return r;
 	}
-	r = drv_ports_replace(e, p, cnt, err);
-	if (!r)
-		r = state_save_ep(e, err);
-	return r;
+	return drv_ports_commit(e, p, cnt, err);
 }
 
 int driver_publish(const struct driver_pec_req *req, struct err *err)
@@ -215,12 +238,9 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
 	int r = 0;
 
 	pthread_mutex_lock(&drv.lock);
-	e = drv_ep_find(ep_id);
-	if (e && !strcmp(e->net_id, net_id) && e->nports) {
-		r = drv_ports_replace(e, NULL, 0, err);
-		if (!r)
-			r = state_save_ep(e, err);
-	}
+	e = drv_ep_wait(ep_id);
+	if (e && !strcmp(e->net_id, net_id) && e->nports)
+		r = drv_ports_commit(e, NULL, 0, err);
 	pthread_mutex_unlock(&drv.lock);
 	return r;
 }

@@ -135,13 +135,25 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 	free(v);
 }
 
+/*
+ * Only the kernel's "no such device" means a veth is gone: any other netlink failure (EIO,
+ * EPERM, ENOBUFS) says nothing about it, and deleting a running container's state on such a
+ * guess would cut it off for good.
+ */
 bool reconcile_endpoint_gone(const struct drv_ep *e)
 {
-	if (link_index(e->host) < 0) {
+	int r = link_index(e->host);
+
+	if (r == -ENODEV) {
 		log_info("endpoint %.12s: its veth %s is gone (the container stopped while tiernet "
 			 "was not running); removing it",
 			 e->id, e->host);
 		return true;
+	}
+	if (r < 0) {
+		log_error("endpoint %.12s: cannot tell whether its veth %s exists (%s); kept",
+			  e->id, e->host, strerror(-r));
+		return false;
 	}
 	if (e->joined && sandbox_gone(e->sandbox)) {
 		log_info("endpoint %.12s: its container's sandbox %s is gone; removing it", e->id,

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "driver/internal.h"
 #include "lib/names.h"
 
@@ -54,6 +55,11 @@ int state_open(const char *dir, struct err *err)
 	return 0;
 }
 
+const char *state_where(void)
+{
+	return state_dir;
+}
+
 static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -89,8 +95,13 @@ static int write_atomic(const char *kind, const char *id, const char *text)
 
 	snprintf(dir, sizeof(dir), "%s/%s", state_dir, kind);
 	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * A temporary name of its own for every write: two writes of one object can overlap
+	 * (the caller serialises them, but a shared name would still let one rename the
+	 * other's half-written file).  The loader removes ".*.tmp" leftovers of a crash.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX.tmp", dir, id);
+	fd = mkostemps(tmp, 4, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	r = write_all(fd, text, strlen(text));
@@ -393,7 +404,7 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	return NULL;
 }
 
-static char *read_file(const char *path, const char **why)
+static char *read_file_max(const char *path, off_t max, const char **why)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -403,8 +414,8 @@ static char *read_file(const char *path, const char **why)
 	*why = "cannot be read";
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_FILE_MAX) {
-		*why = "is not a regular file of at most 64 KiB";
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > max) {
+		*why = "is not a regular file of the size tiernet writes";
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -420,6 +431,11 @@ static char *read_file(const char *path, const char **why)
 out:
 	close(fd);
 	return buf;
+}
+
+static char *read_file(const char *path, const char **why)
+{
+	return read_file_max(path, STATE_FILE_MAX, why);
 }
 
 static void quarantine(const char *path, const char *why,
@@ -495,5 +511,62 @@ int state_load(void (*net_fn)(struct drv_net *n), void (*ep_fn)(struct drv_ep *e
 
 	if (!r)
 		r = load_dir("endpoints", false, net_fn, ep_fn, bad_fn);
+	return r;
+}
+
+/* ---- policy.json: the policy in force and where it came from (plugin/source.c) ---- */
+
+#define POLICY_STATE_MAX (2 * CONFIG_FILE_MAX + 1024) /* JSON-escaped text and a path */
+
+int state_save_policy(const char *origin, const char *text, struct err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json;
+	int r;
+
+	if (o) {
+		cJSON_AddNumberToObject(o, "version", STATE_VERSION);
+		cJSON_AddStringToObject(o, "origin", origin);
+		cJSON_AddStringToObject(o, "text", text);
+	}
+	json = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	if (!json)
+		return err_set(err, ENOMEM, "tiernet: out of memory saving the policy");
+	r = write_atomic(".", "policy", json);
+	free(json);
+	if (r)
+		return err_set(err, -r, "tiernet: cannot save the policy in force in %s: %s",
+			       state_dir, strerror(-r));
+	return 0;
+}
+
+int state_read_policy(const char *dir, char **origin, char **text)
+{
+	char path[DRIVER_PATH_MAX + 16], *buf;
+	const char *why, *o, *t;
+	cJSON *j;
+	int r = -EINVAL;
+
+	*origin = *text = NULL;
+	snprintf(path, sizeof(path), "%s/policy.json", dir);
+	buf = read_file_max(path, POLICY_STATE_MAX, &why);
+	if (!buf)
+		return errno == ENOENT ? -ENOENT : -EIO;
+	j = cJSON_Parse(buf);
+	free(buf);
+	o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "origin"));
+	t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "text"));
+	if (o && t && strlen(t) <= CONFIG_FILE_MAX) {
+		*origin = strdup(o);
+		*text = strdup(t);
+		r = *origin && *text ? 0 : -ENOMEM;
+		if (r) {
+			free(*origin);
+			free(*text);
+			*origin = *text = NULL;
+		}
+	}
+	cJSON_Delete(j);
 	return r;
 }

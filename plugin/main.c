@@ -24,14 +24,14 @@ struct serve_opts {
 	const char *socket, *config, *state_dir;
 };
 
-/* Loads the policy file (NULL = default path, else the embedded default); prints errors. */
-static struct policy *load_policy(const char *path)
+/* Loads the policy (source.c says from where); logs every problem. */
+static struct policy *load_policy(const struct serve_opts *o, bool start, struct source *src)
 {
 	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
 	size_t i;
 
-	if (config_load(path, &pol, &diags) < 0) {
+	if (source_load(o->config, o->state_dir, start, &pol, src, &diags) < 0) {
 		for (i = 0; i < diags.n; i++) {
 			char *s = config_diag_format(&diags.v[i]);
 
@@ -44,13 +44,27 @@ static struct policy *load_policy(const char *path)
 	return pol;
 }
 
-static void reload(const char *path)
+/* Keeps a copy of the policy now in force; a failure costs only that copy. */
+static void keep_policy(const struct source *src)
 {
+	struct err err;
+
+	if (src->kept)
+		log_error("the policy file %s was in force and is gone: tiernet uses the copy kept "
+			  "in its state directory; restore the file",
+			  CONFIG_DEFAULT_PATH);
+	else if (source_keep(src, &err) < 0)
+		log_warnx("%s", err.msg);
+}
+
+static void reload(const struct serve_opts *o)
+{
+	struct source src;
 	struct err err;
 	struct policy *pol;
 
-	log_info("SIGHUP: re-reading the policy %s", path ? path : CONFIG_DEFAULT_PATH);
-	pol = load_policy(path);
+	log_info("SIGHUP: re-reading the policy %s", o->config ? o->config : CONFIG_DEFAULT_PATH);
+	pol = load_policy(o, false, &src);
 	if (!pol) {
 		log_error("the new policy is invalid; the old policy stays in force");
 		return;
@@ -58,8 +72,11 @@ static void reload(const char *path)
 	if (driver_set_policy(pol, &err) < 0) {
 		log_error("%s; the old policy stays in force", err.msg);
 		policy_free(pol);
+		source_free(&src);
 		return;
 	}
+	keep_policy(&src);
+	source_free(&src);
 	log_info("new policy applied");
 }
 
@@ -76,6 +93,7 @@ static void on_signal(int sig)
 static int serve(const struct serve_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct source src;
 	struct err err;
 	struct policy *pol;
 	/* How often Docker's chains are checked for the pass-through (dockerd restarts). */
@@ -95,14 +113,17 @@ static int serve(const struct serve_opts *o)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	pol = load_policy(o->config);
+	pol = load_policy(o, true, &src);
 	if (!pol)
 		fatalx("cannot start: fix the policy file and try again");
 	if (driver_init(o->state_dir, pol, &err) < 0) {
 		driver_exit();
 		policy_free(pol);
+		source_free(&src);
 		fatalx("cannot start: %s", err.msg);
 	}
+	keep_policy(&src);
+	source_free(&src);
 	/*
 	 * Capabilities are per thread and inherited by new threads: drop them before
 	 * server_start() starts libmicrohttpd's.  Binding the socket needs none (root owns
@@ -119,7 +140,7 @@ static int serve(const struct serve_opts *o)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(o->config);
+			reload(o);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)
@@ -167,20 +188,22 @@ static void usage_serve(FILE *f)
 static void usage_check(FILE *f)
 {
 	fprintf(f,
-		"usage: tiernet check [--config FILE]\n"
+		"usage: tiernet check [--config FILE] [--state-dir DIR]\n"
 		"       tiernet check --print-default\n"
 		"\n"
-		"Parses a policy file as `tiernet serve` would and prints \"configuration OK\"\n"
-		"(exit 0) or every error as file:line:column with the line and a caret (exit 1).\n"
-		"Without --config it checks %s, or the embedded\n"
-		"default policy when that file does not exist.  --print-default prints the\n"
-		"embedded default policy, a starting point for your own.\n"
+		"Parses a policy file as a running `tiernet serve` would on SIGHUP and prints\n"
+		"\"configuration OK\" (exit 0) or every error as file:line:column with the line\n"
+		"and a caret (exit 1).  Without --config it checks %s,\n"
+		"or the embedded default policy when that file does not exist and has never been\n"
+		"in force (the state directory, default %s, remembers; once it\n"
+		"has been, its absence is an error).  --print-default prints the embedded\n"
+		"default policy, a starting point for your own.\n"
 		"\n"
 		"examples:\n"
 		"  tiernet check\n"
 		"  tiernet check --config ./tiernet.conf && systemctl reload tiernet\n"
 		"  tiernet check --print-default > ./tiernet.conf\n",
-		CONFIG_DEFAULT_PATH);
+		CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT);
 }
 
 static void usage_status(FILE *f)
@@ -314,6 +337,7 @@ static int cmd_check(int argc, char **argv)
 	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
 	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
+	struct source src;
 	int r;
 
 	if (argc == 2 && !strcmp(argv[1], "--print-default")) {
@@ -327,7 +351,8 @@ static int cmd_check(int argc, char **argv)
 		usage_check(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
 	}
-	r = config_load(o.config, &pol, &diags);
+	/* The question a reload asks: so check says what the daemon would do with the file. */
+	r = source_load(o.config, o.state_dir, false, &pol, &src, &diags);
 	if (r < 0) {
 		config_diags_print(&diags, stderr);
 		config_diags_free(&diags);
@@ -336,6 +361,7 @@ static int cmd_check(int argc, char **argv)
 	config_diags_free(&diags);
 	policy_free(pol);
 	printf("configuration OK\n");
+	source_free(&src);
 	return 0;
 }
 

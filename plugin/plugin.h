@@ -52,6 +52,27 @@ int server_start(const char *path);
 /* Stops serving and removes the socket. */
 void server_stop(void);
 
+/* source.c: where the policy comes from (the file, the embedded default, the kept copy) */
+struct policy;
+struct config_diags;
+struct source {
+	char *text;	   /* the policy's text, malloc'ed */
+	char origin[4096]; /* the file it came from, or "embedded" */
+	char name[4200];   /* as the messages name it */
+	bool kept;	   /* the copy kept in the state directory stood in for the file */
+};
+/*
+ * Loads the policy for a start (start true) or a reload/check: from config, else the
+ * default file, else the embedded default while the default file has never been in force
+ * (state_dir's policy.json).  Returns 0 with *pol and src filled, or -errno with every
+ * problem in diags.
+ */
+int source_load(const char *config, const char *state_dir, bool start, struct policy **pol,
+		struct source *src, struct config_diags *diags);
+/* Records src as the policy in force in the state directory; 0 or -errno with err. */
+int source_keep(const struct source *src, struct err *err);
+void source_free(struct source *src);
+
 /* caps.c */
 /*
  * Keeps CAP_NET_ADMIN and CAP_NET_RAW only (effective and permitted; inheritable and ambient
