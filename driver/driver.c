@@ -269,9 +269,24 @@ int driver_set_policy(struct policy *pol, struct err *err)
 		}
 	r = drv_fw_sync(pol, NULL, true, err);
 	if (r < 0) {
-		struct err ignored;
+		struct err back;
 
-		drv_fw_sync(drv.policy, NULL, false, &ignored); /* put the old rules back */
+		/*
+		 * The x_tables were put back by xt_apply unless it said otherwise; the nf_tables
+		 * parts, applied after them, are put back here.  When that fails too, the log and
+		 * status say the firewall is mixed, never that the old policy simply stays.
+		 */
+		if (r == -ENOTRECOVERABLE || drv_fw_sync(drv.policy, NULL, false, &back) < 0) {
+			char first[sizeof(err->msg)];
+
+			drv.fw_mixed = true;
+			memcpy(first, err->msg, sizeof(first));
+			r = err_set(err, ENOTRECOVERABLE,
+				    "%s; the old policy could not be put back in full: the "
+				    "firewall "
+				    "is mixed, and tiernet applies the old policy again every 2 s",
+				    first);
+		}
 		goto out;
 	}
 	policy_free(drv.policy);

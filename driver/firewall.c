@@ -222,6 +222,33 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 	policy_matrix_free(&m);
 }
 
+/*
+ * xt_apply with what is in force as the way back: the last set applied, or at the first sync
+ * what the kernel holds (a previous run's rules).  A mixed result is remembered: status
+ * says so and the tick applies again until it converges.
+ */
+static int apply_tables(const struct rules_set *rs, struct err *err)
+{
+	struct rules_set now;
+	struct err ignored;
+	int r;
+
+	rules_init(&now);
+	if (!drv.fw_applied && xt_read(&now, &ignored) < 0)
+		rules_clear(&now);
+	r = xt_apply(rs, drv.fw_applied ? &drv.fw_rules : &now, err);
+	rules_clear(&now);
+	if (r == -ENOTRECOVERABLE) {
+		drv.fw_mixed = true;
+		log_error("%s", err->msg);
+	} else if (r == 0) {
+		if (drv.fw_mixed)
+			log_info("the firewall is consistent again");
+		drv.fw_mixed = false;
+	}
+	return r;
+}
+
 int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
 {
 	struct policy_host host = { .docker = (const char(*)[IFNAMSIZ])drv.docker,
@@ -248,7 +275,7 @@ int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, 
 		err_set(err, -r, "tiernet: cannot compile the firewall rules: %s", strerror(-r));
 		goto out;
 	}
-	r = xt_apply(&rs, err);
+	r = apply_tables(&rs, err);
 	if (r < 0)
 		goto out;
 	r = nft_l2_apply(count > 0, isolated, niso, err);
@@ -262,6 +289,7 @@ int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, 
 		cut_flows(pol, nets, count, maps, nmaps, gone, &rs);
 	rules_clear(&drv.fw_rules);
 	drv.fw_rules = rs;
+	drv.fw_applied = true;
 	rules_init(&rs);
 out:
 	rules_clear(&rs);
@@ -321,12 +349,13 @@ void drv_fw_tick(void)
 		log_info("Docker's rules are now in %s; firewall mode follows",
 			 mode == NFT_MODE_NFT ? "nf_tables" : "legacy x_tables");
 	drv.fw_mode = mode;
-	r = docker_changed ? 0 : xt_in_place(&drv.fw_rules, &err);
+	r = docker_changed || drv.fw_mixed ? 0 : xt_in_place(&drv.fw_rules, &err);
 	if (r < 0)
 		log_warnx("%s", err.msg);
 	if (r == 0) {
 		log_info("%s; applying the rules again",
 			 docker_changed ? "Docker's networks changed"
+			 : drv.fw_mixed ? "the firewall was left mixed"
 					: "tiernet's hooks are no longer first in their chains");
 		if (drv_fw_sync(drv.policy, NULL, false, &err) < 0)
 			log_error("%s", err.msg);

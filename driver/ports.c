@@ -17,6 +17,12 @@
 
 /* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
 
+static bool same_port(const struct driver_port *a, const struct driver_port *b)
+{
+	return a->proto == b->proto && a->port == b->port && a->host_ip == b->host_ip &&
+	       a->host_port == b->host_port && a->host_port_end == b->host_port_end;
+}
+
 /* Does new[0..n) lack a mapping of old[0..nold)?  Then connections through it must go. */
 static bool lost_any(const struct driver_port *old, size_t nold, const struct driver_port *new,
 		     size_t n)
@@ -24,12 +30,8 @@ static bool lost_any(const struct driver_port *old, size_t nold, const struct dr
 	size_t i, j;
 
 	for (i = 0; i < nold; i++) {
-		for (j = 0; j < n; j++)
-			if (old[i].proto == new[j].proto &&
-			    old[i].port == new[j].port &&old[i].host_ip ==
-				new[j].host_ip &&old[i].host_port ==
-				new[j].host_port &&old[i].host_port_end == new[j].host_port_end)
-				break;
+		for (j = 0; j < n && !same_port(&old[i], &new[j]); j++)
+			;
 		if (j == n)
 			return true;
 	}
@@ -80,8 +82,10 @@ int drv_ports_commit(struct drv_ep *e, struct driver_port *ports, size_t n, stru
 	if (r == 0) {
 		r = drv_ep_save(e, err);
 		/* not saved: the kernel and memory go back to what the state file says */
-		if (r < 0 && drv_ports_replace(e, old, nold, &ignored) == 0)
+		if (r < 0) {
+			drv_ports_replace(e, old, nold, &ignored); /* takes old, also on failure */
 			old = NULL;
+		}
 	}
 	free(old);
 	return r;

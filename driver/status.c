@@ -113,8 +113,10 @@ static cJSON *status_json(const struct rules_set *rules)
 		free(pn);
 	}
 	cJSON_AddStringToObject(o, "firewall",
-				drv.fw_mode == NFT_MODE_NFT ? "nft pass-through + legacy chains"
-							    : "legacy chains");
+				drv.fw_mixed ? "MIXED: a change was half applied and could not be "
+					       "put back; tiernet applies the rules again every 2 s"
+				: drv.fw_mode == NFT_MODE_NFT ? "nft pass-through + legacy chains"
+							      : "legacy chains");
 	cJSON_AddStringToObject(o, "br_netfilter",
 				drv_br_netfilter()
 				    ? "on"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ static void reload(const struct serve_opts *o)
 	struct source src;
 	struct err err;
 	struct policy *pol;
+	int r;
 
 	log_info("SIGHUP: re-reading the policy %s", o->config ? o->config : CONFIG_DEFAULT_PATH);
 	pol = load_policy(o, false, &src);
@@ -69,7 +71,14 @@ static void reload(const struct serve_opts *o)
 		log_error("the new policy is invalid; the old policy stays in force");
 		return;
 	}
-	if (driver_set_policy(pol, &err) < 0) {
+	r = driver_set_policy(pol, &err);
+	if (r == -ENOTRECOVERABLE) {
+		log_error("%s", err.msg);
+		policy_free(pol);
+		source_free(&src);
+		return;
+	}
+	if (r < 0) {
 		log_error("%s; the old policy stays in force", err.msg);
 		policy_free(pol);
 		source_free(&src);
@@ -78,6 +87,22 @@ static void reload(const struct serve_opts *o)
 	keep_policy(&src);
 	source_free(&src);
 	log_info("new policy applied");
+}
+
+/*
+ * A connection is a descriptor: the soft limit (often 1024) would refuse connections long
+ * before conns.c's bound makes room, so take what the hard limit allows, up to 65536.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the open-file limit to %llu",
+			 (unsigned long long)rl.rlim_cur);
 }
 
 /*
@@ -131,6 +156,7 @@ static int serve(const struct serve_opts *o)
 	 */
 	if (caps_drop() < 0)
 		fatalx("cannot start: cannot give up the capabilities tiernet does not need");
+	raise_fd_limit();
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {

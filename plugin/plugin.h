@@ -49,8 +49,24 @@ int route_handle(const char *path, const char *body, size_t len, struct route_re
  * mode 0600) and serves it with libmicrohttpd threads.  Returns 0 or -errno (logged).
  */
 int server_start(const char *path);
-/* Stops serving and removes the socket. */
+/* Removes the socket, lets the calls under way finish (at most SERVER_DRAIN_S), stops. */
 void server_stop(void);
+#define SERVER_DRAIN_S 10
+
+/* conns.c: bounding the connections (see there) */
+#define CONNS_MAX	256 /* past this, the longest idle connection makes room */
+#define CONNS_MAX_TEXT	"256"
+#define CONNS_REQUEST_S 10  /* seconds a request may take to arrive in full */
+#define CONNS_IDLE_S	120 /* seconds a connection may sit idle (libmicrohttpd's timeout) */
+/* Called by server.c from libmicrohttpd's callbacks; ctx is conns_started's result. */
+void *conns_started(int fd);
+void conns_closed(void *ctx);
+void conns_request(void *ctx);
+void conns_busy(void *ctx, bool busy);
+void conns_done(void *ctx);
+int conns_start(void);
+size_t conns_drain(unsigned timeout_s);
+void conns_stop(void);
 
 /* source.c: where the policy comes from (the file, the embedded default, the kept copy) */
 struct policy;

@@ -142,12 +142,16 @@ static bool announced_large(struct MHD_Connection *conn)
 	return end != cl && (errno == ERANGE || v > PLUGIN_BODY_MAX);
 }
 
+static void *conn_ctx(struct MHD_Connection *conn);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *data_size, void **con_cls)
 {
 	struct request *req = *con_cls;
 	struct route_reply out;
+	void *ctx;
+	int r;
 
 	(void)cls, (void)version;
 	if (!req) {
@@ -174,7 +178,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				"tiernet: only POST requests are served");
 	if (req->too_large) /* chunked: no Content-Length to refuse it early */
 		return refuse_large(conn, url);
-	if (route_handle(url, req->body ? req->body : "", req->len, &out) < 0)
+	ctx = conn_ctx(conn);
+	conns_busy(ctx, true);
+	r = route_handle(url, req->body ? req->body : "", req->len, &out);
+	conns_busy(ctx, false);
+	if (r < 0)
 		return MHD_NO;
 	return send_reply(conn, out.status, out.body);
 }
@@ -184,11 +192,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct request *req = *con_cls;
 
-	(void)cls, (void)conn, (void)toe;
+	(void)cls, (void)toe;
 	if (req)
 		free(req->body);
 	free(req);
 	*con_cls = NULL;
+	conns_done(conn_ctx(conn));
+}
+
+/* The connection's entry in conns.c (its socket context), or NULL. */
+static void *conn_ctx(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? conns_started(ci->connect_fd) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conns_closed(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* Called when a request line has arrived: the request is under way from here. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls, (void)uri;
+	conns_request(conn_ctx(conn));
+	return NULL;
 }
 
 static int mkdir_parents(const char *path)
@@ -286,18 +327,36 @@ static int bind_socket(const char *path)
 
 int server_start(const char *path)
 {
-	int fd = bind_socket(path);
+	int fd = bind_socket(path), r;
 
 	if (fd < 0)
 		return fd;
 	snprintf(server_path, sizeof(server_path), "%s", path);
-	server_daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-					     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
-					 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
-					 fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-					 MHD_OPTION_CONNECTION_LIMIT, 256, MHD_OPTION_END);
+	/*
+	 * A thread per connection: a driver call may wait seconds (the xtables lock), and it
+	 * must not hold up calls on other connections.  conns.c bounds what connections cost.
+	 * MHD_USE_ITC lets server_stop() stop accepting while requests under way finish.
+	 */
+	r = conns_start();
+	if (r < 0) {
+		log_error("cannot start the connection reaper: %s", strerror(-r));
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	server_daemon =
+	    MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				 MHD_USE_POLL | MHD_USE_ITC,
+			     0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned)CONNS_MAX + 64, MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned)CONNS_IDLE_S, MHD_OPTION_THREAD_STACK_SIZE,
+			     (size_t)(512 * 1024), MHD_OPTION_END);
 	if (!server_daemon) {
 		log_error("cannot start the HTTP server on %s", path);
+		conns_stop();
 		close(fd);
 		unlink(path);
 		return -EIO;
@@ -306,12 +365,27 @@ int server_start(const char *path)
 	return 0;
 }
 
+/*
+ * For an upgrade or a restart: the name goes first (a new tiernet can bind it while this
+ * one finishes), no new connection is accepted, idle ones are closed at once, and the calls
+ * under way get SERVER_DRAIN_S seconds to finish and answer, so none is cut half done.
+ */
 void server_stop(void)
 {
+	MHD_socket lfd;
+	size_t left;
+
 	if (!server_daemon)
 		return;
-	/* Remove the name first: nobody should connect to a server that is going away. */
 	unlink(server_path);
+	lfd = MHD_quiesce_daemon(server_daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	left = conns_drain(SERVER_DRAIN_S);
+	if (left)
+		log_warnx("%zu call(s) still under way after %d s: stopping anyway", left,
+			  SERVER_DRAIN_S);
 	MHD_stop_daemon(server_daemon);
+	conns_stop();
 	server_daemon = NULL;
 }

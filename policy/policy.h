@@ -308,12 +308,14 @@ bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_
  * Makes the legacy x_tables match rs: in every table rs uses (and every table where a
  * TIERNET chain exists), tiernet's chains are flushed and refilled, missing chains are
  * created, chains that rs no longer has are deleted, and the hooks are present exactly
- * once each, first in their built-in chains.  One libiptc commit per table; a commit that
- * fails with EAGAIN (someone else changed the table) is retried a bounded number of times.
- * Returns 0 or -errno with the sentence in err; that table is unchanged.  An empty rs
+ * once each, first in their chains.  One libiptc commit per table; a commit that fails with
+ * EAGAIN (someone else changed the table) is retried a bounded number of times.  When a
+ * table fails, the tables already committed are put back to old (the set in force, or NULL
+ * when unknown), so the change is all-or-nothing.  Returns 0 or -errno with the sentence in
+ * err; -ENOTRECOVERABLE when putting back failed too (the tables are mixed).  An empty rs
  * removes every tiernet chain and hook.
  */
-int xt_apply(const struct rules_set *rs, struct err *err);
+int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err);
 
 /*
  * Are rs's chains all there and its hooks exactly in place, first in their chains (dockerd

@@ -383,18 +383,39 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, struct er
 	}
 }
 
-int xt_apply(const struct rules_set *rs, struct err *e)
+/*
+ * Each table is one commit, so a change is all-or-nothing per table only; across tables it
+ * is made so by putting the tables already committed back to old when a later one fails.
+ * If that fails too, the tables are mixed, and the caller must know (-ENOTRECOVERABLE).
+ */
+int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *e)
 {
 	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
 						  RULES_RAW };
-	size_t i;
-	int err, fd;
+	char done[64] = "";
+	struct err undo;
+	size_t i, n = 0;
+	int err, r = 0, fd;
 
 	err = xt_lock(&fd, e);
-	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++)
+	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++, n++)
 		err = apply_table(rs, order[i], e);
+	if (err && err != -EBUSY)
+		n--; /* the table that failed is unchanged */
+	for (i = 0; err && old && i < n && r == 0; i++)
+		r = apply_table(old, order[i], &undo);
+	for (i = 0; r && i < n; i++)
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", i ? ", " : "",
+			 rules_table_name(order[i]));
 	if (fd >= 0)
 		close(fd); /* releases the lock */
+	if (r) {
+		err_wrap(e, -err, "tiernet: cannot apply the firewall rules");
+		return err_wrap(e, ENOTRECOVERABLE,
+				"the firewall is in a mixed state: tables %s hold the new rules "
+				"and could not be put back (%s)",
+				done, undo.msg);
+	}
 	if (err)
 		err_wrap(e, -err, "tiernet: cannot apply the firewall rules");
 	return err;

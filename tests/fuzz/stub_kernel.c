@@ -85,8 +85,9 @@ static int copy_set(const struct rules_set *in, struct rules_set *out)
 	return r;
 }
 
-int xt_apply(const struct rules_set *rs, struct err *err)
+int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err)
 {
+	(void)old;
 	rules_clear(&applied);
 	if (copy_set(rs, &applied))
 		return err_set(err, ENOMEM, "tiernet: out of memory (stub)");

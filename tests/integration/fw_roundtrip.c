@@ -35,7 +35,7 @@ static struct err last_err; /* the last failure's sentence */
 static int apply(const struct rules_set *rs)
 {
 	last_err.msg[0] = '\0';
-	return xt_apply(rs, &last_err);
+	return xt_apply(rs, NULL, &last_err);
 }
 
 /* What xt_read() reads back, printed by rules_dump(); malloc'ed, NULL on failure. */

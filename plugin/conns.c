@@ -1,0 +1,230 @@
+/*
+ * Bounding the plugin's connections.  dockerd blocks container starts on tiernet's answers,
+ * so a local process that opens many connections and sends half a request on each must not
+ * keep dockerd out (each connection has its own thread, server.c):
+ *   - a request whose line arrived but that is not complete after CONNS_REQUEST_S seconds
+ *     is cut (a slow sender holds a thread, not the daemon);
+ *   - an idle connection (no request under way) goes after libmicrohttpd's idle timeout;
+ *   - past CONNS_MAX connections, each new one makes room: the connection idle the longest
+ *     is cut, the oldest first; a connection whose request is being handled never is.
+ * A connection is cut with shutdown(): its own thread sees the end and closes it the usual
+ * way.  The socket cannot be closed and reused under us meanwhile: libmicrohttpd tells
+ * conns_closed() before it closes the socket, and that waits for conns_lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "plugin/plugin.h"
+
+struct conn {
+	int fd;
+	double since;	/* when it connected, or its last request was done */
+	double started; /* when its request line arrived; 0 when no request is under way */
+	bool busy;	/* its request is being handled (a driver call): never cut */
+	bool cut;
+	struct conn *prev, *next; /* oldest first */
+};
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conns_changed = PTHREAD_COND_INITIALIZER;
+static struct conn *head, *tail;
+static size_t count;
+static pthread_t reaper;
+static bool reaping, stopping;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void cut(struct conn *c, const char *why)
+{
+	if (c->cut)
+		return;
+	c->cut = true;
+	shutdown(c->fd, SHUT_RDWR);
+	log_debug("connection %d cut: %s", c->fd, why);
+}
+
+/* The connection idle the longest (no request under way, not cut), or NULL. */
+static struct conn *longest_idle(void)
+{
+	struct conn *c, *best = NULL;
+
+	for (c = head; c; c = c->next)
+		if (!c->busy && !c->cut && !c->started && (!best || c->since < best->since))
+			best = c;
+	/* Under a flood of half-sent requests, the oldest of those makes room as well. */
+	for (c = head; !best && c; c = c->next)
+		if (!c->busy && !c->cut)
+			best = c;
+	return best;
+}
+
+void *conns_started(int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c)), *old;
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->since = now();
+	pthread_mutex_lock(&conns_lock);
+	c->prev = tail;
+	if (tail)
+		tail->next = c;
+	else
+		head = c;
+	tail = c;
+	count++;
+	if (count > CONNS_MAX && (old = longest_idle()))
+		cut(old, "more than " CONNS_MAX_TEXT " connections: the longest idle one goes");
+	pthread_mutex_unlock(&conns_lock);
+	return c;
+}
+
+void conns_closed(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		tail = c->prev;
+	count--;
+	pthread_cond_broadcast(&conns_changed);
+	pthread_mutex_unlock(&conns_lock);
+	free(c);
+}
+
+/* The request line arrived; busy: its handler runs; done: its response went out. */
+void conns_request(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	c->started = now();
+	pthread_mutex_unlock(&conns_lock);
+}
+
+void conns_busy(void *ctx, bool busy)
+{
+	struct conn *c = ctx;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	c->busy = busy;
+	pthread_cond_broadcast(&conns_changed);
+	pthread_mutex_unlock(&conns_lock);
+}
+
+void conns_done(void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	c->started = 0;
+	c->since = now();
+	pthread_cond_broadcast(&conns_changed);
+	pthread_mutex_unlock(&conns_lock);
+}
+
+static void *reap(void *unused)
+{
+	struct timespec wait;
+	struct conn *c;
+
+	(void)unused;
+	pthread_mutex_lock(&conns_lock);
+	while (!stopping) {
+		for (c = head; c; c = c->next)
+			if (!c->busy && c->started && now() - c->started > CONNS_REQUEST_S)
+				cut(c, "its request was not complete in time");
+		clock_gettime(CLOCK_REALTIME, &wait);
+		wait.tv_sec += 1;
+		pthread_cond_timedwait(&conns_changed, &conns_lock, &wait);
+	}
+	pthread_mutex_unlock(&conns_lock);
+	return NULL;
+}
+
+int conns_start(void)
+{
+	int r;
+
+	stopping = false;
+	r = pthread_create(&reaper, NULL, reap, NULL);
+	if (r)
+		return -r;
+	reaping = true;
+	return 0;
+}
+
+/*
+ * For a stop: idle connections go now (a client that still sends on one learns at once
+ * that it must dial again), then the requests under way get up to timeout_s seconds to
+ * finish and send their answers.  Returns how many were still under way at the end.
+ */
+size_t conns_drain(unsigned timeout_s)
+{
+	double end = now() + timeout_s;
+	struct timespec wait;
+	struct conn *c;
+	size_t left;
+
+	pthread_mutex_lock(&conns_lock);
+	for (;;) {
+		left = 0;
+		for (c = head; c; c = c->next) {
+			if (c->busy || c->started)
+				left++;
+			else
+				cut(c, "tiernet is stopping");
+		}
+		if (!left || now() >= end)
+			break;
+		clock_gettime(CLOCK_REALTIME, &wait);
+		wait.tv_nsec += 50 * 1000 * 1000;
+		if (wait.tv_nsec >= 1000 * 1000 * 1000) {
+			wait.tv_sec++;
+			wait.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&conns_changed, &conns_lock, &wait);
+	}
+	pthread_mutex_unlock(&conns_lock);
+	return left;
+}
+
+void conns_stop(void)
+{
+	if (!reaping)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	stopping = true;
+	pthread_cond_broadcast(&conns_changed);
+	pthread_mutex_unlock(&conns_lock);
+	pthread_join(reaper, NULL);
+	reaping = false;
+}
