@@ -4,7 +4,7 @@ DESTDIR    ?=
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
-PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap \
+PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
 	libnetfilter_conntrack
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -193,7 +193,7 @@ FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
 FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/policy/nft.o \
-	$(patsubst %.c,build/fuzz/obj/%.o,$(wildcard policy/xt_*.c))
+	$(patsubst %.c,build/fuzz/obj/%.o,$(wildcard policy/xt_*.c policy/xt6_*.c))
 
 .PHONY: fuzz fuzz-build fuzz-smoke analyze
 fuzz-build: $(FUZZ_BINS)

@@ -8,6 +8,7 @@
 #define TIERNET_POLICY_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,10 +110,13 @@ struct rules_rule {
 
 	char in[IFNAMSIZ], out[IFNAMSIZ]; /* "" any; a trailing '+' is a prefix match */
 	bool in_inv, out_inv;
-	uint32_t src, smsk, dst, dmsk; /* network byte order; mask 0 = any */
+	uint32_t src, smsk, dst, dmsk;		  /* IPv4, network byte order; mask 0 = any */
+	struct in6_addr src6, smsk6, dst6, dmsk6; /* IPv6 (family AF_INET6); mask :: = any */
 	bool src_inv, dst_inv;
 	uint8_t proto;		     /* 0 any, else IPPROTO_* */
 	uint16_t dport_lo, dport_hi; /* tcp/udp destination port range; 0,0 = any */
+	bool icmp_match;	     /* -m icmp --icmp-type / -m icmp6 --icmpv6-type icmp_type */
+	uint8_t icmp_type;
 
 	struct rules_group in_group, out_group; /* -m devgroup --src-group / --dst-group */
 	bool rpf_invert; /* -m rpfilter --invert: the source does not route back via in */
@@ -132,7 +136,10 @@ struct rules_rule {
 	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP; RULES_UNKNOWN: the target's name */
 	uint32_t set_mark, set_mask;	 /* RULES_MARK */
 	uint32_t to_addr;		 /* RULES_DNAT, network byte order */
+	struct in6_addr to_addr6;	 /* RULES_DNAT, IPv6 */
 	uint16_t to_port_lo, to_port_hi; /* RULES_DNAT, 0 = keep */
+
+	uint8_t family; /* AF_INET or AF_INET6, the set's (rules_add sets it) */
 };
 
 /* A chain tiernet owns. */
@@ -159,7 +166,9 @@ struct rules_hook {
 		"DOCKER-USER"                                                                      \
 	}
 
+/* The rules of one family: iptables' or ip6tables' tables (rules_init gives AF_INET). */
 struct rules_set {
+	int family;
 	struct rules_chain *chains;
 	size_t nchains, chains_cap;
 	struct rules_hook *hooks;
@@ -171,9 +180,13 @@ struct rules_set {
 /* rules.c */
 const char *rules_table_name(enum rules_table t);
 void rules_init(struct rules_set *rs);
+/* rules_init for family AF_INET or AF_INET6. */
+void rules_init_family(struct rules_set *rs, int family);
 void rules_clear(struct rules_set *rs);
 /* Adds a chain, hooked from built-in chain hook unless hook is NULL or "".  0 or -ENOMEM. */
 int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook);
+/* The prefix length of an IPv6 mask (the number of bits set). */
+int rules_prefix6(const struct in6_addr *m);
 /* Adds a hook: built-in chain from jumps to tiernet's chain to.  0 or -ENOMEM. */
 int rules_add_hook(struct rules_set *rs, enum rules_table t, const char *from, const char *to);
 /* Does rs have the chain name in table t? */
@@ -340,6 +353,13 @@ int xt_read(struct rules_set *out, struct err *err);
  */
 int xt_chain_ifnames(enum rules_table t, const char *chain,
 		     void (*fn)(const char *ifname, void *arg), void *arg);
+
+/* The same four for ip6tables' tables (rs of family AF_INET6): policy/xt6_*.c. */
+int xt6_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err);
+int xt6_in_place(const struct rules_set *rs, struct err *err);
+int xt6_read(struct rules_set *out, struct err *err);
+int xt6_chain_ifnames(enum rules_table t, const char *chain,
+		      void (*fn)(const char *ifname, void *arg), void *arg);
 
 /* ct.c */
 /* What ct_sweep judges connections by. */

@@ -27,17 +27,25 @@ const char *rules_table_name(enum rules_table t)
 	return (unsigned)t < RULES_NTABLES ? table_names[t] : "?";
 }
 
-void rules_init(struct rules_set *rs)
+void rules_init_family(struct rules_set *rs, int family)
 {
 	memset(rs, 0, sizeof(*rs));
+	rs->family = family;
+}
+
+void rules_init(struct rules_set *rs)
+{
+	rules_init_family(rs, AF_INET);
 }
 
 void rules_clear(struct rules_set *rs)
 {
+	int family = rs->family;
+
 	free(rs->chains);
 	free(rs->hooks);
 	free(rs->rules);
-	rules_init(rs);
+	rules_init_family(rs, family);
 }
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
@@ -121,7 +129,8 @@ int rules_add(struct rules_set *rs, const struct rules_rule *r)
 {
 	if (grow((void **)&rs->rules, &rs->rules_cap, rs->nrules, sizeof(*r)))
 		return -ENOMEM;
-	rs->rules[rs->nrules++] = *r;
+	rs->rules[rs->nrules] = *r;
+	rs->rules[rs->nrules++].family = rs->family == AF_INET6 ? AF_INET6 : AF_INET;
 	return 0;
 }
 
@@ -155,6 +164,27 @@ static void put_addr(struct out *o, const char *opt, bool inv, uint32_t a, uint3
 	put(o, " %s%s %s/%d", inv ? "! " : "", opt, s, __builtin_popcount(m));
 }
 
+int rules_prefix6(const struct in6_addr *m)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 16; i++)
+		n += __builtin_popcount(m->s6_addr[i]);
+	return n;
+}
+
+static void put_addr6(struct out *o, const char *opt, bool inv, const struct in6_addr *a,
+		      const struct in6_addr *m)
+{
+	char s[INET6_ADDRSTRLEN];
+	int n = rules_prefix6(m);
+
+	if (!n)
+		return;
+	inet_ntop(AF_INET6, a, s, sizeof(s));
+	put(o, " %s%s %s/%d", inv ? "! " : "", opt, s, n);
+}
+
 static void put_ctstate(struct out *o, uint8_t st)
 {
 	static const struct {
@@ -186,6 +216,8 @@ static const char *proto_name(uint8_t p)
 		return "udp";
 	case IPPROTO_ICMP:
 		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "ipv6-icmp";
 	default:
 		return NULL;
 	}
@@ -231,7 +263,7 @@ static void put_comment(struct out *o, const char *c)
 
 static void put_target(struct out *o, const struct rules_rule *r)
 {
-	char s[INET_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN];
 	struct in_addr in = { .s_addr = r->to_addr };
 
 	switch (r->verdict) {
@@ -251,8 +283,16 @@ static void put_target(struct out *o, const struct rules_rule *r)
 		put(o, " -j MARK --set-xmark 0x%x/0x%x", r->set_mark, r->set_mask);
 		break;
 	case RULES_DNAT:
-		inet_ntop(AF_INET, &in, s, sizeof(s));
-		put(o, " -j DNAT --to-destination %s", s);
+		if (r->family == AF_INET6) {
+			inet_ntop(AF_INET6, &r->to_addr6, s, sizeof(s));
+			put(o,
+			    r->to_port_lo ? " -j DNAT --to-destination [%s]"
+					  : " -j DNAT --to-destination %s",
+			    s);
+		} else {
+			inet_ntop(AF_INET, &in, s, sizeof(s));
+			put(o, " -j DNAT --to-destination %s", s);
+		}
 		if (r->to_port_lo)
 			put(o, ":%u", r->to_port_lo);
 		if (r->to_port_hi > r->to_port_lo)
@@ -275,13 +315,22 @@ size_t rules_format(const struct rules_rule *r, char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	put(&o, "-A %s", r->chain);
-	put_addr(&o, "-s", r->src_inv, r->src, r->smsk);
-	put_addr(&o, "-d", r->dst_inv, r->dst, r->dmsk);
+	if (r->family == AF_INET6) {
+		put_addr6(&o, "-s", r->src_inv, &r->src6, &r->smsk6);
+		put_addr6(&o, "-d", r->dst_inv, &r->dst6, &r->dmsk6);
+	} else {
+		put_addr(&o, "-s", r->src_inv, r->src, r->smsk);
+		put_addr(&o, "-d", r->dst_inv, r->dst, r->dmsk);
+	}
 	if (r->in[0])
 		put(&o, " %s-i %s", r->in_inv ? "! " : "", r->in);
 	if (r->out[0])
 		put(&o, " %s-o %s", r->out_inv ? "! " : "", r->out);
 	put_proto(&o, r);
+	if (r->icmp_match && r->family == AF_INET6)
+		put(&o, " -m icmp6 --icmpv6-type %u", r->icmp_type);
+	else if (r->icmp_match)
+		put(&o, " -m icmp --icmp-type %u", r->icmp_type);
 	if (r->in_group.on || r->out_group.on) {
 		put(&o, " -m devgroup");
 		put_group(&o, "src-group", &r->in_group);

@@ -5,12 +5,95 @@
  *   xt_read.c   struct ipt_entry -> struct rules_rule, and xt_read()
  *   xt_apply.c  xt_apply(): one snapshot and one commit per table
  * Only policy/ includes this header: it exposes libiptc's types.
+ *
+ * One source, two families, as iptables builds libip6tc from libiptc's source: the Makefile
+ * compiles each xt_*.c a second time with XT_IPV6 defined, and the names below then mean
+ * libip6tc's functions and types and give the IPv6 objects their own symbols (xt6_apply,
+ * ...).  The few places where the families differ (the address part of an entry, ICMP, the
+ * NAT targets' data, /proc names) say so with #ifdef XT_IPV6.
  */
 #ifndef TIERNET_POLICY_XT_H
 #define TIERNET_POLICY_XT_H
 
 /* libiptc (linux/if.h) before net/if.h (policy.h): glibc's header defers to the kernel's. */
+#ifdef XT_IPV6
+#include <libiptc/libip6tc.h>
+#else
 #include <libiptc/libiptc.h>
+#endif
+
+#ifdef XT_IPV6
+#define XT_FAMILY	      AF_INET6
+#define XT_ICMP_MATCH	      "icmp6"
+#define XT_LABEL_ACCEPT	      IP6TC_LABEL_ACCEPT
+#define XT_LABEL_DROP	      IP6TC_LABEL_DROP
+#define XT_LABEL_RETURN	      IP6TC_LABEL_RETURN
+#define XT_PROC_TABLES	      "/proc/net/ip6_tables_names"
+#define XT_PROC_MATCHES	      "/proc/net/ip6_tables_matches"
+#define XT_PROC_TARGETS	      "/proc/net/ip6_tables_targets"
+#define XT_IP(e)	      ((e)->ipv6)
+#define XT_INV_SRCIP	      IP6T_INV_SRCIP
+#define XT_INV_DSTIP	      IP6T_INV_DSTIP
+#define XT_INV_VIA_IN	      IP6T_INV_VIA_IN
+#define XT_INV_VIA_OUT	      IP6T_INV_VIA_OUT
+#define ipt_entry	      ip6t_entry
+#define ipt_ip		      ip6t_ip6
+#define iptc_append_entry     ip6tc_append_entry
+#define iptc_builtin	      ip6tc_builtin
+#define iptc_commit	      ip6tc_commit
+#define iptc_create_chain     ip6tc_create_chain
+#define iptc_delete_chain     ip6tc_delete_chain
+#define iptc_delete_num_entry ip6tc_delete_num_entry
+#define iptc_first_chain      ip6tc_first_chain
+#define iptc_first_rule	      ip6tc_first_rule
+#define iptc_flush_entries    ip6tc_flush_entries
+#define iptc_free	      ip6tc_free
+#define iptc_get_target	      ip6tc_get_target
+#define iptc_init	      ip6tc_init
+#define iptc_insert_entry     ip6tc_insert_entry
+#define iptc_is_chain	      ip6tc_is_chain
+#define iptc_next_chain	      ip6tc_next_chain
+#define iptc_next_rule	      ip6tc_next_rule
+#define iptc_strerror	      ip6tc_strerror
+/* this family's symbols */
+#define xt_apply	    xt6_apply
+#define xt_read		    xt6_read
+#define xt_in_place	    xt6_in_place
+#define xt_chain_ifnames    xt6_chain_ifnames
+#define xt_table_present    xt6_table_present
+#define xt_proc_has	    xt6_proc_has
+#define xt_is_tiernet	    xt6_is_tiernet
+#define xt_is_foreign_hook  xt6_is_foreign_hook
+#define xt_errno	    xt6_errno
+#define xt_fail		    xt6_fail
+#define xt_list_chains	    xt6_list_chains
+#define xt_entry_build	    xt6_entry_build
+#define xt_entry_build_jump xt6_entry_build_jump
+#define xt_build_iface	    xt6_build_iface
+#define xt_ct_bits	    xt6_ct_bits
+#define xt_ct_nbits	    xt6_ct_nbits
+#define xt_target_of	    xt6_target_of
+#define xt_is_plain_jump    xt6_is_plain_jump
+#define xt_jumps_to_tiernet xt6_jumps_to_tiernet
+#define names_add	    xt6_names_add
+#define names_has	    xt6_names_has
+#define names_sort	    xt6_names_sort
+#define names_free	    xt6_names_free
+#else
+#define XT_FAMILY	AF_INET
+#define XT_ICMP_MATCH	"icmp"
+#define XT_LABEL_ACCEPT IPTC_LABEL_ACCEPT
+#define XT_LABEL_DROP	IPTC_LABEL_DROP
+#define XT_LABEL_RETURN IPTC_LABEL_RETURN
+#define XT_PROC_TABLES	"/proc/net/ip_tables_names"
+#define XT_PROC_MATCHES "/proc/net/ip_tables_matches"
+#define XT_PROC_TARGETS "/proc/net/ip_tables_targets"
+#define XT_IP(e)	((e)->ip)
+#define XT_INV_SRCIP	IPT_INV_SRCIP
+#define XT_INV_DSTIP	IPT_INV_DSTIP
+#define XT_INV_VIA_IN	IPT_INV_VIA_IN
+#define XT_INV_VIA_OUT	IPT_INV_VIA_OUT
+#endif
 
 #include "lib/err.h"
 #include "policy/policy.h"
@@ -73,7 +156,7 @@ extern const struct xt_ct_bit xt_ct_bits[];
 extern const size_t xt_ct_nbits;
 
 /* xt_read.c */
-const struct xt_entry_target *xt_entry_target(const struct ipt_entry *e);
+const struct xt_entry_target *xt_target_of(const struct ipt_entry *e);
 /* A rule with nothing but "-j TIERNET...": the shape of a hook jump; *to is its target. */
 bool xt_is_plain_jump(const struct ipt_entry *e, struct xtc_handle *h, const char **to);
 /* Does this rule (of a built-in chain) jump to a tiernet chain? */

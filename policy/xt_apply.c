@@ -12,6 +12,8 @@
  * and never the fault of a concurrent iptables command, xt_apply() also holds the lock
  * iptables-legacy takes (xt_lock() below).
  */
+#include "policy/xt.h" /* first: libiptc's kernel headers before glibc's net/if.h */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,8 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/xt.h"
-
 #define COMMIT_RETRIES 5
 #define XT_LOCK_PATH   "/run/xtables.lock"
 #define XT_LOCK_TRIES  500 /* 10 ms apart: give up after 5 s */
@@ -31,8 +31,8 @@
 /* The kernel extensions a rule needs, for explaining a commit that failed with ENOENT. */
 static const char *missing_extension(const struct rules_rule *r)
 {
-	static const char *const m = "/proc/net/ip_tables_matches";
-	static const char *const tg = "/proc/net/ip_tables_targets";
+	static const char *const m = XT_PROC_MATCHES;
+	static const char *const tg = XT_PROC_TARGETS;
 	const char *port = r->proto == IPPROTO_TCP ? "tcp" : "udp";
 
 	if (r->dport_lo && (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) &&
@@ -46,6 +46,12 @@ static const char *missing_extension(const struct rules_rule *r)
 		return "addrtype";
 	if (r->comment[0] && !xt_proc_has(m, "comment"))
 		return "comment";
+	if (r->icmp_match && !xt_proc_has(m, XT_ICMP_MATCH))
+		return XT_ICMP_MATCH;
+	if ((r->in_group.on || r->out_group.on) && !xt_proc_has(m, "devgroup"))
+		return "devgroup";
+	if (r->rpf_invert && !xt_proc_has(m, "rpfilter"))
+		return "rpfilter";
 	if (r->verdict == RULES_MARK && !xt_proc_has(tg, "MARK"))
 		return "MARK";
 	if (r->verdict == RULES_DNAT && !xt_proc_has(tg, "DNAT"))

@@ -3,13 +3,14 @@
  * order, names and revisions the iptables command uses, so that iptables-legacy-save prints
  * a rule exactly as rules_format() does.  Nothing here execs iptables.
  */
+#include "policy/xt.h" /* first: libiptc's kernel headers before glibc's net/if.h */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_addrtype.h>
@@ -18,8 +19,6 @@
 #include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_rpfilter.h>
-
-#include "policy/xt.h"
 
 const struct xt_ct_bit xt_ct_bits[] = {
 	{ RULES_CT_INVALID, XT_CONNTRACK_STATE_INVALID },
@@ -77,21 +76,43 @@ static int build_ip(struct ipt_ip *ip, const struct rules_rule *r)
 {
 	if (strnlen(r->in, IFNAMSIZ) >= IFNAMSIZ || strnlen(r->out, IFNAMSIZ) >= IFNAMSIZ)
 		return -EINVAL;
+#ifdef XT_IPV6
+	size_t i;
+
+	if (r->family != AF_INET6)
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		ip->src.s6_addr[i] = r->src6.s6_addr[i] & r->smsk6.s6_addr[i];
+		ip->dst.s6_addr[i] = r->dst6.s6_addr[i] & r->dmsk6.s6_addr[i];
+	}
+	ip->smsk = r->smsk6;
+	ip->dmsk = r->dmsk6;
+	/* as ip6tables: without the flag the kernel does not look for the protocol header */
+	if (r->proto)
+		ip->flags |= IP6T_F_PROTO;
+	if (r->src_inv && rules_prefix6(&r->smsk6))
+		ip->invflags |= XT_INV_SRCIP;
+	if (r->dst_inv && rules_prefix6(&r->dmsk6))
+		ip->invflags |= XT_INV_DSTIP;
+#else
+	if (r->family == AF_INET6)
+		return -EINVAL;
 	ip->src.s_addr = r->src & r->smsk;
 	ip->smsk.s_addr = r->smsk;
 	ip->dst.s_addr = r->dst & r->dmsk;
 	ip->dmsk.s_addr = r->dmsk;
-	xt_build_iface(r->in, ip->iniface, ip->iniface_mask);
-	xt_build_iface(r->out, ip->outiface, ip->outiface_mask);
 	/* rules_format ignores an inversion of "any"; so do we (iptables would match nothing) */
 	if (r->src_inv && r->smsk)
-		ip->invflags |= IPT_INV_SRCIP;
+		ip->invflags |= XT_INV_SRCIP;
 	if (r->dst_inv && r->dmsk)
-		ip->invflags |= IPT_INV_DSTIP;
+		ip->invflags |= XT_INV_DSTIP;
+#endif
+	xt_build_iface(r->in, ip->iniface, ip->iniface_mask);
+	xt_build_iface(r->out, ip->outiface, ip->outiface_mask);
 	if (r->in_inv && r->in[0])
-		ip->invflags |= IPT_INV_VIA_IN;
+		ip->invflags |= XT_INV_VIA_IN;
 	if (r->out_inv && r->out[0])
-		ip->invflags |= IPT_INV_VIA_OUT;
+		ip->invflags |= XT_INV_VIA_OUT;
 	ip->proto = r->proto;
 	return 0;
 }
@@ -119,6 +140,32 @@ static int build_ports(struct xt_entry *en, const struct rules_rule *r)
 		udp->dpts[0] = r->dport_lo;
 		udp->dpts[1] = hi;
 	}
+	return 0;
+}
+
+/* "-m icmp --icmp-type N" or "-m icmp6 --icmpv6-type N", any code, as the commands build it */
+static int build_icmp(struct xt_entry *en, const struct rules_rule *r)
+{
+#ifdef XT_IPV6
+	struct ip6t_icmp *ic;
+	const char *name = "icmp6";
+	const uint8_t proto = IPPROTO_ICMPV6;
+#else
+	struct ipt_icmp *ic;
+	const char *name = "icmp";
+	const uint8_t proto = IPPROTO_ICMP;
+#endif
+
+	if (!r->icmp_match)
+		return 0;
+	if (r->proto != proto)
+		return -EINVAL;
+	ic = entry_add(en, name, 0, sizeof(*ic), false);
+	if (!ic)
+		return -E2BIG;
+	ic->type = r->icmp_type;
+	ic->code[0] = 0;
+	ic->code[1] = 0xff;
 	return 0;
 }
 
@@ -187,6 +234,8 @@ static int build_matches(struct xt_entry *en, const struct rules_rule *r)
 
 	err = build_ports(en, r);
 	if (!err)
+		err = build_icmp(en, r);
+	if (!err)
 		err = build_devgroup(en, r);
 	if (!err)
 		err = build_rpfilter(en, r);
@@ -224,12 +273,18 @@ static int build_matches(struct xt_entry *en, const struct rules_rule *r)
  */
 static int build_masquerade(struct xt_entry *en)
 {
+#ifdef XT_IPV6
+	/* ip6t_MASQUERADE takes a struct nf_nat_range, no flags: the outgoing address */
+	if (!entry_add(en, "MASQUERADE", 0, sizeof(struct nf_nat_range), true))
+		return -E2BIG;
+#else
 	struct nf_nat_ipv4_multi_range_compat *nat;
 
 	nat = entry_add(en, "MASQUERADE", 0, sizeof(*nat), true);
 	if (!nat)
 		return -E2BIG;
 	nat->rangesize = 1;
+#endif
 	return 0;
 }
 
@@ -242,8 +297,13 @@ static int build_dnat(struct xt_entry *en, const struct rules_rule *r)
 	if (!nat)
 		return -E2BIG;
 	nat->flags = NF_NAT_RANGE_MAP_IPS;
+#ifdef XT_IPV6
+	nat->min_addr.in6 = r->to_addr6;
+	nat->max_addr.in6 = r->to_addr6;
+#else
 	nat->min_addr.ip = r->to_addr;
 	nat->max_addr.ip = r->to_addr;
+#endif
 	if (r->to_port_lo) {
 		nat->flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
 		nat->min_proto.all = htons(r->to_port_lo);
@@ -269,11 +329,11 @@ static int build_target(struct xt_entry *en, const struct rules_rule *r)
 
 	switch (r->verdict) {
 	case RULES_ACCEPT:
-		return build_standard(en, IPTC_LABEL_ACCEPT);
+		return build_standard(en, XT_LABEL_ACCEPT);
 	case RULES_DROP:
-		return build_standard(en, IPTC_LABEL_DROP);
+		return build_standard(en, XT_LABEL_DROP);
 	case RULES_RETURN:
-		return build_standard(en, IPTC_LABEL_RETURN);
+		return build_standard(en, XT_LABEL_RETURN);
 	case RULES_JUMP:
 		return build_standard(en, r->target);
 	case RULES_MARK:
@@ -299,7 +359,7 @@ int xt_entry_build(struct xt_entry *en, const struct rules_rule *r)
 
 	memset(en->buf, 0, sizeof(struct ipt_entry));
 	en->len = sizeof(struct ipt_entry);
-	err = build_ip(&en->e.ip, r);
+	err = build_ip(&XT_IP(&en->e), r);
 	if (!err)
 		err = build_matches(en, r);
 	if (!err)

@@ -3,6 +3,8 @@
  * does not fit a rules_rule is kept as text in rule.unknown ("-m NAME ?", "-j NAME ?"), so
  * that `tiernet status` never hides a rule, and opens nothing in the matrix.
  */
+#include "policy/xt.h" /* first: libiptc's kernel headers before glibc's net/if.h */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_addrtype.h>
@@ -20,9 +21,7 @@
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_rpfilter.h>
 
-#include "policy/xt.h"
-
-const struct xt_entry_target *xt_entry_target(const struct ipt_entry *e)
+const struct xt_entry_target *xt_target_of(const struct ipt_entry *e)
 {
 	return (const struct xt_entry_target *)((const char *)e + e->target_offset);
 }
@@ -42,22 +41,35 @@ static bool decode_iface(const char *via, const unsigned char *mask, char *out)
 
 static bool decode_ip(const struct ipt_ip *ip, struct rules_rule *r)
 {
+	const uint32_t inv = XT_INV_SRCIP | XT_INV_DSTIP | XT_INV_VIA_IN | XT_INV_VIA_OUT;
 	bool ok;
 
+#ifdef XT_IPV6
+	r->src6 = ip->src;
+	r->smsk6 = ip->smsk;
+	r->dst6 = ip->dst;
+	r->dmsk6 = ip->dmsk;
+	/* ip6tables sets the protocol flag with -p; nothing else (no tos, no -f) is ours */
+	ok = ip->flags == (ip->proto ? IP6T_F_PROTO : 0) && !ip->tos;
+	ok &= (!(ip->invflags & XT_INV_SRCIP) || rules_prefix6(&ip->smsk)) &&
+	      (!(ip->invflags & XT_INV_DSTIP) || rules_prefix6(&ip->dmsk));
+#else
 	r->src = ip->src.s_addr;
 	r->smsk = ip->smsk.s_addr;
 	r->dst = ip->dst.s_addr;
 	r->dmsk = ip->dmsk.s_addr;
-	r->src_inv = ip->invflags & IPT_INV_SRCIP;
-	r->dst_inv = ip->invflags & IPT_INV_DSTIP;
-	r->in_inv = ip->invflags & IPT_INV_VIA_IN;
-	r->out_inv = ip->invflags & IPT_INV_VIA_OUT;
+	ok = !ip->flags;
+	ok &= (!(ip->invflags & XT_INV_SRCIP) || r->smsk) &&
+	      (!(ip->invflags & XT_INV_DSTIP) || r->dmsk);
+#endif
+	r->src_inv = ip->invflags & XT_INV_SRCIP;
+	r->dst_inv = ip->invflags & XT_INV_DSTIP;
+	r->in_inv = ip->invflags & XT_INV_VIA_IN;
+	r->out_inv = ip->invflags & XT_INV_VIA_OUT;
 	r->proto = (uint8_t)ip->proto;
-	ok = decode_iface(ip->iniface, ip->iniface_mask, r->in);
+	ok &= decode_iface(ip->iniface, ip->iniface_mask, r->in);
 	ok &= decode_iface(ip->outiface, ip->outiface_mask, r->out);
-	ok &= !(ip->invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP | IPT_INV_VIA_IN | IPT_INV_VIA_OUT));
-	ok &= !ip->flags && ip->proto <= 0xff;
-	ok &= (!r->src_inv || r->smsk) && (!r->dst_inv || r->dmsk);
+	ok &= !(ip->invflags & ~inv) && ip->proto <= 0xff;
 	return ok;
 }
 
@@ -86,6 +98,24 @@ static bool decode_udp(struct rules_rule *r, const void *data)
 	if (r->proto != IPPROTO_UDP || r->dport_lo || udp->invflags)
 		return false;
 	return decode_ports(r, udp->spts, udp->dpts);
+}
+
+static bool decode_icmp(struct rules_rule *r, const void *data)
+{
+#ifdef XT_IPV6
+	const struct ip6t_icmp *ic = data;
+	const uint8_t proto = IPPROTO_ICMPV6;
+#else
+	const struct ipt_icmp *ic = data;
+	const uint8_t proto = IPPROTO_ICMP;
+#endif
+
+	if (r->icmp_match || r->proto != proto || ic->code[0] || ic->code[1] != 0xff ||
+	    ic->invflags)
+		return false;
+	r->icmp_match = true;
+	r->icmp_type = ic->type;
+	return true;
 }
 
 static bool decode_conntrack(struct rules_rule *r, const void *data)
@@ -180,6 +210,11 @@ static const struct match_ops {
 } match_ops[] = {
 	{ "tcp", 0, sizeof(struct xt_tcp), decode_tcp },
 	{ "udp", 0, sizeof(struct xt_udp), decode_udp },
+#ifdef XT_IPV6
+	{ "icmp6", 0, sizeof(struct ip6t_icmp), decode_icmp },
+#else
+	{ "icmp", 0, sizeof(struct ipt_icmp), decode_icmp },
+#endif
 	{ "conntrack", 3, sizeof(struct xt_conntrack_mtinfo3), decode_conntrack },
 	{ "mark", 1, sizeof(struct xt_mark_mtinfo1), decode_mark },
 	{ "addrtype", 1, sizeof(struct xt_addrtype_info_v1), decode_addrtype },
@@ -233,13 +268,41 @@ static void decode_matches(const struct ipt_entry *e, struct rules_rule *r)
 
 static bool decode_masquerade(struct rules_rule *r, const struct xt_entry_target *t)
 {
+#ifdef XT_IPV6
+	const struct nf_nat_range *nat = (const void *)t->data;
+
+	r->verdict = RULES_MASQUERADE;
+	return !t->u.user.revision && t->u.target_size >= XT_ALIGN(sizeof(*t)) + sizeof(*nat) &&
+	       !nat->flags;
+#else
 	const struct nf_nat_ipv4_multi_range_compat *nat = (const void *)t->data;
 
 	r->verdict = RULES_MASQUERADE;
 	return !t->u.user.revision && t->u.target_size >= XT_ALIGN(sizeof(*t)) + sizeof(*nat) &&
 	       nat->rangesize == 1 && !nat->range[0].flags;
+#endif
 }
 
+#ifdef XT_IPV6
+/* DNAT to one address and maybe a port range: revision 2 (range2), what ip6tables uses. */
+static bool decode_dnat(struct rules_rule *r, const struct xt_entry_target *t)
+{
+	const struct nf_nat_range2 *v2 = (const void *)t->data;
+	const unsigned int pflags = NF_NAT_RANGE_PROTO_SPECIFIED;
+	uint16_t plo, phi;
+
+	if (t->u.user.revision != 2 || t->u.target_size < XT_ALIGN(sizeof(*t)) + sizeof(*v2))
+		return false;
+	plo = ntohs(v2->min_proto.all), phi = ntohs(v2->max_proto.all);
+	r->verdict = RULES_DNAT;
+	r->to_addr6 = v2->min_addr.in6;
+	if (v2->flags & pflags)
+		r->to_port_lo = plo, r->to_port_hi = phi > plo ? phi : 0;
+	return (v2->flags & ~pflags) == NF_NAT_RANGE_MAP_IPS &&
+	       !memcmp(&v2->min_addr.in6, &v2->max_addr.in6, sizeof(struct in6_addr)) &&
+	       (!(v2->flags & pflags) || (plo && phi >= plo));
+}
+#else
 /* DNAT to one address and maybe a port range; revisions 0 (compat) and 2 (range2). */
 static bool decode_dnat(struct rules_rule *r, const struct xt_entry_target *t)
 {
@@ -268,9 +331,11 @@ static bool decode_dnat(struct rules_rule *r, const struct xt_entry_target *t)
 	       (!(flags & pflags) || (plo && phi >= plo));
 }
 
+#endif
+
 static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struct xtc_handle *h)
 {
-	const struct xt_entry_target *t = xt_entry_target(e);
+	const struct xt_entry_target *t = xt_target_of(e);
 	const struct xt_mark_tginfo2 *mark = (const void *)t->data;
 	const char *label = iptc_get_target(e, h);
 
@@ -278,11 +343,11 @@ static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struc
 		return false;
 	if (!t->u.user.name[0]) {
 		/* standard target: a verdict, or a jump to a user chain */
-		if (!strcmp(label, IPTC_LABEL_ACCEPT))
+		if (!strcmp(label, XT_LABEL_ACCEPT))
 			r->verdict = RULES_ACCEPT;
-		else if (!strcmp(label, IPTC_LABEL_DROP))
+		else if (!strcmp(label, XT_LABEL_DROP))
 			r->verdict = RULES_DROP;
-		else if (!strcmp(label, IPTC_LABEL_RETURN))
+		else if (!strcmp(label, XT_LABEL_RETURN))
 			r->verdict = RULES_RETURN;
 		else if (iptc_is_chain(label, h) && strlen(label) < sizeof(r->target))
 			r->verdict = RULES_JUMP;
@@ -308,7 +373,7 @@ static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struc
 /* A target rules_rule cannot hold: its name (or label) is kept; none for a fall-through. */
 static void unknown_target(const struct ipt_entry *e, struct xtc_handle *h, struct rules_rule *r)
 {
-	const struct xt_entry_target *t = xt_entry_target(e);
+	const struct xt_entry_target *t = xt_target_of(e);
 	const char *label = iptc_get_target(e, h);
 
 	r->verdict = RULES_UNKNOWN;
@@ -324,7 +389,7 @@ static int read_entry(struct rules_set *rs, const char *chain, const struct ipt_
 {
 	struct rules_rule r = rules_rule_make(t, chain, RULES_ACCEPT);
 
-	if (!decode_ip(&e->ip, &r))
+	if (!decode_ip(&XT_IP(e), &r))
 		snprintf(r.unknown, sizeof(r.unknown), " ?");
 	decode_matches(e, &r);
 	if (!decode_target(e, &r, h))
@@ -337,15 +402,15 @@ bool xt_is_plain_jump(const struct ipt_entry *e, struct xtc_handle *h, const cha
 	static const struct ipt_ip any;
 
 	*to = iptc_get_target(e, h);
-	return *to && e->target_offset == sizeof(*e) && !xt_entry_target(e)->u.user.name[0] &&
-	       !memcmp(&e->ip, &any, sizeof(any));
+	return *to && e->target_offset == sizeof(*e) && !xt_target_of(e)->u.user.name[0] &&
+	       !memcmp(&XT_IP(e), &any, sizeof(any));
 }
 
 bool xt_jumps_to_tiernet(const struct ipt_entry *e, struct xtc_handle *h)
 {
 	const char *to = iptc_get_target(e, h);
 
-	return to && !xt_entry_target(e)->u.user.name[0] && xt_is_tiernet(to);
+	return to && !xt_target_of(e)->u.user.name[0] && xt_is_tiernet(to);
 }
 
 /* The jumps from built-in chains to chain: plain ones as hooks, others as rules. */
@@ -427,10 +492,12 @@ int xt_chain_ifnames(enum rules_table t, const char *chain,
 		return xt_errno();
 	if (iptc_is_chain(chain, h)) {
 		for (e = iptc_first_rule(chain, h); e; e = iptc_next_rule(e, h)) {
-			if (e->ip.iniface[0] && strnlen(e->ip.iniface, IFNAMSIZ) < IFNAMSIZ)
-				fn(e->ip.iniface, arg);
-			if (e->ip.outiface[0] && strnlen(e->ip.outiface, IFNAMSIZ) < IFNAMSIZ)
-				fn(e->ip.outiface, arg);
+			const struct ipt_ip *ip = &XT_IP(e);
+
+			if (ip->iniface[0] && strnlen(ip->iniface, IFNAMSIZ) < IFNAMSIZ)
+				fn(ip->iniface, arg);
+			if (ip->outiface[0] && strnlen(ip->outiface, IFNAMSIZ) < IFNAMSIZ)
+				fn(ip->outiface, arg);
 		}
 	}
 	iptc_free(h);

@@ -1,4 +1,6 @@
 /* Small helpers of the x_tables code: see xt.h. */
+#include "policy/xt.h" /* first: libiptc's kernel headers before glibc's net/if.h */
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,7 +8,6 @@
 #include <string.h>
 
 #include "lib/names.h"
-#include "policy/xt.h"
 
 int names_add(struct names *l, const char *name)
 {
@@ -72,7 +73,7 @@ bool xt_proc_has(const char *path, const char *name)
 /* Tables are instantiated per network namespace on first use. */
 bool xt_table_present(enum rules_table t)
 {
-	return xt_proc_has("/proc/net/ip_tables_names", rules_table_name(t));
+	return xt_proc_has(XT_PROC_TABLES, rules_table_name(t));
 }
 
 bool xt_is_tiernet(const char *chain)
