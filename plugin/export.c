@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "plugin/export.h"
@@ -148,6 +149,9 @@ static int kubernetes(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	o.k8s.source = o.config ? o.config : CONFIG_DEFAULT_PATH;
+	/* config_load falls back to the embedded policy then; the header should say so. */
+	if (!o.config && access(CONFIG_DEFAULT_PATH, F_OK) < 0 && errno == ENOENT)
+		o.k8s.source = CONFIG_DEFAULT_PATH " (missing: the embedded default policy)";
 	if (config_load(o.config, &pol, &diags) < 0) {
 		config_diags_print(&diags, stderr);
 		goto out;

@@ -419,10 +419,11 @@ static void gaps(struct writer *w)
 	if (!w->o->ncidrs && any_world(w))
 		fprintf(w->warn,
 			"no --cluster-cidr given: the world is all of 0.0.0.0/0 and ::/0, which "
-			"holds the cluster's own pod, Service and node addresses, and network "
-			"plugins that match ipBlocks against pods (Calico does) then let tiers "
-			"reach and be reached by pods that are in no tier; give the pod, Service "
-			"and node ranges with --cluster-cidr\n");
+			"holds the cluster's own pod, Service and node addresses; network plugins "
+			"that match ipBlocks against pods (Calico does) then let every tier with "
+			"world egress reach the ports that allow world -> T lines open, and tiers "
+			"reach and be reached by pods in no tier: give the pod, Service and node "
+			"ranges with --cluster-cidr\n");
 }
 
 /* ---------------------------------------------------------------------------------------
