@@ -35,7 +35,8 @@ else
 Q := @
 endif
 
-.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall
+.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall \
+	export-test
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -92,7 +93,8 @@ e2e: build/tiernet
 	tests/run-e2e.sh build/tiernet
 
 # The whole suite; README's test command.  Prints one "N passed, N failed" line at the end.
-test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip
+test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip \
+	build/k8s-matrix
 	tests/run-all.sh
 
 run: build/tiernet
@@ -246,3 +248,15 @@ build/bench/udpflood: tests/bench/udpflood.c
 
 bench: build/tiernet build/bench/sockcall build/bench/udpflood
 	tests/bench/run.sh build/tiernet build/bench
+
+# ---- tiernet export kubernetes (README "More than one host"): no root, no kernel.
+# build/k8s-matrix prints the matrix the compiled rules enforce for a policy file;
+# tests/export/run.sh installs the npm packages of tests/export/package-lock.json into
+# build/export (npm ci), then checks every golden export against the Kubernetes API schema
+# and against that matrix.
+build/k8s-matrix: build/obj/tests/export/matrix.o $(LIB_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+export-test: build/tiernet build/k8s-matrix
+	tests/export/run.sh

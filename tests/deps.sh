@@ -14,8 +14,14 @@ missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# The export tests (tests/export/run.sh) run node and npm ci.  Checked by command, not by
+# package: a host whose nodejs comes from elsewhere bundles npm, and Debian's npm package
+# conflicts with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "deps: all ${#pkgs[@]} packages present"
+	echo "deps: all ${#pkgs[@]} packages present, and node and npm"
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -35,6 +35,8 @@ layer "unit" build/unit
 ASAN_OPTIONS=detect_leaks=1 layer "unit (ASan+UBSan)" build/asan/unit
 layer "static analysis (cppcheck, clang-tidy)" make -s analyze
 layer "fuzz smoke (each harness 5 s, ASan+UBSan)" make -s fuzz-smoke
+# No root: `tiernet export kubernetes` against the Kubernetes API schema and the compiled rules.
+layer "export (kubernetes): schema and equivalence" tests/export/run.sh build/tiernet build/k8s-matrix
 if [ "$(id -u)" -eq 0 ]; then
 	layer "integration" tests/run-integration.sh build/tiernet build/asan/tiernet
 	layer "end to end" tests/run-e2e.sh build/tiernet
