@@ -396,8 +396,9 @@ static void gaps(struct writer *w)
 			    pol->tiers[e->src].internal
 				? "pods of this internal tier do not reach the nodes"
 				: "pods of the tier reach the nodes only through their world "
-				  "egress, on every port, unless --cluster-cidr lists the "
-				  "nodes' range",
+				  "egress, on every port, where the network plugin matches "
+				  "ipBlocks against node addresses and --cluster-cidr does not "
+				  "list the nodes' range",
 			    e->nports ? " on " : "", ports);
 		else if (e->src == POLICY_WORLD)
 			fprintf(w->warn,
