@@ -57,6 +57,20 @@ void export_usage(FILE *f)
 	    CONFIG_DEFAULT_PATH, K8S_CIDRS_MAX);
 }
 
+/* s for quoting in a message: control characters, which a terminal would obey, become '?'. */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++) {
+		buf[i] = s[i];
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			buf[i] = '?';
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* Returns 0, 1 for --help, or -EINVAL after saying what is wrong. */
 static int parse(int argc, char **argv, struct export_opts *o)
 {
@@ -68,7 +82,7 @@ static int parse(int argc, char **argv, struct export_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char err[256];
+	char err[256], q[128];
 	int c;
 
 	optind = 1;
@@ -85,7 +99,7 @@ static int parse(int argc, char **argv, struct export_opts *o)
 			} else {
 				fprintf(stderr,
 					"tiernet: --mode \"%s\" is not one of namespaces, labels\n",
-					optarg);
+					shown(optarg, q, sizeof(q)));
 				return -EINVAL;
 			}
 			break;
@@ -97,7 +111,7 @@ static int parse(int argc, char **argv, struct export_opts *o)
 				fprintf(stderr,
 					"tiernet: --cluster-cidr \"%s\": at most %d ranges; give "
 					"wider ones\n",
-					optarg, K8S_CIDRS_MAX);
+					shown(optarg, q, sizeof(q)), K8S_CIDRS_MAX);
 				return -EINVAL;
 			}
 			if (k8s_cidr_parse(optarg, &o->cidrs[o->k8s.ncidrs], err, sizeof(err))) {
@@ -113,7 +127,8 @@ static int parse(int argc, char **argv, struct export_opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "tiernet: unexpected argument \"%s\"\n", argv[optind]);
+		fprintf(stderr, "tiernet: unexpected argument \"%s\"\n",
+			shown(argv[optind], q, sizeof(q)));
 		return -EINVAL;
 	}
 	return 0;
@@ -176,6 +191,8 @@ out:
 
 int export_main(int argc, char **argv)
 {
+	char q[128];
+
 	if (argc > 1 && !strcmp(argv[1], "kubernetes"))
 		return kubernetes(argc - 1, argv + 1);
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -186,7 +203,7 @@ int export_main(int argc, char **argv)
 		fprintf(stderr,
 			"tiernet: cannot export to \"%s\": the only target is kubernetes (for "
 			"Swarm, see README \"More than one host\")\n",
-			argv[1]);
+			shown(argv[1], q, sizeof(q)));
 	else
 		fprintf(stderr, "tiernet: export needs a target: tiernet export kubernetes\n");
 	export_usage(stderr);

@@ -78,6 +78,10 @@ __attribute__((format(printf, 2, 3))) static int refuse(struct writer *w, const 
 	va_start(ap, fmt);
 	vsnprintf(w->res->err, sizeof(w->res->err), fmt, ap);
 	va_end(ap);
+	/* Quoted values (a --namespace) could carry control characters to the terminal. */
+	for (char *p = w->res->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 

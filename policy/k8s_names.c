@@ -90,7 +90,15 @@ static bool clear_host_bits(unsigned char *addr, size_t bytes, unsigned prefix)
 	return set;
 }
 
-int k8s_cidr_parse(const char *text, struct k8s_cidr *out, char *err, size_t len)
+/* Control characters in a quoted value would reach the user's terminal: show them as '?'. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static int cidr_parse(const char *text, struct k8s_cidr *out, char *err, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN + 8], canon[K8S_CIDR_TEXT_MAX];
 	const char *slash = strchr(text, '/');
@@ -136,6 +144,15 @@ int k8s_cidr_parse(const char *text, struct k8s_cidr *out, char *err, size_t len
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int k8s_cidr_parse(const char *text, struct k8s_cidr *out, char *err, size_t len)
+{
+	int r = cidr_parse(text, out, err, len);
+
+	if (r && len)
+		sanitize(err);
+	return r;
 }
 
 size_t k8s_cidr_format(const struct k8s_cidr *c, char *buf, size_t len)

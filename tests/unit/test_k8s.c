@@ -222,6 +222,9 @@ Test(k8s_names, cluster_cidrs)
 	cidr_bad("10.244.0.0/-8", "from 1 to 32");
 	cidr_bad("front/16", "\"front\" is not an IPv4 or IPv6 address");
 	cidr_bad("", "is not an address range");
+	/* a terminal would obey the escape sequence: shown as '?' (found by fuzz_export) */
+	cidr_bad("10.0.0.0\x1b[2J/8", "\"10.0.0.0?[2J/8\"");
+	cidr_bad("10.24\t/16", "\"10.24?/16\"");
 }
 
 /* ----- refusals and warnings ----------------------------------------------------------- */
