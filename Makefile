@@ -79,8 +79,9 @@ build/asan/unit: $(ATEST_OBJS) $(ASAN_LIB)
 # Unit tests need no root and touch no kernel state.
 unit: build/unit
 	build/unit
+# LeakSanitizer on; any sanitizer report of any test process fails (tests/run-unit-asan.sh).
 unit-asan: build/asan/unit
-	ASAN_OPTIONS=detect_leaks=1 build/asan/unit
+	tests/run-unit-asan.sh build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.

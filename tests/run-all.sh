@@ -32,7 +32,7 @@ layer() {
 }
 
 layer "unit" build/unit
-ASAN_OPTIONS=detect_leaks=1 layer "unit (ASan+UBSan)" build/asan/unit
+layer "unit (ASan+UBSan, a leak or any sanitizer report fails)" tests/run-unit-asan.sh build/asan/unit
 layer "static analysis (cppcheck, clang-tidy)" make -s analyze
 layer "fuzz smoke (each harness 5 s, ASan+UBSan)" make -s fuzz-smoke
 if [ "$(id -u)" -eq 0 ]; then
