@@ -87,7 +87,7 @@ cat >"$TMP/systemd-like" <<EOF
 exec setpriv --bounding-set=-all,+net_admin,+net_raw --inh-caps=-all "$BIN" "\$@"
 EOF
 chmod 0755 "$TMP/systemd-like"
-: >"$TMP/plugin.log"
+cat "$TMP/plugin.log" >>"$TMP/plugin.log.earlier"; : >"$TMP/plugin.log"
 plugin_start "$TMP/systemd-like"
 check "the daemon runs" kill -0 "$PLUGIN_PID"
 check_caps "systemd"
@@ -101,7 +101,7 @@ cat >"$TMP/no-setpcap" <<EOF
 exec setpriv --bounding-set=-all,+net_admin,+net_raw,+sys_admin --inh-caps=-all "$BIN" "\$@"
 EOF
 chmod 0755 "$TMP/no-setpcap"
-: >"$TMP/plugin.log"
+cat "$TMP/plugin.log" >>"$TMP/plugin.log.earlier"; : >"$TMP/plugin.log"
 plugin_start "$TMP/no-setpcap"
 check_caps "no CAP_SETPCAP"
 check "it warns that the bounding set keeps 1 capability" \
