@@ -53,7 +53,8 @@ exercise() {
 	check_contains "$1: CreateEndpoint succeeds" "$CODE $BODY" '200 {"Interface"'
 	check "$1: its state file was written" test -s "$STATE/endpoints/$EP.json"
 	call /NetworkDriver.Join "$(join_body $NET $EP /var/run/docker/netns/caps-test)"
-	check_contains "$1: Join succeeds" "$CODE" 200
+	check_contains "$1: Join succeeds (200, the interface, no Err)" "$CODE $BODY" \
+		'200 {"InterfaceName":{"SrcName":"tnc87ee00000000"'
 	container_in "$ns" tnc87ee00000000 10.87.1.2/24 10.87.1.1
 	check "$1: the host reaches the container through the bridge" busybox ping -c1 -W2 10.87.1.2
 	check_caps "$1, after requests"
