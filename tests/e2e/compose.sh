@@ -86,8 +86,11 @@ check_eq "api -> web (mid -> front): denied, while web answers the host below" "
 	"$(http_get "$(c api)" 10.84.1.10)"
 check_eq "the host reaches web through its published port $PORT" web \
 	"$(timeout 3 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null)"
+check_eq "control: Docker's DNS answers within a network: web reaches web by name" web \
+	"$(http_get "$(c web)" web)"
 check_eq "Docker's DNS answers within a network only: web cannot resolve api" "" \
 	"$(http_get "$(c web)" api)"
+check_eq "control: api resolves its own name" api "$(http_get "$(c api)" api)"
 
 echo "# down"
 OUT=$(dc down -t 1 2>&1)

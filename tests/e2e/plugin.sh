@@ -128,6 +128,7 @@ check_eq "front -> mid: f2 reaches m1" $P-m1 "$(http_get $P-f2 10.85.2.10)"
 check_eq "front -> front: f2 reaches f1 (f1 answers)" $P-f1 "$(http_get $P-f2 10.85.1.10)"
 check_eq "mid -> front: m1 does not reach f1 (which answers f2 above)" "" \
 	"$(http_get $P-m1 10.85.1.10)"
+check "front -> front: f2 pings f1 (f1 answers ping)" docker exec $P-f2 ping -c1 -W2 10.85.1.10
 check "mid -> front: no ping either" sh -c "! $DOCKER exec $P-m1 ping -c1 -W2 10.85.1.10"
 
 echo "# SIGTERM to PID 1 of the plugin"
