@@ -87,7 +87,7 @@ if [ "${TIERNET_E2E_DOCKERD_RESTART:-1}" = 1 ]; then
 		"$(http_get $P-web 10.87.1.20)"
 	refute "after: mid -> front still denied" http_get $P-api2 10.87.1.20
 else
-	echo "# skipped (TIERNET_E2E_DOCKERD_RESTART=0)"
+	skip "dockerd restart with a restart-policy container (TIERNET_E2E_DOCKERD_RESTART=0)"
 fi
 
 echo "# teardown"
