@@ -35,7 +35,7 @@ else
 Q := @
 endif
 
-.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall
+.PHONY: all asan check unit unit-asan integration e2e test run deps freshdeps bench clean install uninstall
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -101,6 +101,11 @@ run: build/tiernet
 
 deps:
 	tests/deps.sh
+
+# Root, network access to the Debian mirror, about 3 minutes: `make deps` on a minimal
+# Debian 12 (debootstrap) installs all the build and the tests need (tests/freshdeps.sh).
+freshdeps:
+	tests/freshdeps.sh
 
 clean:
 	rm -rf build
