@@ -176,13 +176,14 @@ plugin-rootfs: $(PLUGIN_BIN)
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Root only, in a fresh network namespace: tests/integration/fw-roundtrip.sh runs it.
+# --wrap=iptc_commit: the race test counts the commits that met a replaced table and retried.
 build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o $(LIB_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o $(ASAN_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ASAN_FLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 # ---- Hardening: fuzzing (tests/fuzz), static analysis (tests/analyze); README "Hardening" ----
 # libFuzzer harnesses, one per input tiernet parses, linked against the product objects built
