@@ -135,6 +135,12 @@ check_eq "a port bound to 127.0.0.1 is allowed on a tier without world access" '
 check_contains "and reachable from the host through 127.0.0.1" \
 	"$(host_get http://127.0.0.1:18091/cgi-bin/who)" "api "
 world_refused "but not from the world" 18091 18080 web
+# On front the policy lets the world reach published ports: only the binding keeps it out.
+pec $FRONT "$(ep 2)" "$(pm 6 80 18092 127.0.0.1)"
+check_eq "a port bound to 127.0.0.1 on front (a tier the world may reach)" '200 {}' "$CODE $BODY"
+check_contains "answers the host through 127.0.0.1" \
+	"$(host_get http://127.0.0.1:18092/cgi-bin/who)" "peer "
+world_refused "but not the world, though front's published ports are open to it" 18092 18080 web
 pec $BACK "$(ep 4)" "$(pm 6 80 18096 127.0.0.1)"
 check_contains "a 127.0.0.1 port even on an internal tier works from the host" \
 	"$(host_get http://127.0.0.1:18096/cgi-bin/who)" "db "
