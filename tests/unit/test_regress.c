@@ -39,23 +39,26 @@ Test(regress, unknown_path_cannot_forge_log_lines, .init = redirect_stderr)
 {
 	const char *path = "/NetworkDriver.Frob\ntiernet[error]: forged line\r\x1b[2J";
 	struct route_reply out = { 0, NULL };
-	char log[4096];
+	char log[4096], msg[512] = "";
+	unsigned status;
 	size_t n;
 	cJSON *o;
-	const char *msg;
+	int r;
 
 	log_set_level(LOG_LVL_DEBUG);
-	cr_assert_eq(route_handle(path, "{}", 2, &out), 0);
-	cr_assert_eq(out.status, 404);
-	o = cJSON_Parse(out.body);
-	cr_assert_not_null(o, "reply is not JSON: %s", out.body);
-	cr_assert(cJSON_IsString(cJSON_GetObjectItem(o, "Err")));
-	msg = cJSON_GetObjectItem(o, "Err")->valuestring;
+	r = route_handle(path, "{}", 2, &out);
+	status = out.status;
+	/* Copied and freed before any assertion: a failed one must not add a leak report. */
+	o = out.body ? cJSON_Parse(out.body) : NULL;
+	if (o && cJSON_IsString(cJSON_GetObjectItem(o, "Err")))
+		snprintf(msg, sizeof(msg), "%s", cJSON_GetObjectItem(o, "Err")->valuestring);
+	cJSON_Delete(o);
+	free(out.body);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(status, 404);
 	cr_assert_str_eq(msg, "tiernet: unknown path \"/NetworkDriver.Frob?tiernet[error]: forged "
 			      "line??[2J\"");
 	cr_assert(!has_control(msg), "control character in the reply: %s", msg);
-	cJSON_Delete(o);
-	free(out.body);
 
 	fflush(stderr);
 	n = fread(log, 1, sizeof(log) - 1, cr_get_redirected_stderr());
