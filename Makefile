@@ -35,7 +35,7 @@ else
 Q := @
 endif
 
-.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall
+.PHONY: all asan check unit unit-asan integration e2e test run deps freshdeps bench clean install uninstall
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -79,8 +79,9 @@ build/asan/unit: $(ATEST_OBJS) $(ASAN_LIB)
 # Unit tests need no root and touch no kernel state.
 unit: build/unit
 	build/unit
+# LeakSanitizer on; any sanitizer report of any test process fails (tests/run-unit-asan.sh).
 unit-asan: build/asan/unit
-	ASAN_OPTIONS=detect_leaks=1 build/asan/unit
+	tests/run-unit-asan.sh build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.
@@ -100,6 +101,11 @@ run: build/tiernet
 
 deps:
 	tests/deps.sh
+
+# Root, network access to the Debian mirror, about 3 minutes: `make deps` on a minimal
+# Debian 12 (debootstrap) installs all the build and the tests need (tests/freshdeps.sh).
+freshdeps:
+	tests/freshdeps.sh
 
 clean:
 	rm -rf build
@@ -170,13 +176,14 @@ plugin-rootfs: $(PLUGIN_BIN)
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Root only, in a fresh network namespace: tests/integration/fw-roundtrip.sh runs it.
+# --wrap=iptc_commit: the race test counts the commits that met a replaced table and retried.
 build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o $(LIB_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o $(ASAN_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ASAN_FLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 # ---- Hardening: fuzzing (tests/fuzz), static analysis (tests/analyze); README "Hardening" ----
 # libFuzzer harnesses, one per input tiernet parses, linked against the product objects built

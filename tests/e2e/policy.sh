@@ -298,7 +298,7 @@ teardown
 
 echo "# 5. the default matrix, host switched to iptables-legacy before dockerd starts"
 if [ "$LEGACY" = 0 ]; then
-	echo "# skipped (TIERNET_E2E_LEGACY=0)"
+	skip "the default matrix on an iptables-legacy host (TIERNET_E2E_LEGACY=0)"
 else
 	TL=$(date +%s)
 	if check "switch the host to iptables-legacy and restart dockerd" switch_to_legacy; then
