@@ -7,10 +7,7 @@
 # usage: compose.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 ROOT=$(cd "$HERE/../.." && pwd)
 
 if ! command -v docker-compose >/dev/null; then

@@ -8,10 +8,7 @@
 # Subnets: 10.85.0.0/16.   usage: plugin.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 ROOT=$(cd "$HERE/../.." && pwd)
 
 NAME=tnplugtest:latest

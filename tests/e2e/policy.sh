@@ -14,10 +14,7 @@
 # Subnets: 10.82.0.0/16.   usage: policy.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 trap run_cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -5,10 +5,7 @@
 # usage: world.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 
 P=tne2e-world
 W=tne2e-world-$$

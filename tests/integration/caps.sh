@@ -9,15 +9,8 @@
 # usage: caps.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 on_exit plugin_stop
 NET=87aa000000000000000000000000000000000000000000000000000000000001
 EP=87ee000000000000000000000000000000000000000000000000000000000001

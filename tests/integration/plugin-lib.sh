@@ -1,6 +1,17 @@
 # Helpers to drive `tiernet serve` through its socket exactly as dockerd does (PROTOCOL.md
 # §1.1: POST, an empty Host header, no Content-Type, compact JSON plus a newline), and to
 # play dockerd's part of moving interfaces into "containers" (network namespaces).
+#
+# A suite sources this first thing, with HERE set and the tiernet binary as its argument:
+# it needs root, re-executes the suite in a private network namespace (unshare -n), and
+# sets BIN.
+. "$HERE/../lib.sh"
+need_root
+BIN=$(realpath "${1:?usage: $0 TIERNET_BINARY}")
+if [ -z "${TN_IN_NETNS:-}" ]; then
+	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
 TMP=$(mktemp -d /tmp/tiernet-it.XXXXXX)
 SOCK=$TMP/tiernet.sock
 STATE=$TMP/state

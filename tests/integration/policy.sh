@@ -14,17 +14,10 @@
 # usage: policy.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 trap 'run_cleanup' EXIT
 trap 'exit 130' INT TERM
 
-ip link set lo up
 # Only tiernet's rules may decide: no reverse-path filter that would drop spoofed packets.
 sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 plugin_start "$BIN"
