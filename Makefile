@@ -18,7 +18,7 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. $(PKG_CFLAGS) -DTIERNET_VERSION='"$(VER
 CFLAGS  ?= -O2
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS      := $(wildcard plugin/*.c driver/*.c policy/*.c config/*.c)
+SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
 LIB_SRCS  := $(filter-out plugin/main.c,$(SRCS))
 TEST_SRCS := $(wildcard tests/unit/*.c)
 
@@ -35,8 +35,8 @@ else
 Q := @
 endif
 
-.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall \
-	export-test
+.PHONY: all asan check unit unit-asan integration e2e test run deps freshdeps bench clean install \
+	uninstall export-test
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -80,8 +80,9 @@ build/asan/unit: $(ATEST_OBJS) $(ASAN_LIB)
 # Unit tests need no root and touch no kernel state.
 unit: build/unit
 	build/unit
+# LeakSanitizer on; any sanitizer report of any test process fails (tests/run-unit-asan.sh).
 unit-asan: build/asan/unit
-	ASAN_OPTIONS=detect_leaks=1 build/asan/unit
+	tests/run-unit-asan.sh build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.
@@ -102,6 +103,11 @@ run: build/tiernet
 
 deps:
 	tests/deps.sh
+
+# Root, network access to the Debian mirror, about 3 minutes: `make deps` on a minimal
+# Debian 12 (debootstrap) installs all the build and the tests need (tests/freshdeps.sh).
+freshdeps:
+	tests/freshdeps.sh
 
 clean:
 	rm -rf build
@@ -172,13 +178,14 @@ plugin-rootfs: $(PLUGIN_BIN)
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Root only, in a fresh network namespace: tests/integration/fw-roundtrip.sh runs it.
+# --wrap=iptc_commit: the race test counts the commits that met a replaced table and retried.
 build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o $(LIB_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o $(ASAN_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ASAN_FLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 # ---- Hardening: fuzzing (tests/fuzz), static analysis (tests/analyze); README "Hardening" ----
 # libFuzzer harnesses, one per input tiernet parses, linked against the product objects built
@@ -192,7 +199,8 @@ FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin 
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
-FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/policy/iptc.o build/fuzz/obj/policy/nft.o
+FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/policy/nft.o \
+	$(patsubst %.c,build/fuzz/obj/%.o,$(wildcard policy/xt_*.c))
 
 .PHONY: fuzz fuzz-build fuzz-smoke analyze
 fuzz-build: $(FUZZ_BINS)

@@ -20,7 +20,7 @@ struct config_diag {
 	char file[256];
 	unsigned line, column, span; /* 1-based line and column; span = caret width (>= 1) */
 	char message[256];
-	char text[256];		     /* the source line, without its newline */
+	char text[256]; /* the source line, without its newline */
 };
 
 struct config_diags {

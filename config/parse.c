@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "lib/text.h"
 #include "policy/policy.h"
 
 #define LINE_LEN_MAX	4096 /* characters in one line (64 port items need about 1100) */
 #define LINE_TOKENS_MAX 256  /* words on one line */
-#define TIER_NAME_LEN	16   /* "TIERNET-SRC-" plus the name fits an iptables chain name */
 #define ERRORS_MAX	100  /* diagnostics kept from one file; further errors are counted */
 #define EMBEDDED_NAME	"<embedded default>"
 
@@ -75,14 +75,6 @@ struct keyword {
  * Diagnostics
  */
 
-/* Control characters would garble a terminal: show them as '?' (tabs stay, for alignment). */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			*s = '?';
-}
-
 static void diag_text(struct config_diag *d, const struct srcline *l)
 {
 	size_t n = l->len < sizeof(d->text) - 1 ? l->len : sizeof(d->text) - 1;
@@ -92,14 +84,15 @@ static void diag_text(struct config_diag *d, const struct srcline *l)
 	d->text[n] = '\0';
 	if (n && d->text[n - 1] == '\r')
 		d->text[n - 1] = '\0';
-	sanitize(d->text);
+	/* control characters would garble a terminal; tabs stay, for alignment */
+	text_sanitize(d->text, true);
 }
 
 /* Appends a diag; l NULL means a file-level problem (line 0).  Returns 0 or -ENOMEM. */
 __attribute__((format(printf, 6, 0))) static int diag_vadd(struct config_diags *ds,
-							  const char *file,
-							  const struct srcline *l, size_t col,
-							  size_t span, const char *fmt, va_list ap)
+							   const char *file,
+							   const struct srcline *l, size_t col,
+							   size_t span, const char *fmt, va_list ap)
 {
 	struct config_diag *d;
 	void *v;
@@ -115,7 +108,7 @@ __attribute__((format(printf, 6, 0))) static int diag_vadd(struct config_diags *
 	memset(d, 0, sizeof(*d));
 	snprintf(d->file, sizeof(d->file), "%s", file);
 	vsnprintf(d->message, sizeof(d->message), fmt, ap);
-	sanitize(d->message);
+	text_sanitize(d->message, true);
 	d->span = span ? (unsigned)span : 1;
 	if (!l)
 		return 0;
@@ -127,8 +120,7 @@ __attribute__((format(printf, 6, 0))) static int diag_vadd(struct config_diags *
 
 /* Appends a file-level diag; returns ret, or -ENOMEM when the diag could not be added. */
 __attribute__((format(printf, 4, 5))) static int file_error(struct config_diags *ds, int ret,
-							   const char *file,
-							   const char *fmt, ...)
+							    const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -139,9 +131,9 @@ __attribute__((format(printf, 4, 5))) static int file_error(struct config_diags 
 	return r ? r : ret;
 }
 
-__attribute__((format(printf, 5, 0))) static void error_v(struct parser *p,
-							 const struct srcline *l, size_t col,
-							 size_t span, const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void error_v(struct parser *p, const struct srcline *l,
+							  size_t col, size_t span, const char *fmt,
+							  va_list ap)
 {
 	if (++p->nerrors > ERRORS_MAX || p->err)
 		return;
@@ -149,9 +141,8 @@ __attribute__((format(printf, 5, 0))) static void error_v(struct parser *p,
 }
 
 /* Reports an error at column col of line l. */
-__attribute__((format(printf, 5, 6))) static void error_at(struct parser *p,
-							  const struct srcline *l, size_t col,
-							  size_t span, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void
+error_at(struct parser *p, const struct srcline *l, size_t col, size_t span, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -172,9 +163,8 @@ error_tok(struct parser *p, const struct srcline *l, const struct token *t, cons
 }
 
 /* Reports something missing just after token t of the current line. */
-__attribute__((format(printf, 3, 4))) static void error_after(struct parser *p,
-							     const struct token *t,
-							     const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+error_after(struct parser *p, const struct token *t, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -184,8 +174,7 @@ __attribute__((format(printf, 3, 4))) static void error_after(struct parser *p,
 }
 
 /* Reports a problem with the file as a whole. */
-__attribute__((format(printf, 2, 3))) static void error_file(struct parser *p,
-							    const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void error_file(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -320,9 +309,9 @@ static bool check_tier_name(struct parser *p, const struct token *t)
 			  (int)t->len, t->s);
 		return false;
 	}
-	if (t->len > TIER_NAME_LEN) {
+	if (t->len > POLICY_TIER_LEN) {
 		error_tok(p, l, t, "tier name \"%.*s\" is too long (%zu characters, at most %d)",
-			  (int)t->len, t->s, t->len, TIER_NAME_LEN);
+			  (int)t->len, t->s, t->len, POLICY_TIER_LEN);
 		return false;
 	}
 	dup = tier_lookup(p->pol, t);
@@ -358,7 +347,8 @@ static void parse_flags(struct parser *p, struct policy_tier *t)
 		flag = tier_flag(t, tok);
 		if (!flag)
 			error_tok(p, &p->line, tok,
-				  "unknown flag \"%.*s\" for tier \"%.*s\": use internal or isolated",
+				  "unknown flag \"%.*s\" for tier \"%.*s\": use internal or "
+				  "isolated",
 				  (int)tok->len, tok->s, (int)p->tok[1].len, p->tok[1].s);
 		else if (*flag)
 			error_tok(p, &p->line, tok, "duplicate flag \"%.*s\"", (int)tok->len,
@@ -463,7 +453,8 @@ static bool parse_range(struct parser *p, const struct token *t, struct policy_p
 	}
 	if (port->lo > port->hi) {
 		error_tok(p, &p->line, t,
-			  "bad port range \"%.*s\": %u is greater than %u, write the lower port first",
+			  "bad port range \"%.*s\": %u is greater than %u, write the lower port "
+			  "first",
 			  (int)t->len, t->s, port->lo, port->hi);
 		return false;
 	}
@@ -478,7 +469,8 @@ static bool parse_port(struct parser *p, const struct token *t, struct policy_po
 
 	if (!slash || slash == t->s || slash == t->s + t->len - 1) {
 		error_tok(p, &p->line, t,
-			  "bad port \"%.*s\": write PROTO/PORT or PROTO/LO-HI, e.g. tcp/8080 or udp/9000-9100",
+			  "bad port \"%.*s\": write PROTO/PORT or PROTO/LO-HI, e.g. tcp/8080 or "
+			  "udp/9000-9100",
 			  (int)t->len, t->s);
 		return false;
 	}
@@ -685,9 +677,8 @@ static void resolve(struct parser *p, struct allow *a)
 }
 
 /* Reports an error under "SRC -> DST" of a. */
-__attribute__((format(printf, 3, 4))) static void error_pair(struct parser *p,
-							    const struct allow *a,
-							    const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+error_pair(struct parser *p, const struct allow *a, const char *fmt, ...)
 {
 	struct token t = { a->src.s, (size_t)(a->dst.s - a->src.s) + a->dst.len };
 	va_list ap;
@@ -704,15 +695,18 @@ static bool check_pseudo(struct parser *p, const struct allow *a)
 
 	if (a->isrc < 0 && a->idst < 0) {
 		error_pair(p, a,
-			   "\"%.*s -> %.*s\" names no tier: one side of an allow line must be a tier",
+			   "\"%.*s -> %.*s\" names no tier: one side of an allow line must be a "
+			   "tier",
 			   (int)a->src.len, a->src.s, (int)a->dst.len, a->dst.s);
 	} else if (a->idst == POLICY_WORLD && src && src->internal) {
 		error_tok(p, &a->line, &a->dst,
-			  "egress to the world is implicit for tiers that are not internal: remove this line, or drop \"internal\" from line %u",
+			  "egress to the world is implicit for tiers that are not internal: remove "
+			  "this line, or drop \"internal\" from line %u",
 			  src->line);
 	} else if (a->idst == POLICY_WORLD) {
 		error_tok(p, &a->line, &a->dst,
-			  "egress to the world is implicit for tiers that are not internal: remove this line");
+			  "egress to the world is implicit for tiers that are not internal: remove "
+			  "this line");
 	} else if (a->isrc == POLICY_HOST) {
 		error_tok(p, &a->line, &a->src,
 			  "the host may always connect to containers: remove this line");
@@ -730,15 +724,18 @@ static bool check_tiers(struct parser *p, const struct allow *a)
 		return true;
 	if (a->isrc == POLICY_WORLD && dst->internal) {
 		error_tok(p, &a->line, &a->dst,
-			  "tier \"%s\" is internal: remove this line or drop \"internal\" from line %u",
+			  "tier \"%s\" is internal: remove this line or drop \"internal\" from "
+			  "line %u",
 			  dst->name, dst->line);
 	} else if (a->isrc == a->idst && !dst->isolated) {
 		error_tok(p, &a->line, &a->dst,
-			  "tier \"%s\" is not isolated, so its containers already reach each other: remove this line, or add \"isolated\" to line %u",
+			  "tier \"%s\" is not isolated, so its containers already reach each "
+			  "other: remove this line, or add \"isolated\" to line %u",
 			  dst->name, dst->line);
 	} else if (a->isrc == a->idst && !a->nports) {
 		error_pair(p, a,
-			   "\"%s -> %s\" without ports undoes \"isolated\": list the ports (e.g. tcp/5432), or drop \"isolated\" from line %u",
+			   "\"%s -> %s\" without ports undoes \"isolated\": list the ports (e.g. "
+			   "tcp/5432), or drop \"isolated\" from line %u",
 			   dst->name, dst->name, dst->line);
 	} else {
 		return true;
@@ -754,7 +751,8 @@ static bool check_duplicate(struct parser *p, const struct allow *a)
 		if (!b->resolved || b->isrc != a->isrc || b->idst != a->idst)
 			continue;
 		error_pair(p, a,
-			   "duplicate allow \"%.*s -> %.*s\" (first on line %u): merge the two lines",
+			   "duplicate allow \"%.*s -> %.*s\" (first on line %u): merge the two "
+			   "lines",
 			   (int)a->src.len, a->src.s, (int)a->dst.len, a->dst.s, b->line.no);
 		return false;
 	}
@@ -858,7 +856,7 @@ int config_parse(const char *name, const char *text, size_t len, struct policy *
 		finish(&p);
 	if (!p.err)
 		p.err = report_dropped(&p);
-	if (p.diags->n > first)	/* p.diags is diags: the parser appended through it */
+	if (p.diags->n > first) /* p.diags is diags: the parser appended through it */
 		diags_sort(p.diags->v + first, p.diags->n - first);
 	ret = p.err ? p.err : p.nerrors ? -EINVAL : 0;
 	if (!ret) {
@@ -889,7 +887,8 @@ static int check_file(const char *file, const struct stat *st, struct config_dia
 		return file_error(ds, -EINVAL, file, "not a regular file");
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return file_error(ds, -EPERM, file,
-				  "writable by group or others, refused: run \"chmod go-w %s\"", file);
+				  "writable by group or others, refused: run \"chmod go-w %s\"",
+				  file);
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return file_error(ds, -EPERM, file,
 				  "owned by uid %u, neither root nor uid %u: refused",

@@ -7,26 +7,23 @@
 #ifndef TIERNET_DRIVER_H
 #define TIERNET_DRIVER_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <net/if.h>
+
+#include "lib/err.h"
 
 struct policy;
 
-#define DRIVER_ID_LEN	  64	/* Docker's IDs: 64 lowercase hex characters */
-#define DRIVER_OPTS_MAX	  32	/* generic options on one network */
-#define DRIVER_OPT_KEYMAX 128
-#define DRIVER_OPT_VALMAX 256
-#define DRIVER_PORTS_MAX  1024	/* port mappings on one endpoint */
-#define DRIVER_PATH_MAX	  256
-#define DRIVER_PORT_AUTO_LO 49153	/* host ports tiernet picks for -p PORT and -P */
+#define DRIVER_ID_LEN	    64 /* Docker's IDs: 64 lowercase hex characters */
+#define DRIVER_OPTS_MAX	    32 /* generic options on one network */
+#define DRIVER_OPT_KEYMAX   128
+#define DRIVER_OPT_VALMAX   256
+#define DRIVER_PORTS_MAX    1024 /* port mappings on one endpoint */
+#define DRIVER_PATH_MAX	    256
+#define DRIVER_PORT_AUTO_LO 49153 /* host ports tiernet picks for -p PORT and -P */
 #define DRIVER_PORT_AUTO_HI 60999
-
-/* Every failing action fills one sentence for the user (dockerd shows it verbatim). */
-struct driver_err {
-	char msg[512];
-};
 
 struct driver_opt {
 	char key[DRIVER_OPT_KEYMAX];
@@ -38,18 +35,18 @@ struct driver_net_req {
 	char id[DRIVER_ID_LEN + 1];
 	struct driver_opt opts[DRIVER_OPTS_MAX];
 	size_t nopts;
-	bool internal;		/* com.docker.network.internal */
-	bool ipv6;		/* enable_ipv6 or IPv6Data given */
-	size_t nipv4;		/* entries in IPv4Data; only the first is used */
-	uint32_t gw, pool;	/* network byte order */
+	bool internal;	   /* com.docker.network.internal */
+	bool ipv6;	   /* enable_ipv6 or IPv6Data given */
+	size_t nipv4;	   /* entries in IPv4Data; only the first is used */
+	uint32_t gw, pool; /* network byte order */
 	uint8_t gw_prefix, pool_prefix;
 };
 
 /* One published port (com.docker.network.portmap entry). */
 struct driver_port {
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port;		/* container port */
-	uint32_t host_ip;	/* network byte order, 0 = all addresses */
+	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;	  /* container port */
+	uint32_t host_ip; /* network byte order, 0 = all addresses */
 	uint16_t host_port, host_port_end;
 };
 
@@ -57,17 +54,17 @@ struct driver_port {
 struct driver_ep_req {
 	char net_id[DRIVER_ID_LEN + 1];
 	char id[DRIVER_ID_LEN + 1];
-	uint32_t addr;		/* network byte order */
+	uint32_t addr; /* network byte order */
 	uint8_t prefix;
 	bool has_ipv6;
 	bool has_mac;
 	uint8_t mac[6];
-	struct driver_opt opts[DRIVER_OPTS_MAX];	/* user --driver-opt keys */
+	struct driver_opt opts[DRIVER_OPTS_MAX]; /* user --driver-opt keys */
 	size_t nopts;
 };
 
 struct driver_ep_reply {
-	bool mac_set;		/* a MAC tiernet chose, to return to dockerd */
+	bool mac_set; /* a MAC tiernet chose, to return to dockerd */
 	uint8_t mac[6];
 };
 
@@ -76,7 +73,7 @@ struct driver_join_req {
 	char net_id[DRIVER_ID_LEN + 1];
 	char id[DRIVER_ID_LEN + 1];
 	char sandbox[DRIVER_PATH_MAX];
-	struct driver_port ports[DRIVER_PORTS_MAX];	/* the container's -p list */
+	struct driver_port ports[DRIVER_PORTS_MAX]; /* the container's -p list */
 	size_t nports;
 };
 
@@ -90,7 +87,7 @@ struct driver_pec_req {
 
 struct driver_join_reply {
 	char src_name[IFNAMSIZ];
-	uint32_t gateway;		/* network byte order */
+	uint32_t gateway; /* network byte order */
 	bool disable_gateway_service;
 };
 
@@ -100,7 +97,7 @@ struct driver_join_reply {
  * from now on) and brings the firewall in line with the loaded networks.  Returns 0 or
  * -errno with err filled.  Call once, before serving.
  */
-int driver_init(const char *state_dir, struct policy *pol, struct driver_err *err);
+int driver_init(const char *state_dir, struct policy *pol, struct err *err);
 /* Frees memory; leaves links, state and rules in place (containers keep working). */
 void driver_exit(void);
 /*
@@ -108,7 +105,7 @@ void driver_exit(void);
  * the firewall is recompiled and applied in one commit per table.  On success the driver
  * owns pol and frees the old one; on failure nothing changed and the caller keeps pol.
  */
-int driver_set_policy(struct policy *pol, struct driver_err *err);
+int driver_set_policy(struct policy *pol, struct err *err);
 
 /*
  * Periodic upkeep, called every few seconds from the main loop: when dockerd (re)creates its
@@ -118,30 +115,26 @@ int driver_set_policy(struct policy *pol, struct driver_err *err);
 void driver_tick(void);
 
 /* The protocol actions.  Each returns 0 or -errno with err filled; see PROTOCOL.md §3. */
-int driver_network_create(const struct driver_net_req *req, struct driver_err *err);
-int driver_network_delete(const char *net_id, struct driver_err *err);
+int driver_network_create(const struct driver_net_req *req, struct err *err);
+int driver_network_delete(const char *net_id, struct err *err);
 int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
-			   struct driver_err *err);
-int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err);
+			   struct err *err);
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *err);
 int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
-		struct driver_err *err);
-int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err);
+		struct err *err);
+int driver_leave(const char *net_id, const char *ep_id, struct err *err);
 /* Publishes the endpoint's ports (DNAT); fails, changing nothing, when the policy forbids. */
-int driver_publish(const struct driver_pec_req *req, struct driver_err *err);
+int driver_publish(const struct driver_pec_req *req, struct err *err);
 /* Removes the endpoint's published ports; a no-op when it has none. */
-int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err);
+int driver_unpublish(const char *net_id, const char *ep_id, struct err *err);
 /* 0 when the endpoint exists (or -ENOENT with err filled). */
-int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err);
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err);
 
 /*
  * Writes a human-readable status report (or JSON when json is true) into a malloc'ed string.
  * Returns NULL on ENOMEM.
  */
 char *driver_status(bool json);
-
-/* Returns -err_no after formatting the message into err (printf-like). */
-int driver_errf(struct driver_err *err, int err_no, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* names.c */
 /* Checks a Docker ID: 64 lowercase hex characters. */
@@ -151,6 +144,10 @@ bool driver_ifname_valid(const char *name);
 /* The names tiernet derives from Docker IDs (IFNAMSIZ buffers). */
 void driver_bridge_name(const char *net_id, char name[IFNAMSIZ]);
 void driver_veth_names(const char *ep_id, char host[IFNAMSIZ], char peer[IFNAMSIZ]);
+/* Is name prefix (TN_BRIDGE_PREFIX, ...) and 12 lowercase hex digits, as tiernet derives? */
+bool driver_name_derived(const char *name, const char *prefix);
+/* Does name carry tiernet's link prefix (a convention, not proof of ownership)? */
+bool driver_name_ours(const char *name);
 /* The MAC Docker's bridge driver would use for an IPv4 address: 02:42 + the address. */
 void driver_mac_from_ip(uint32_t addr, uint8_t mac[6]);
 

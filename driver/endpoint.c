@@ -1,7 +1,8 @@
 /*
  * Endpoints: CreateEndpoint makes the veth pair on the bridge, Join hands its container end to
- * dockerd with the gateway, Leave and DeleteEndpoint undo it.  Joins and leaves never touch
- * the firewall rules (they depend on bridges, not containers), only published ports do.
+ * dockerd with the gateway, Leave and DeleteEndpoint undo it.  The rules depend on bridges,
+ * not containers: these calls touch them only for an endpoint's published ports (a Leave or
+ * DeleteEndpoint of an endpoint that has some, a Join on a Docker --internal network).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,14 +13,14 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /*
  * An fsync costs milliseconds (7 ms measured here for file plus directory), longer than all
  * the netlink work of a call; with the lock held across it, 24 containers starting at once
  * would queue behind each other's disk writes.
  */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
+int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err)
 {
 	struct drv_ep snap = **ep;
 	int r = 0;
@@ -28,92 +29,84 @@ int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err)
 	if (snap.nports) {
 		snap.ports = calloc(snap.nports, sizeof(*snap.ports));
 		if (!snap.ports)
-			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+			return err_set(err, ENOMEM, "tiernet: out of memory");
 		memcpy(snap.ports, (*ep)->ports, snap.nports * sizeof(*snap.ports));
 	}
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	r = state_save_ep(&snap, err);
 	free(snap.ports);
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	*ep = drv_ep_find(snap.id);
 	if (!r && !*ep)
-		r = driver_errf(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile",
-				snap.id);
+		r = err_set(err, ENOENT, "tiernet: endpoint %.12s was deleted meanwhile", snap.id);
 	return r;
 }
 
 /* ---- CreateEndpoint / DeleteEndpoint ---- */
 
-static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
-		       struct driver_err *err)
+static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n, struct err *err)
 {
 	char ip[INET_ADDRSTRLEN];
 	size_t i;
 
 	if (!driver_id_valid(req->id))
-		return driver_errf(err, EINVAL, "tiernet: EndpointID \"%.70s\" is not a "
-				   "64-character hex ID", req->id);
+		return err_set(err, EINVAL,
+			       "tiernet: EndpointID \"%.70s\" is not a "
+			       "64-character hex ID",
+			       req->id);
 	for (i = 0; i < req->nopts; i++)
 		if (strncmp(req->opts[i].key, "com.docker.", 11))
-			return driver_errf(err, EINVAL, "tiernet: unknown endpoint option \"%s\"; "
-					   "tiernet takes no --driver-opt on endpoints",
-					   req->opts[i].key);
+			return err_set(err, EINVAL,
+				       "tiernet: unknown endpoint option \"%s\"; "
+				       "tiernet takes no --driver-opt on endpoints",
+				       req->opts[i].key);
 	if (!req->addr)
-		return driver_errf(err, EINVAL, "tiernet: the endpoint has no IPv4 address; "
-				   "tiernet needs Docker's IPAM to assign one");
+		return err_set(err, EINVAL,
+			       "tiernet: the endpoint has no IPv4 address; "
+			       "tiernet needs Docker's IPAM to assign one");
 	inet_ntop(AF_INET, &req->addr, ip, sizeof(ip));
 	if ((req->addr & drv_prefix_mask(n->prefix)) != n->pool || req->addr == n->gw)
-		return driver_errf(err, EINVAL, "tiernet: address %s is not a host address of "
-				   "the network's subnet", ip);
+		return err_set(err, EINVAL,
+			       "tiernet: address %s is not a host address of "
+			       "the network's subnet",
+			       ip);
 	return 0;
 }
 
 /*
- * The veth pair and the state file are made outside the lock: the endpoint sits in the list
- * marked busy meanwhile, so a repeated call for the same ID sees it, and nothing else can
- * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
+ * May req's endpoint be created on its network?  Sets *n, and *old when the endpoint exists
+ * already (a repeated call, which then has the effect of one).  Returns 0 or -errno.
  */
-int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
-			   struct driver_err *err)
+static int ep_admit(const struct driver_ep_req *req, struct drv_net **n, struct drv_ep **old,
+		    struct err *err)
 {
-	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
-	char bridge[IFNAMSIZ];
-	struct drv_net *n;
-	int r, mtu;
+	int r;
 
-	memset(reply, 0, sizeof(*reply));
-	if (!e)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
-	pthread_mutex_lock(&drv_lock);
-	n = drv_net_find(req->net_id);
-	if (!n) {
-		r = driver_errf(err, ENOENT, "tiernet: network %.12s is unknown to tiernet (its "
-				"state was lost); remove the network and create it again",
-				req->net_id);
-		goto out_free;
-	}
-	r = ep_validate(req, n, err);
+	*n = drv_net_find(req->net_id);
+	if (!*n)
+		return err_set(err, ENOENT,
+			       "tiernet: network %.12s is unknown to tiernet (its state was lost); "
+			       "remove the network and create it again",
+			       req->net_id);
+	r = ep_validate(req, *n, err);
 	if (r < 0)
-		goto out_free;
-	old = drv_ep_find(req->id);
-	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
-		r = driver_errf(err, ENOSPC, "tiernet: network %.12s has %d endpoints, the most a "
-				"Linux bridge takes; put more containers on another network of the "
-				"tier", n->id, DRV_BRIDGE_PORTS_MAX);
-		goto out_free;
-	}
-	if (old) {
-		/* A repeated call (dockerd retried) has the effect of one. */
-		if (old->busy)
-			r = driver_errf(err, EBUSY, "tiernet: endpoint %.12s is being created "
-					"already", req->id);
-		else if (old->addr != req->addr || strcmp(old->net_id, n->id))
-			r = driver_errf(err, EEXIST, "tiernet: endpoint %.12s exists already",
-					req->id);
-		reply->mac_set = !req->has_mac;
-		memcpy(reply->mac, old->mac, 6);
-		goto out_free;
-	}
+		return r;
+	*old = drv_ep_find(req->id);
+	if (!*old && (*n)->neps >= DRV_BRIDGE_PORTS_MAX)
+		return err_set(err, ENOSPC,
+			       "tiernet: network %.12s has %d endpoints, the most a Linux bridge "
+			       "takes; put more containers on another network of the tier",
+			       (*n)->id, DRV_BRIDGE_PORTS_MAX);
+	if (*old && (*old)->busy)
+		return err_set(err, EBUSY, "tiernet: endpoint %.12s is being created already",
+			       req->id);
+	if (*old && ((*old)->addr != req->addr || strcmp((*old)->net_id, (*n)->id)))
+		return err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
+	return 0;
+}
+
+static void ep_fill(struct drv_ep *e, const struct driver_ep_req *req, const struct drv_net *n)
+{
 	snprintf(e->id, sizeof(e->id), "%s", req->id);
 	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
 	e->addr = req->addr;
@@ -123,11 +116,38 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	else
 		driver_mac_from_ip(e->addr, e->mac);
 	driver_veth_names(e->id, e->host, e->peer);
+}
+
+/*
+ * The veth pair and the state file are made outside the lock: the endpoint sits in the list
+ * marked busy meanwhile, so a repeated call for the same ID sees it, and nothing else can
+ * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
+ */
+int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
+			   struct err *err)
+{
+	struct drv_ep *e = calloc(1, sizeof(*e)), *old = NULL;
+	char bridge[IFNAMSIZ];
+	struct drv_net *n;
+	int r, mtu;
+
+	memset(reply, 0, sizeof(*reply));
+	if (!e)
+		return err_set(err, ENOMEM, "tiernet: out of memory");
+	pthread_mutex_lock(&drv.lock);
+	r = ep_admit(req, &n, &old, err);
+	if (r < 0 || old) {
+		reply->mac_set = old && !req->has_mac;
+		if (old)
+			memcpy(reply->mac, old->mac, 6);
+		goto out_free;
+	}
+	ep_fill(e, req, n);
 	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
 	mtu = n->mtu;
 	e->busy = true;
 	drv_ep_insert(e);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 
 	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, err);
 	if (r == 0) {
@@ -136,7 +156,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 			link_del(e->host);
 	}
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	if (r < 0) {
 		drv_ep_unlink(e);
 		goto out_free;
@@ -148,66 +168,44 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	e = NULL;
 out_free:
 	free(e);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
-int driver_endpoint_delete(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *err)
 {
-	struct driver_err fw;
+	struct err fw;
 	struct drv_ep *e;
-	int r;
 
 	(void)err;
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (!e || e->busy || strcmp(e->net_id, net_id)) {
 		log_info("DeleteEndpoint for unknown endpoint %.12s: nothing to do", ep_id);
-		pthread_mutex_unlock(&drv_lock);
+		pthread_mutex_unlock(&drv.lock);
 		return 0;
 	}
 	drv_ep_unlink(e);
-	if (e->nports && drv_fw_sync(drv_policy, &fw) < 0)
+	if (e->nports && drv_fw_sync(drv.policy, &fw) < 0)
 		log_error("%s", fw.msg);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 
 	/* Unlinked: nobody else can reach it, so the slow part needs no lock. */
-	r = link_del(e->host);
-	if (r < 0)
-		log_warnx("cannot delete veth %s of endpoint %.12s: %s", e->host, e->id,
-			  strerror(-r));
-	r = state_del_ep(e->id);
-	if (r < 0)
-		log_warnx("cannot delete the state file of endpoint %.12s: %s", e->id,
-			  strerror(-r));
 	log_debug("endpoint %.12s deleted: veth %s", e->id, e->host);
-	drv_ep_free(e);
+	drv_ep_destroy(e);
 	return 0;
 }
 
 /* ---- Join / Leave / EndpointOperInfo ---- */
 
-struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err)
-{
-	struct drv_ep *e = drv_ep_find(ep_id);
-
-	if (!e || e->busy || strcmp(e->net_id, net_id)) {
-		driver_errf(err, ENOENT, "tiernet: endpoint %.12s of network %.12s is unknown to "
-			    "tiernet; stop the container and start it again", ep_id, net_id);
-		return NULL;
-	}
-	return e;
-}
-
-int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply,
-		struct driver_err *err)
+int driver_join(const struct driver_join_req *req, struct driver_join_reply *reply, struct err *err)
 {
 	struct drv_ep *e;
 	struct drv_net *n;
 	int r = 0;
 
 	memset(reply, 0, sizeof(*reply));
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_lookup(req->net_id, req->id, err);
 	n = e ? drv_net_find(e->net_id) : NULL;
 	if (!e || !n) {
@@ -215,8 +213,10 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	}
 	if (link_index(e->peer) < 0) {
-		r = driver_errf(err, ENODEV, "tiernet: the container end %s of endpoint %.12s is "
-				"missing; stop the container and start it again", e->peer, e->id);
+		r = err_set(err, ENODEV,
+			    "tiernet: the container end %s of endpoint %.12s is "
+			    "missing; stop the container and start it again",
+			    e->peer, e->id);
 		goto out;
 	}
 	snprintf(e->sandbox, sizeof(e->sandbox), "%s", req->sandbox);
@@ -237,18 +237,18 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	snprintf(reply->src_name, sizeof(reply->src_name), "%s", e->peer);
 	reply->gateway = n->gw;
-	reply->disable_gateway_service = drv_net_internal(n, drv_policy);
+	reply->disable_gateway_service = drv_net_internal(n, drv.policy);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
-int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e;
 	int r = 0;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (!e || strcmp(e->net_id, net_id)) {
 		log_info("Leave for unknown endpoint %.12s: nothing to do", ep_id);
@@ -260,16 +260,16 @@ int driver_leave(const char *net_id, const char *ep_id, struct driver_err *err)
 	e->sandbox[0] = '\0';
 	r = drv_ep_save_unlocked(&e, err);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
-int driver_endpoint_check(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err)
 {
 	int r;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	r = drv_ep_lookup(net_id, ep_id, err) ? 0 : -ENOENT;
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }

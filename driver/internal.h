@@ -4,9 +4,10 @@
 #ifndef TIERNET_DRIVER_INTERNAL_H
 #define TIERNET_DRIVER_INTERNAL_H
 
+#include <net/if.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <net/if.h>
 
 #include "driver/driver.h"
 #include "policy/policy.h"
@@ -18,44 +19,51 @@ struct drv_net {
 	char id[DRIVER_ID_LEN + 1];
 	char bridge[IFNAMSIZ];
 	char tier[POLICY_NAME_MAX];
-	uint32_t gw, pool;	/* network byte order */
+	uint32_t gw, pool; /* network byte order */
 	uint8_t prefix;
-	int mtu;		/* 0 = kernel default */
-	bool internal;		/* Docker's --internal */
-	uint64_t seq;		/* creation order, kept across restarts */
-	size_t neps;		/* endpoints on the bridge (a bridge takes 1023 ports) */
+	int mtu;       /* 0 = kernel default */
+	bool internal; /* Docker's --internal */
+	uint64_t seq;  /* creation order, kept across restarts */
+	size_t neps;   /* endpoints on the bridge (a bridge takes 1023 ports) */
 	struct drv_net *next;
 };
 
 struct drv_ep {
 	char id[DRIVER_ID_LEN + 1];
 	char net_id[DRIVER_ID_LEN + 1];
-	uint32_t addr;		/* network byte order */
+	uint32_t addr; /* network byte order */
 	uint8_t prefix;
 	uint8_t mac[6];
 	char host[IFNAMSIZ], peer[IFNAMSIZ];
-	char sandbox[DRIVER_PATH_MAX];	/* from Join; "" when not joined */
+	char sandbox[DRIVER_PATH_MAX]; /* from Join; "" when not joined */
 	bool joined;
-	struct driver_port *ports;	/* published (host ports resolved); malloc'ed */
+	struct driver_port *ports; /* published (host ports resolved); malloc'ed */
 	size_t nports;
-	bool busy;	/* CreateEndpoint is making its veth and state outside the lock */
-	struct drv_ep *next, **pprev;	/* drv_eps, for walks */
-	struct drv_ep *hnext, **hpprev;	/* the ID hash, for lookups */
+	bool busy; /* CreateEndpoint is making its veth and state outside the lock */
+	struct drv_ep *next, **pprev;	/* drv.eps, for walks */
+	struct drv_ep *hnext, **hpprev; /* the ID hash, for lookups */
 };
 
-/* driver.c: the driver's state, guarded by drv_lock, and helpers every action uses */
-#include <pthread.h>
-extern pthread_mutex_t drv_lock;
-extern struct policy *drv_policy;
-extern struct drv_net *drv_nets;	/* in creation order: the firewall is compiled in it */
-extern struct drv_ep *drv_eps;
-extern enum nft_mode drv_fw_mode;
+/* Endpoints by ID: Docker's IDs are random hex, so the first 8 digits spread evenly. */
+#define DRV_EP_HASH_SIZE 4096
 
+/* The driver's state, one struct, guarded by its lock (the way Redis keeps `server`). */
+struct driver {
+	pthread_mutex_t lock;
+	struct policy *policy;
+	struct drv_net *nets; /* in creation order: the firewall is compiled in it */
+	struct drv_ep *eps;
+	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
+	enum nft_mode fw_mode; /* where Docker keeps its rules, last seen */
+};
+extern struct driver drv;
+
+/* objects.c: the lists of networks and endpoints, and lookups in them */
 struct drv_net *drv_net_find(const char *id);
 struct drv_net *drv_net_find_bridge(const char *bridge);
 struct drv_ep *drv_ep_find(const char *id);
 /* The endpoint id of network net_id, or NULL with a sentence in err. */
-struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct driver_err *err);
+struct drv_ep *drv_ep_lookup(const char *net_id, const char *ep_id, struct err *err);
 void drv_net_append(struct drv_net *n);
 void drv_net_unlink(struct drv_net *n);
 /* Adds the endpoint to the list and the ID hash (O(1)); counts it on its network. */
@@ -65,44 +73,51 @@ void drv_ep_unlink(struct drv_ep *e);
 void drv_ep_free(struct drv_ep *e);
 /* Deletes the endpoint's veth and state file, unlinks and frees it (rules: caller's job). */
 void drv_ep_destroy(struct drv_ep *e);
-/*
- * Writes *ep's state file without holding drv_lock across the fsync: called and returning
- * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
- * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
- */
-int drv_ep_save_unlocked(struct drv_ep **ep, struct driver_err *err);
+/* Frees every network and endpoint (links, state and rules stay). */
+void drv_objects_free(void);
+size_t drv_net_count(void);
+size_t drv_ep_count(void);
 uint32_t drv_prefix_mask(uint8_t prefix);
 /* Internal: Docker's --internal or the tier's flag. */
 bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
-/* Recompiles every rule from the networks and published ports and applies it. */
-int drv_fw_sync(const struct policy *pol, struct driver_err *err);
+void drv_ip_str(uint32_t a, char s[16]);
+
+/* endpoint.c */
+/*
+ * Writes *ep's state file without holding drv.lock across the fsync: called and returning
+ * with the lock held, it snapshots the endpoint, unlocks, writes, locks again and looks the
+ * endpoint up again (*ep is NULL if it went away meanwhile).  Returns 0 or -errno.
+ */
+int drv_ep_save_unlocked(struct drv_ep **ep, struct err *err);
+
+/* firewall.c: the rules for the driver's networks and published ports */
+/*
+ * Recompiles every rule from the networks and published ports under pol and applies it:
+ * one commit per table, then Docker's nf_tables pass-through.  Returns 0 or -errno with err.
+ */
+int drv_fw_sync(const struct policy *pol, struct err *err);
+/* The networks as the compiler sees them under pol (malloc'ed, *n of them), or NULL. */
+struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
+/* Puts the pass-through back when Docker re-created its chains (every few seconds). */
+void drv_fw_tick(void);
 void drv_ip_forward_on(void);
 void drv_route_localnet_on(const char *bridge);
-void drv_ip_str(uint32_t a, char s[16]);
-const char *drv_proto_str(uint8_t proto);
 
 /* ports.c */
+const char *drv_proto_str(uint8_t proto);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
-int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-		      struct driver_err *err);
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);
 /* Publishes the 127.0.0.1 ports of a Join on a Docker --internal network. */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
-			 const struct driver_join_req *req, struct driver_err *err);
-
-/* matrix.c: the reachability matrix read back from iptc_dump() text */
-struct cJSON;
-/* Rows: tiers then world; columns: tiers, world, host.  malloc'ed text, or NULL. */
-char *drv_matrix_text(const char *dump);
-/* The same as {"front": {"mid": "all", "world": "all"}, ...}; NULL on ENOMEM. */
-struct cJSON *drv_matrix_json(const char *dump);
+			 const struct driver_join_req *req, struct err *err);
 
 /* link.c */
 /* Creates bridge name with mac, mtu (0 = default) and addr/prefix, up.  All or nothing. */
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct driver_err *err);
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err);
 /* Creates the veth pair host/peer, host end enslaved to bridge and up, peer with mac. */
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct driver_err *err);
+		  int mtu, struct err *err);
 /* Deletes a link by name; a missing link is success.  Returns 0 or -errno. */
 int link_del(const char *name);
 /* Sets a link up; returns 0 or -errno. */
@@ -115,8 +130,8 @@ int link_route_localnet(const char *name);
 int link_index(const char *name);
 struct link_info {
 	char name[IFNAMSIZ];
-	char kind[16];		/* "bridge", "veth", ... ("" when the kernel says nothing) */
-	int ifindex, master;	/* master: the bridge's ifindex, 0 when none */
+	char kind[16];	     /* "bridge", "veth", ... ("" when the kernel says nothing) */
+	int ifindex, master; /* master: the bridge's ifindex, 0 when none */
 };
 /* Lists every link of the namespace into a malloc'ed array; returns 0 or -errno. */
 int link_dump(struct link_info **out, size_t *n);
@@ -134,9 +149,9 @@ bool reconcile_endpoint_gone(const struct drv_ep *e);
 int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps);
 
 /* state.c: one file per object, written atomically (temp file, fsync, rename, fsync dir) */
-int state_open(const char *dir, struct driver_err *err);
-int state_save_net(const struct drv_net *n, struct driver_err *err);
-int state_save_ep(const struct drv_ep *e, struct driver_err *err);
+int state_open(const char *dir, struct err *err);
+int state_save_net(const struct drv_net *n, struct err *err);
+int state_save_ep(const struct drv_ep *e, struct err *err);
 /* Renames an endpoint's file to NAME.orphaned: kept for the operator, never loaded again. */
 int state_set_aside_ep(const char *id);
 /*

@@ -5,12 +5,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ip.h>
 #include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <linux/ip.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
@@ -48,19 +48,19 @@ static int nl_to_errno(int nlerr)
 	}
 }
 
-static struct nl_sock *sock_open(struct driver_err *err)
+static struct nl_sock *sock_open(struct err *err)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int r;
 
 	if (!sk) {
-		driver_errf(err, ENOMEM, "tiernet: out of memory opening a netlink socket");
+		err_set(err, ENOMEM, "tiernet: out of memory opening a netlink socket");
 		return NULL;
 	}
 	r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
-		driver_errf(err, nl_to_errno(r), "tiernet: cannot open a netlink socket: %s",
-			    nl_geterror(r));
+		err_set(err, nl_to_errno(r), "tiernet: cannot open a netlink socket: %s",
+			nl_geterror(r));
 		nl_socket_free(sk);
 		return NULL;
 	}
@@ -82,7 +82,7 @@ static int ifindex_of(struct nl_sock *sk, const char *name)
 
 int link_index(const char *name)
 {
-	struct driver_err err;
+	struct err err;
 	struct nl_sock *sk = sock_open(&err);
 	int idx;
 
@@ -110,12 +110,12 @@ static int link_del_sk(struct nl_sock *sk, const char *name)
 
 int link_del(const char *name)
 {
-	struct driver_err err;
+	struct err err;
 	struct nl_sock *sk;
 	int r;
 
 	/* Defence in depth: tiernet deletes only links of its own prefix. */
-	if (strncmp(name, "tn", 2))
+	if (!driver_name_ours(name))
 		return -EPERM;
 	sk = sock_open(&err);
 
@@ -161,8 +161,8 @@ out:
 	return r;
 }
 
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct driver_err *err)
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err)
 {
 	struct nl_sock *sk = sock_open(err);
 	struct rtnl_link *l = NULL;
@@ -174,7 +174,7 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
 	l = rtnl_link_bridge_alloc();
 	if (!l || set_mac(l, mac)) {
-		r = driver_errf(err, ENOMEM, "tiernet: out of memory creating bridge %s", name);
+		r = err_set(err, ENOMEM, "tiernet: out of memory creating bridge %s", name);
 		goto out;
 	}
 	rtnl_link_set_name(l, name);
@@ -182,23 +182,24 @@ int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t ad
 		rtnl_link_set_mtu(l, (unsigned)mtu);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
-		r = driver_errf(err, nl_to_errno(r),
-				"tiernet: cannot create bridge %s: %s%s", name, nl_geterror(r),
-				nl_to_errno(r) == EEXIST ?
-					" (a link of that name exists: remove it or choose another "
-					"com.docker.network.bridge.name)" : "");
+		r = err_set(err, nl_to_errno(r), "tiernet: cannot create bridge %s: %s%s", name,
+			    nl_geterror(r),
+			    nl_to_errno(r) == EEXIST
+				? " (a link of that name exists: remove it or choose another "
+				  "com.docker.network.bridge.name)"
+				: "");
 		goto out;
 	}
 	idx = ifindex_of(sk, name);
 	r = idx < 0 ? idx : addr_add(sk, idx, addr, prefix);
 	if (r < 0) {
-		driver_errf(err, -r, "tiernet: cannot give bridge %s the gateway address %s/%u: %s",
-			    name, ip, prefix, strerror(-r));
+		err_set(err, -r, "tiernet: cannot give bridge %s the gateway address %s/%u: %s",
+			name, ip, prefix, strerror(-r));
 		goto undo;
 	}
 	r = link_up(name);
 	if (r < 0) {
-		driver_errf(err, -r, "tiernet: cannot bring bridge %s up: %s", name, strerror(-r));
+		err_set(err, -r, "tiernet: cannot bring bridge %s up: %s", name, strerror(-r));
 		goto undo;
 	}
 	goto out;
@@ -216,7 +217,7 @@ out:
  */
 static int link_change(const char *name, int (*fill)(struct rtnl_link *chg, int arg), int arg)
 {
-	struct driver_err err;
+	struct err err;
 	struct nl_sock *sk = sock_open(&err);
 	struct rtnl_link *cur = NULL, *chg = NULL;
 	int r;
@@ -286,7 +287,7 @@ int link_route_localnet(const char *name)
 }
 
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct driver_err *err)
+		  int mtu, struct err *err)
 {
 	struct nl_sock *sk = sock_open(err);
 	struct rtnl_link *l = NULL, *p;
@@ -296,13 +297,12 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 		return -EIO;
 	br = ifindex_of(sk, bridge);
 	if (br < 0) {
-		r = driver_errf(err, -br, "tiernet: bridge %s is missing: %s", bridge,
-				strerror(-br));
+		r = err_set(err, -br, "tiernet: bridge %s is missing: %s", bridge, strerror(-br));
 		goto out;
 	}
 	l = rtnl_link_veth_alloc();
 	if (!l) {
-		r = driver_errf(err, ENOMEM, "tiernet: out of memory creating veth %s", host);
+		r = err_set(err, ENOMEM, "tiernet: out of memory creating veth %s", host);
 		goto out;
 	}
 	p = rtnl_link_veth_get_peer(l);
@@ -311,7 +311,7 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 	r = set_mac(p, mac);
 	rtnl_link_put(p);
 	if (r < 0) {
-		driver_errf(err, ENOMEM, "tiernet: out of memory creating veth %s", host);
+		err_set(err, ENOMEM, "tiernet: out of memory creating veth %s", host);
 		goto out;
 	}
 	if (mtu > 0) {
@@ -322,8 +322,8 @@ int link_veth_add(const char *host, const char *peer, const char *bridge, const 
 	rtnl_link_set_flags(l, IFF_UP);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
-		r = driver_errf(err, nl_to_errno(r), "tiernet: cannot create veth pair %s/%s: %s",
-				host, peer, nl_geterror(r));
+		r = err_set(err, nl_to_errno(r), "tiernet: cannot create veth pair %s/%s: %s", host,
+			    peer, nl_geterror(r));
 		/* With NLM_F_EXCL an EEXIST means the names belong to someone else: keep them. */
 		if (r != -EEXIST)
 			link_del_sk(sk, host);
@@ -336,7 +336,7 @@ out:
 
 int link_dump(struct link_info **out, size_t *n)
 {
-	struct driver_err err;
+	struct err err;
 	struct nl_sock *sk = sock_open(&err);
 	struct nl_cache *cache = NULL;
 	struct link_info *v = NULL;

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
+#include "lib/names.h"
 
 /* ---- CreateNetwork ---- */
 
@@ -29,13 +30,13 @@ static int parse_mtu(const char *s, int *mtu)
 }
 
 /* Fills n's tier, bridge and mtu from the -o options; every unknown key is named. */
-static int net_options(const struct driver_net_req *req, struct drv_net *n, struct driver_err *err)
+static int net_options(const struct driver_net_req *req, struct drv_net *n, struct err *err)
 {
 	char unknown[256] = "", tiers[256];
 	const char *tier = NULL;
 	size_t i;
 
-	policy_tier_list(drv_policy, tiers, sizeof(tiers));
+	policy_tier_list(drv.policy, tiers, sizeof(tiers));
 	for (i = 0; i < req->nopts; i++) {
 		const char *k = req->opts[i].key, *v = req->opts[i].value;
 
@@ -43,15 +44,18 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 			tier = v;
 		} else if (!strcmp(k, "mtu") || !strcmp(k, "com.docker.network.driver.mtu")) {
 			if (parse_mtu(v, &n->mtu))
-				return driver_errf(err, EINVAL,
-						   "tiernet: option %s=\"%s\" is not an MTU: give "
-						   "a number from 68 to 65535", k, v);
+				return err_set(err, EINVAL,
+					       "tiernet: option %s=\"%s\" is not an MTU: give "
+					       "a number from 68 to 65535",
+					       k, v);
 		} else if (!strcmp(k, "com.docker.network.bridge.name")) {
 			if (!driver_ifname_valid(v))
-				return driver_errf(err, EINVAL,
-						   "tiernet: bridge name \"%s\" is not valid: it must "
-						   "start with \"tn\", have 3 to 15 characters of "
-						   "A-Z a-z 0-9 _ . -, e.g. \"tnfront0\"", v);
+				return err_set(err, EINVAL,
+					       "tiernet: bridge name \"%s\" is not valid: it must "
+					       "start with \"" TN_IF_PREFIX "\", have 3 to 15 "
+					       "characters of A-Z a-z 0-9 _ . -, e.g. "
+					       "\"" TN_IF_PREFIX "front0\"",
+					       v);
 			snprintf(n->bridge, sizeof(n->bridge), "%.15s", v);
 		} else {
 			size_t len = strlen(unknown);
@@ -61,36 +65,44 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 		}
 	}
 	if (unknown[0])
-		return driver_errf(err, EINVAL,
-				   "tiernet: unknown network option %s; tiernet takes tier, mtu "
-				   "and com.docker.network.bridge.name", unknown);
+		return err_set(err, EINVAL,
+			       "tiernet: unknown network option %s; tiernet takes tier, mtu "
+			       "and com.docker.network.bridge.name",
+			       unknown);
 	if (!tier)
-		return driver_errf(err, EINVAL,
-				   "tiernet: missing option tier: create the network with -o "
-				   "tier=NAME, where NAME is one of the declared tiers: %s", tiers);
-	if (policy_tier_find(drv_policy, tier) < 0)
-		return driver_errf(err, EINVAL,
-				   "tiernet: unknown tier \"%s\": use one of the declared tiers (%s) "
-				   "or declare it in the policy file", tier, tiers);
+		return err_set(err, EINVAL,
+			       "tiernet: missing option tier: create the network with -o "
+			       "tier=NAME, where NAME is one of the declared tiers: %s",
+			       tiers);
+	if (policy_tier_find(drv.policy, tier) < 0)
+		return err_set(err, EINVAL,
+			       "tiernet: unknown tier \"%s\": use one of the declared tiers (%s) "
+			       "or declare it in the policy file",
+			       tier, tiers);
 	snprintf(n->tier, sizeof(n->tier), "%.31s", tier);
 	return 0;
 }
 
-static int net_validate(const struct driver_net_req *req, struct drv_net *n,
-			struct driver_err *err)
+static int net_validate(const struct driver_net_req *req, struct drv_net *n, struct err *err)
 {
 	if (!driver_id_valid(req->id))
-		return driver_errf(err, EINVAL, "tiernet: NetworkID \"%.70s\" is not a 64-character "
-				   "hex ID", req->id);
+		return err_set(err, EINVAL,
+			       "tiernet: NetworkID \"%.70s\" is not a 64-character "
+			       "hex ID",
+			       req->id);
 	if (req->ipv6)
-		return driver_errf(err, EOPNOTSUPP, "tiernet: IPv6 is not supported yet; create "
-				   "the network without --ipv6");
+		return err_set(err, EOPNOTSUPP,
+			       "tiernet: IPv6 is not supported yet; create "
+			       "the network without --ipv6");
 	if (req->nipv4 != 1)
-		return driver_errf(err, EINVAL, "tiernet: a network needs exactly one IPv4 subnet, "
-				   "got %zu; give one --subnet", req->nipv4);
+		return err_set(err, EINVAL,
+			       "tiernet: a network needs exactly one IPv4 subnet, "
+			       "got %zu; give one --subnet",
+			       req->nipv4);
 	if (req->gw_prefix > 30 || (req->gw & ~drv_prefix_mask(req->gw_prefix)) == 0)
-		return driver_errf(err, EINVAL, "tiernet: the IPv4 subnet must be /30 or larger "
-				   "with a gateway inside it");
+		return err_set(err, EINVAL,
+			       "tiernet: the IPv4 subnet must be /30 or larger "
+			       "with a gateway inside it");
 	snprintf(n->id, sizeof(n->id), "%s", req->id);
 	driver_bridge_name(req->id, n->bridge);
 	n->gw = req->gw;
@@ -106,16 +118,16 @@ static bool net_same(const struct drv_net *a, const struct drv_net *b)
 	       a->prefix == b->prefix && a->mtu == b->mtu && a->internal == b->internal;
 }
 
-int driver_network_create(const struct driver_net_req *req, struct driver_err *err)
+int driver_network_create(const struct driver_net_req *req, struct err *err)
 {
 	struct drv_net *n = calloc(1, sizeof(*n)), *old;
 	uint8_t mac[6];
-	struct driver_err ignored;
+	struct err ignored;
 	int r;
 
 	if (!n)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
-	pthread_mutex_lock(&drv_lock);
+		return err_set(err, ENOMEM, "tiernet: out of memory");
+	pthread_mutex_lock(&drv.lock);
 	r = net_validate(req, n, err);
 	if (r < 0)
 		goto out_free;
@@ -123,14 +135,18 @@ int driver_network_create(const struct driver_net_req *req, struct driver_err *e
 	if (old) {
 		/* A repeated call (dockerd retried) has the effect of one. */
 		if (!net_same(old, n))
-			r = driver_errf(err, EEXIST, "tiernet: network %.12s exists already with "
-					"other settings", req->id);
+			r = err_set(err, EEXIST,
+				    "tiernet: network %.12s exists already with "
+				    "other settings",
+				    req->id);
 		goto out_free;
 	}
 	old = drv_net_find_bridge(n->bridge);
 	if (old) {
-		r = driver_errf(err, EEXIST, "tiernet: bridge name \"%s\" is already used by "
-				"network %.12s; choose another one", n->bridge, old->id);
+		r = err_set(err, EEXIST,
+			    "tiernet: bridge name \"%s\" is already used by "
+			    "network %.12s; choose another one",
+			    n->bridge, old->id);
 		goto out_free;
 	}
 	driver_mac_from_ip(n->gw, mac);
@@ -138,7 +154,7 @@ int driver_network_create(const struct driver_net_req *req, struct driver_err *e
 	if (r < 0)
 		goto out_free;
 	drv_net_append(n);
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0)
 		goto undo_link;
 	r = state_save_net(n, err);
@@ -153,49 +169,49 @@ int driver_network_create(const struct driver_net_req *req, struct driver_err *e
 undo_link:
 	drv_net_unlink(n);
 	link_del(n->bridge);
-	drv_fw_sync(drv_policy, &ignored);
+	drv_fw_sync(drv.policy, &ignored);
 out_free:
 	free(n);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
 /* ---- DeleteNetwork ---- */
 
-int driver_network_delete(const char *net_id, struct driver_err *err)
+int driver_network_delete(const char *net_id, struct err *err)
 {
 	struct drv_ep *e, *next;
 	struct drv_net *n;
 	int r = 0, rl;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	n = drv_net_find(net_id);
 	if (!n) {
 		log_info("DeleteNetwork for unknown network %.12s: nothing to do", net_id);
 		goto out;
 	}
 	/* dockerd refuses to remove a network with endpoints; these are leftovers. */
-	for (e = drv_eps; e; e = next) {
+	for (e = drv.eps; e; e = next) {
 		next = e->next;
 		if (!strcmp(e->net_id, n->id) && !e->busy)
 			drv_ep_destroy(e);
 	}
 	drv_net_unlink(n);
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0)
 		log_error("%s", err->msg);
 	rl = link_del(n->bridge);
 	if (rl < 0 && !r)
-		r = driver_errf(err, -rl, "tiernet: cannot delete bridge %s: %s", n->bridge,
-				strerror(-rl));
+		r = err_set(err, -rl, "tiernet: cannot delete bridge %s: %s", n->bridge,
+			    strerror(-rl));
 	rl = state_del_net(n->id);
 	if (rl < 0 && !r)
-		r = driver_errf(err, -rl, "tiernet: cannot delete the state of network %.12s: %s",
-				n->id, strerror(-rl));
+		r = err_set(err, -rl, "tiernet: cannot delete the state of network %.12s: %s",
+			    n->id, strerror(-rl));
 	log_info("network %.12s deleted: bridge %s", n->id, n->bridge);
 	free(n);
 out:
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }

@@ -8,12 +8,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
+#include "lib/log.h"
 
 /* ---- published ports (ProgramExternalConnectivity / Revoke) ---- */
 
@@ -21,21 +21,20 @@
  * Makes ports[0..n) (malloc'ed, or NULL) the endpoint's published set and applies the rules.
  * On failure the old set is back in place (kernel and memory) and ports is freed.
  */
-int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n,
-			 struct driver_err *err)
+int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err)
 {
 	struct driver_port *old = e->ports;
 	size_t nold = e->nports;
-	struct driver_err ignored;
+	struct err ignored;
 	int r;
 
 	e->ports = ports;
 	e->nports = n;
-	r = drv_fw_sync(drv_policy, err);
+	r = drv_fw_sync(drv.policy, err);
 	if (r < 0) {
 		e->ports = old;
 		e->nports = nold;
-		drv_fw_sync(drv_policy, &ignored);
+		drv_fw_sync(drv.policy, &ignored);
 		free(ports);
 		return r;
 	}
@@ -55,7 +54,7 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 	const struct drv_ep *e;
 	size_t i;
 
-	for (e = drv_eps; e; e = e->next)
+	for (e = drv.eps; e; e = e->next)
 		for (i = 0; e != self && i < e->nports; i++)
 			if (same_binding(p, &e->ports[i]))
 				return e;
@@ -65,10 +64,11 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 /* A host port nobody on the host has bound: test by binding it for a moment. */
 static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = host_ip };
-	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-			0);
+	int fd =
+	    socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	bool ok;
 
 	if (fd < 0)
@@ -79,7 +79,7 @@ static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
 }
 
 /* Chooses host ports for -p PORT and -P, reusing what this endpoint had for the same port. */
-static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct driver_err *err)
+static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, struct err *err)
 {
 	size_t i, j;
 	unsigned hp;
@@ -102,9 +102,10 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 				p[i].host_port = (uint16_t)hp;
 		}
 		if (!p[i].host_port)
-			return driver_errf(err, EADDRNOTAVAIL, "tiernet: no free host port left in "
-					   "%d-%d for port %u", DRIVER_PORT_AUTO_LO,
-					   DRIVER_PORT_AUTO_HI, p[i].port);
+			return err_set(err, EADDRNOTAVAIL,
+				       "tiernet: no free host port left in "
+				       "%d-%d for port %u",
+				       DRIVER_PORT_AUTO_LO, DRIVER_PORT_AUTO_HI, p[i].port);
 		p[i].host_port_end = p[i].host_port;
 	}
 	return 0;
@@ -116,17 +117,17 @@ const char *drv_proto_str(uint8_t p)
 }
 
 /* Every mapping must be allowed by the policy and collide with no other mapping. */
-static int ports_check(const struct drv_ep *e, const struct drv_net *n,
-		       const struct driver_port *p, size_t cnt, struct driver_err *err)
+static int ports_check(const struct drv_ep *e, const struct drv_net *n, const struct driver_port *p,
+		       size_t cnt, struct err *err)
 {
-	int tier = policy_tier_find(drv_policy, n->tier);
-	bool internal = drv_net_internal(n, drv_policy);
+	int tier = policy_tier_find(drv.policy, n->tier);
+	bool internal = drv_net_internal(n, drv.policy);
 	const struct drv_ep *owner;
 	char ip[INET_ADDRSTRLEN];
 	size_t i, j;
 
 	for (i = 0; i < cnt; i++) {
-		if (policy_publish_check(drv_policy, tier, internal, p[i].proto, p[i].port,
+		if (policy_publish_check(drv.policy, tier, internal, p[i].proto, p[i].port,
 					 p[i].host_ip, err->msg, sizeof(err->msg)) < 0)
 			return -EPERM;
 		if (!p[i].host_port)
@@ -137,17 +138,18 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n,
 				owner = e;
 		if (owner) {
 			drv_ip_str(owner->addr, ip);
-			return driver_errf(err, EADDRINUSE, "tiernet: host port %u/%s is already "
-					   "published to %s (endpoint %.12s); choose another host "
-					   "port", p[i].host_port, drv_proto_str(p[i].proto), ip,
-					   owner->id);
+			return err_set(err, EADDRINUSE,
+				       "tiernet: host port %u/%s is already "
+				       "published to %s (endpoint %.12s); choose another host "
+				       "port",
+				       p[i].host_port, drv_proto_str(p[i].proto), ip, owner->id);
 		}
 	}
 	return 0;
 }
 
 static int publish(struct drv_ep *e, const struct drv_net *n, const struct driver_port *req,
-		   size_t cnt, struct driver_err *err)
+		   size_t cnt, struct err *err)
 {
 	struct driver_port *p = NULL;
 	int r;
@@ -155,7 +157,7 @@ static int publish(struct drv_ep *e, const struct drv_net *n, const struct drive
 	if (cnt) {
 		p = calloc(cnt, sizeof(*p));
 		if (!p)
-			return driver_errf(err, ENOMEM, "tiernet: out of memory");
+			return err_set(err, ENOMEM, "tiernet: out of memory");
 		memcpy(p, req, cnt * sizeof(*p));
 	}
 	r = ports_check(e, n, p, cnt, err);
@@ -171,36 +173,36 @@ static int publish(struct drv_ep *e, const struct drv_net *n, const struct drive
 	return r;
 }
 
-int driver_publish(const struct driver_pec_req *req, struct driver_err *err)
+int driver_publish(const struct driver_pec_req *req, struct err *err)
 {
 	struct drv_ep *e;
 	struct drv_net *n;
 	int r = -ENOENT;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_lookup(req->net_id, req->id, err);
 	n = e ? drv_net_find(e->net_id) : NULL;
 	if (n)
 		r = publish(e, n, req->ports, req->nports, err);
 	if (!r && req->nports)
 		log_info("endpoint %.12s publishes %zu port(s)", e->id, req->nports);
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
-int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *err)
+int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e;
 	int r = 0;
 
-	pthread_mutex_lock(&drv_lock);
+	pthread_mutex_lock(&drv.lock);
 	e = drv_ep_find(ep_id);
 	if (e && !strcmp(e->net_id, net_id) && e->nports) {
 		r = drv_ports_replace(e, NULL, 0, err);
 		if (!r)
 			r = state_save_ep(e, err);
 	}
-	pthread_mutex_unlock(&drv_lock);
+	pthread_mutex_unlock(&drv.lock);
 	return r;
 }
 
@@ -211,21 +213,22 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct driver_err *e
  * it has one: said in the log, never dropped silently.
  */
 int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
-			    const struct driver_join_req *req, struct driver_err *err)
+			 const struct driver_join_req *req, struct err *err)
 {
 	struct driver_port *loop = calloc(req->nports, sizeof(*loop));
 	size_t i, k = 0;
 	int r;
 
 	if (!loop)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	for (i = 0; i < req->nports; i++) {
 		if (req->ports[i].host_ip == htonl(INADDR_LOOPBACK))
 			loop[k++] = req->ports[i];
 		else
 			log_warnx("endpoint %.12s is on --internal network %.12s: port %u/%s is "
 				  "published only through a non-internal network of the container",
-				  e->id, n->id, req->ports[i].port, drv_proto_str(req->ports[i].proto));
+				  e->id, n->id, req->ports[i].port,
+				  drv_proto_str(req->ports[i].proto));
 	}
 	r = k ? publish(e, n, loop, k, err) : 0;
 	free(loop);

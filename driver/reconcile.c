@@ -20,20 +20,8 @@
 #include <sys/stat.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
-
-/* Names tiernet derives itself: a prefix and 12 lowercase hex digits (names.c). */
-static bool derived_name(const char *name, const char *prefix)
-{
-	size_t i;
-
-	if (strncmp(name, prefix, 3) || strlen(name) != 15)
-		return false;
-	for (i = 3; i < 15; i++)
-		if (!isxdigit((unsigned char)name[i]) || isupper((unsigned char)name[i]))
-			return false;
-	return true;
-}
+#include "lib/log.h"
+#include "lib/names.h"
 
 static const struct link_info *find(const struct link_info *v, size_t n, const char *name)
 {
@@ -76,15 +64,15 @@ static void reattach(const struct drv_net *n, const struct drv_ep *eps)
 			continue;
 		r = link_set_master(eps->host, n->bridge);
 		if (r < 0)
-			log_error("endpoint %.12s: cannot put veth %s back on bridge %s: %s", eps->id,
-				  eps->host, n->bridge, strerror(-r));
+			log_error("endpoint %.12s: cannot put veth %s back on bridge %s: %s",
+				  eps->id, eps->host, n->bridge, strerror(-r));
 	}
 }
 
 void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			void (*fixup)(struct drv_net *n))
 {
-	struct driver_err err;
+	struct err err;
 	uint8_t mac[6];
 	struct drv_net *n;
 
@@ -93,8 +81,10 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			continue;
 		driver_mac_from_ip(n->gw, mac);
 		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, &err) < 0) {
-			log_error("network %.12s: its bridge %s was missing and cannot be re-created: "
-				  "%s", n->id, n->bridge, err.msg);
+			log_error("network %.12s: its bridge %s was missing and cannot be "
+				  "re-created: "
+				  "%s",
+				  n->id, n->bridge, err.msg);
 			continue;
 		}
 		log_warnx("network %.12s: its bridge %s was missing; re-created", n->id, n->bridge);
@@ -107,7 +97,8 @@ bool reconcile_endpoint_gone(const struct drv_ep *e)
 {
 	if (link_index(e->host) < 0) {
 		log_info("endpoint %.12s: its veth %s is gone (the container stopped while tiernet "
-			 "was not running); removing it", e->id, e->host);
+			 "was not running); removing it",
+			 e->id, e->host);
 		return true;
 	}
 	if (e->joined && sandbox_gone(e->sandbox)) {
@@ -133,22 +124,26 @@ static void orphan(const struct link_info *l, const struct link_info *v, size_t 
 {
 	char peer[IFNAMSIZ];
 
-	if (!strcmp(l->kind, "bridge") && derived_name(l->name, "tnb")) {
+	if (!strcmp(l->kind, "bridge") && driver_name_derived(l->name, TN_BRIDGE_PREFIX)) {
 		if (ports_of(v, n, l->ifindex)) {
-			log_error("bridge %s belongs to no tiernet network (its state was lost) but "
-				  "still has ports; kept: stop its containers, then restart tiernet",
+			log_error("bridge %s belongs to no tiernet network (its state was lost) "
+				  "but "
+				  "still has ports; kept: stop its containers, then restart "
+				  "tiernet",
 				  l->name);
 			return;
 		}
-	} else if (!strcmp(l->kind, "veth") && derived_name(l->name, "tnv")) {
-		snprintf(peer, sizeof(peer), "tnc%s", l->name + 3);
+	} else if (!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_HOST_PREFIX)) {
+		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
-			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but a "
-				  "running container uses it; kept: restart that container", l->name);
+			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but "
+				  "a "
+				  "running container uses it; kept: restart that container",
+				  l->name);
 			return;
 		}
-	} else if (!(!strcmp(l->kind, "veth") && derived_name(l->name, "tnc"))) {
-		return;	/* not a name tiernet derives: not ours to judge */
+	} else if (!(!strcmp(l->kind, "veth") && driver_name_derived(l->name, TN_PEER_PREFIX))) {
+		return; /* not a name tiernet derives: not ours to judge */
 	}
 	log_warnx("removing %s %s, which no tiernet state entry owns", l->kind, l->name);
 	link_del(l->name);
@@ -163,7 +158,7 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps)
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++)
-		if (!strncmp(v[i].name, "tn", 2) && !owned(v[i].name, nets, eps))
+		if (driver_name_ours(v[i].name) && !owned(v[i].name, nets, eps))
 			orphan(&v[i], v, n);
 	free(v);
 	return 0;

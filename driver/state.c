@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +31,14 @@ static int mkdir_0700(const char *path)
 	return -errno;
 }
 
-int state_open(const char *dir, struct driver_err *err)
+int state_open(const char *dir, struct err *err)
 {
 	char p[DRIVER_PATH_MAX + 16];
 	int r;
 
 	if (strlen(dir) >= sizeof(state_dir) - 16)
-		return driver_errf(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
-				   dir);
+		return err_set(err, ENAMETOOLONG, "tiernet: state directory \"%s\" is too long",
+			       dir);
 	snprintf(state_dir, sizeof(state_dir), "%s", dir);
 	r = mkdir_0700(dir);
 	snprintf(p, sizeof(p), "%s/networks", dir);
@@ -48,8 +48,8 @@ int state_open(const char *dir, struct driver_err *err)
 	if (!r)
 		r = mkdir_0700(p);
 	if (r)
-		return driver_errf(err, -r, "tiernet: cannot create state directory %s: %s", p,
-				   strerror(-r));
+		return err_set(err, -r, "tiernet: cannot create state directory %s: %s", p,
+			       strerror(-r));
 	return 0;
 }
 
@@ -114,23 +114,23 @@ static void add_ip(cJSON *o, const char *key, uint32_t a)
 	cJSON_AddStringToObject(o, key, s);
 }
 
-static int save(const char *kind, const char *id, cJSON *o, struct driver_err *err)
+static int save(const char *kind, const char *id, cJSON *o, struct err *err)
 {
 	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
 	int r;
 
 	cJSON_Delete(o);
 	if (!text)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory saving %s %.12s", kind, id);
+		return err_set(err, ENOMEM, "tiernet: out of memory saving %s %.12s", kind, id);
 	r = write_atomic(kind, id, text);
 	free(text);
 	if (r)
-		return driver_errf(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
-				   state_dir, kind, strerror(-r));
+		return err_set(err, -r, "tiernet: cannot save state of %.12s in %s/%s: %s", id,
+			       state_dir, kind, strerror(-r));
 	return 0;
 }
 
-int state_save_net(const struct drv_net *n, struct driver_err *err)
+int state_save_net(const struct drv_net *n, struct err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -166,7 +166,7 @@ static void add_ports(cJSON *o, const struct drv_ep *e)
 	}
 }
 
-int state_save_ep(const struct drv_ep *e, struct driver_err *err)
+int state_save_ep(const struct drv_ep *e, struct err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	char mac[18];
@@ -290,22 +290,26 @@ static struct drv_net *parse_net(const cJSON *o)
 	if (get_int(o, "version", STATE_VERSION, STATE_VERSION, &ver) &&
 	    copy_str(o, "id", n->id, sizeof(n->id)) && driver_id_valid(n->id) &&
 	    copy_str(o, "bridge", n->bridge, sizeof(n->bridge)) &&
-	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && get_ip(o, "gateway", &n->gw) &&
-	    driver_ifname_valid(n->bridge) &&
+	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && n->tier[0] &&
+	    get_ip(o, "gateway", &n->gw) && driver_ifname_valid(n->bridge) &&
 	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 30, &prefix) &&
 	    get_int(o, "mtu", 0, 65535, &n->mtu) && (n->mtu == 0 || n->mtu >= 68) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
 		seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
-		n->seq = cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
+		n->seq =
+		    cJSON_IsNumber(seq) && seq->valuedouble >= 0 ? (uint64_t)seq->valuedouble : 0;
 		return n;
 	}
 	free(n);
 	return NULL;
 }
 
-/* Exactly "hh:hh:hh:hh:hh:hh", what state_save_ep writes; sscanf would take "-1:+2: 3". */
+/*
+ * Exactly "hh:hh:hh:hh:hh:hh", what state_save_ep writes; sscanf would take "-1:+2: 3".  The
+ * caller also refuses a multicast MAC, which proto.c never accepts and a veth cannot take.
+ */
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -345,7 +349,8 @@ static bool parse_ports(const cJSON *o, struct drv_ep *e)
 	e->ports = calloc((size_t)n, sizeof(*e->ports));
 	if (!e->ports)
 		return false;
-	cJSON_ArrayForEach(p, a) {
+	cJSON_ArrayForEach(p, a)
+	{
 		struct driver_port *dp = &e->ports[i++];
 
 		if (!get_int(p, "proto", 0, 255, &proto) ||
@@ -372,11 +377,10 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    copy_str(o, "id", e->id, sizeof(e->id)) && driver_id_valid(e->id) &&
 	    copy_str(o, "network", e->net_id, sizeof(e->net_id)) && driver_id_valid(e->net_id) &&
 	    get_ip(o, "address", &e->addr) && get_int(o, "prefix", 0, 32, &prefix) &&
-	    parse_mac(get_str(o, "mac", 18), e->mac) &&
+	    parse_mac(get_str(o, "mac", 18), e->mac) && !(e->mac[0] & 1) &&
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
-	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) &&
-	    ep_names_valid(e) &&
+	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) && ep_names_valid(e) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e)) {
 		e->prefix = (uint8_t)prefix;
 		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));
@@ -471,7 +475,7 @@ static int load_dir(const char *kind, bool is_net, void (*net_fn)(struct drv_net
 
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
 		if (d->d_name[0] == '.' && len > 4 && !strcmp(d->d_name + len - 4, ".tmp")) {
-			unlink(path);	/* a write that never reached its rename */
+			unlink(path); /* a write that never reached its rename */
 			continue;
 		}
 		if (len < 6 || strcmp(d->d_name + len - 5, ".json"))

@@ -9,10 +9,7 @@
 #include <string.h>
 
 #include "driver/internal.h"
-#include "plugin/log.h"
-
-/* ---- status ---- */
-
+#include "lib/log.h"
 
 static void status_ports(cJSON *j, const struct drv_ep *e)
 {
@@ -34,7 +31,81 @@ static void status_ports(cJSON *j, const struct drv_ep *e)
 	}
 }
 
-static cJSON *status_json(const char *rules)
+/* The enforced reachability matrix, row by row: {"front": {"mid": "all", ...}, ...}. */
+static cJSON *matrix_json(const struct policy_matrix *m)
+{
+	cJSON *o = cJSON_CreateObject(), *row;
+	char cell[512];
+	int r, c;
+
+	for (r = 0; o && r <= (int)m->ntiers; r++) {
+		int from = r == (int)m->ntiers ? POLICY_WORLD : r;
+
+		row = cJSON_AddObjectToObject(o, from == POLICY_WORLD ? "world"
+								      : drv.policy->tiers[r].name);
+		for (c = 0; row && c < (int)m->ntiers + 2; c++) {
+			int to = c < (int)m->ntiers    ? c
+				 : c == (int)m->ntiers ? POLICY_WORLD
+						       : POLICY_HOST;
+			const struct policy_cell *x = policy_matrix_cell(m, from, to);
+
+			if (x->all || x->nports)
+				cJSON_AddStringToObject(row,
+							to == POLICY_WORLD ? "world"
+							: to == POLICY_HOST
+							    ? "host"
+							    : drv.policy->tiers[to].name,
+							policy_cell_str(x, cell, sizeof(cell)));
+		}
+	}
+	return o;
+}
+
+/* The same as a table: rows tiers then world, columns tiers, world, host. */
+static void matrix_text(FILE *f, const cJSON *matrix, const cJSON *tiers)
+{
+	const char *cols[POLICY_TIERS_MAX + 2];
+	const cJSON *t, *row;
+	size_t n = 0, i;
+
+	cJSON_ArrayForEach(t, tiers) if (n < POLICY_TIERS_MAX) cols[n++] =
+	    cJSON_GetStringValue(cJSON_GetObjectItem(t, "name"));
+	cols[n] = "world";
+	cols[n + 1] = "host";
+	fprintf(f, "  %-16s", "FROM \\ TO");
+	for (i = 0; i < n + 2; i++)
+		fprintf(f, " %-12s", cols[i]);
+	fprintf(f, "\n");
+	for (i = 0; i <= n; i++) {
+		size_t c;
+
+		row = cJSON_GetObjectItem(matrix, cols[i]);
+		fprintf(f, "  %-16s", cols[i]);
+		for (c = 0; c < n + 2; c++) {
+			const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(row, cols[c]));
+
+			fprintf(f, " %-12s", i == n && c >= n ? "" : v ? v : "-");
+		}
+		fprintf(f, "\n");
+	}
+}
+
+/* The matrix the rules read back from the kernel enforce, as "matrix". */
+static void add_matrix(cJSON *o, const struct rules_set *rules)
+{
+	struct policy_matrix m;
+	struct policy_net *pn;
+	size_t npn;
+
+	pn = drv_fw_nets(drv.policy, &npn);
+	if (pn && !policy_matrix(drv.policy, pn, npn, rules, &m)) {
+		cJSON_AddItemToObject(o, "matrix", matrix_json(&m));
+		policy_matrix_free(&m);
+	}
+	free(pn);
+}
+
+static cJSON *status_json(const struct rules_set *rules)
 {
 	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
 	char ip[INET_ADDRSTRLEN], cidr[32];
@@ -45,20 +116,21 @@ static cJSON *status_json(const char *rules)
 	if (!o)
 		return NULL;
 	if (rules)
-		cJSON_AddItemToObject(o, "matrix", drv_matrix_json(rules));
-	cJSON_AddStringToObject(o, "firewall", drv_fw_mode == NFT_MODE_NFT ?
-				"nft pass-through + legacy chains" : "legacy chains");
+		add_matrix(o, rules);
+	cJSON_AddStringToObject(o, "firewall",
+				drv.fw_mode == NFT_MODE_NFT ? "nft pass-through + legacy chains"
+							    : "legacy chains");
 	tiers = cJSON_AddArrayToObject(o, "tiers");
-	for (i = 0; tiers && i < drv_policy->ntiers; i++) {
+	for (i = 0; tiers && i < drv.policy->ntiers; i++) {
 		cJSON *t = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(t, "name", drv_policy->tiers[i].name);
-		cJSON_AddBoolToObject(t, "internal", drv_policy->tiers[i].internal);
-		cJSON_AddBoolToObject(t, "isolated", drv_policy->tiers[i].isolated);
+		cJSON_AddStringToObject(t, "name", drv.policy->tiers[i].name);
+		cJSON_AddBoolToObject(t, "internal", drv.policy->tiers[i].internal);
+		cJSON_AddBoolToObject(t, "isolated", drv.policy->tiers[i].isolated);
 		cJSON_AddItemToArray(tiers, t);
 	}
 	nets = cJSON_AddArrayToObject(o, "networks");
-	for (n = drv_nets; nets && n; n = n->next) {
+	for (n = drv.nets; nets && n; n = n->next) {
 		cJSON *j = cJSON_CreateObject();
 
 		drv_ip_str(n->pool, ip);
@@ -69,11 +141,11 @@ static cJSON *status_json(const char *rules)
 		drv_ip_str(n->gw, ip);
 		cJSON_AddStringToObject(j, "gateway", ip);
 		cJSON_AddStringToObject(j, "tier", n->tier);
-		cJSON_AddBoolToObject(j, "internal", drv_net_internal(n, drv_policy));
+		cJSON_AddBoolToObject(j, "internal", drv_net_internal(n, drv.policy));
 		cJSON_AddItemToArray(nets, j);
 	}
 	eps = cJSON_AddArrayToObject(o, "endpoints");
-	for (e = drv_eps; eps && e; e = e->next) {
+	for (e = drv.eps; eps && e; e = e->next) {
 		cJSON *j = cJSON_CreateObject();
 
 		drv_ip_str(e->addr, ip);
@@ -98,77 +170,76 @@ static const char *jstr(const cJSON *o, const char *key)
 
 static char *status_text(const cJSON *o, const char *rules)
 {
-	const cJSON *c;
-	char *out = NULL, *matrix = rules ? drv_matrix_text(rules) : NULL;
+	const cJSON *c, *matrix = cJSON_GetObjectItem(o, "matrix");
+	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
-	if (!f) {
-		free(matrix);
+	if (!f)
 		return NULL;
-	}
-	fprintf(f, "firewall: %s\n\ntiers:\n",
-		jstr(o, "firewall"));
+	fprintf(f, "firewall: %s\n\ntiers:\n", jstr(o, "firewall"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
-		fprintf(f, "  %s%s%s\n", jstr(c, "name"),
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
+	    fprintf(f, "  %s%s%s\n", jstr(c, "name"),
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))
-		fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n",
-			jstr(c, "id"),
-			jstr(c, "bridge"),
-			jstr(c, "subnet"),
-			jstr(c, "gateway"),
-			jstr(c, "tier"),
-			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
+	    fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n", jstr(c, "id"), jstr(c, "bridge"),
+		    jstr(c, "subnet"), jstr(c, "gateway"), jstr(c, "tier"),
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
 	fprintf(f, "\nendpoints:\n  %-12s  %-12s  %-15s  %-15s  %s\n", "ID", "NETWORK", "ADDRESS",
 		"VETH", "SANDBOX");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
-		fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n",
-			jstr(c, "id"),
-			jstr(c, "network"),
-			jstr(c, "address"),
-			jstr(c, "veth"),
-			jstr(c, "sandbox"));
+	    fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n", jstr(c, "id"), jstr(c, "network"),
+		    jstr(c, "address"), jstr(c, "veth"), jstr(c, "sandbox"));
 	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
-	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints")) {
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
+	{
 		const cJSON *p;
 
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "ports"))
-			fprintf(f, "  %.12s  %-21s  -> %s/%s\n",
-				jstr(c, "id"),
-				jstr(p, "host"),
-				jstr(p, "container"),
-				jstr(p, "proto"));
+		    fprintf(f, "  %.12s  %-21s  -> %s/%s\n", jstr(c, "id"), jstr(p, "host"),
+			    jstr(p, "container"), jstr(p, "proto"));
 	}
 	fprintf(f, "\nreachability, read back from the rules in the kernel (rows open connections "
-		"to columns; all = every port):\n%s", matrix ? matrix : "  (unreadable)\n");
-	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s", rules ? rules : "(unreadable)\n");
+		   "to columns; all = every port):\n");
+	if (matrix)
+		matrix_text(f, matrix, cJSON_GetObjectItem(o, "tiers"));
+	else
+		fprintf(f, "  (unreadable)\n");
+	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s",
+		rules ? rules : "(unreadable)\n");
 	if (fclose(f) != 0) {
 		free(out);
 		out = NULL;
 	}
-	free(matrix);
 	return out;
 }
 
 char *driver_status(bool json)
 {
-	char *rules;
+	struct rules_set rs;
+	struct err err;
+	char *s = NULL, *text = NULL;
+	bool read;
 	cJSON *o;
-	char *s = NULL;
 
-	pthread_mutex_lock(&drv_lock);
-	rules = iptc_dump();
-	o = status_json(rules);
+	rules_init(&rs);
+	pthread_mutex_lock(&drv.lock);
+	read = xt_read(&rs, &err) == 0;
+	if (!read)
+		log_warnx("%s", err.msg);
+	else
+		text = rules_dump(&rs);
+	o = status_json(read ? &rs : NULL);
 	if (o && json)
 		s = cJSON_Print(o);
 	else if (o)
-		s = status_text(o, rules);
-	pthread_mutex_unlock(&drv_lock);
-	free(rules);
+		s = status_text(o, text);
+	pthread_mutex_unlock(&drv.lock);
+	rules_clear(&rs);
+	free(text);
 	cJSON_Delete(o);
 	return s;
 }

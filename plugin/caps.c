@@ -18,7 +18,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
 #include "plugin/plugin.h"
 
 static const cap_value_t caps_keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
@@ -68,7 +68,7 @@ static int drop_bounding(void)
 		int in = cap_get_bound(c);
 
 		if (in < 0)
-			break;	/* beyond the kernel's last capability */
+			break; /* beyond the kernel's last capability */
 		if (!in || kept(c))
 			continue;
 		if (!tried) {
@@ -95,7 +95,8 @@ int caps_drop(void)
 	left = drop_bounding();
 	if (left)
 		log_warnx("cannot remove %d capabilities from the bounding set (CAP_SETPCAP is "
-			  "missing); no_new_privs still keeps them out of reach", left);
+			  "missing); no_new_privs still keeps them out of reach",
+			  left);
 
 	cur = cap_get_proc();
 	want = cap_init();

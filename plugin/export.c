@@ -24,37 +24,38 @@ struct export_opts {
 
 void export_usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: tiernet export kubernetes [--config FILE] [--mode namespaces|labels]\n"
-	    "                                 [--namespace NS] [--cluster-cidr CIDR]...\n"
-	    "\n"
-	    "Prints the policy as Kubernetes NetworkPolicy manifests (YAML, one document per\n"
-	    "object, ready for `kubectl apply -f -`) for the same reachability on a cluster\n"
-	    "whose network plugin enforces NetworkPolicy (Calico, Cilium, ...).  What\n"
-	    "NetworkPolicy cannot say (allow T -> host, publishing ports, ...) is printed on\n"
-	    "stderr and as a comment at the top of the output.  Reads only the policy file:\n"
-	    "no daemon, no root.\n"
-	    "\n"
-	    "options:\n"
-	    "  --config FILE        default %s, or the embedded default\n"
-	    "                       policy when that file does not exist (as `tiernet check`)\n"
-	    "  --mode namespaces    one namespace per tier, named after it (the default)\n"
-	    "  --mode labels        one namespace; a pod is in a tier by its label tier=NAME\n"
-	    "  --namespace NS       namespaces mode: prefix, each tier's namespace is NS-TIER;\n"
-	    "                       labels mode: the namespace (default \"default\")\n"
-	    "  --cluster-cidr CIDR  a range that is not the world: the cluster's pods, Services\n"
-	    "                       and nodes; repeat it for each (up to %d)\n"
-	    "\n"
-	    "Exit status 0 (warnings included), 2 for a bad option or an invalid policy.\n"
-	    "\n"
-	    "examples:\n"
-	    "  tiernet export kubernetes --config ./tiernet.conf > tiers.yaml\n"
-	    "  tiernet export kubernetes --cluster-cidr 10.244.0.0/16 --cluster-cidr "
-	    "10.96.0.0/12 \\\n"
-	    "      --cluster-cidr 192.168.1.0/24 | kubectl apply -f -\n"
-	    "  tiernet export kubernetes --mode labels --namespace shop\n",
-	    CONFIG_DEFAULT_PATH, K8S_CIDRS_MAX);
+	fprintf(f,
+		"usage: tiernet export kubernetes [--config FILE] [--mode namespaces|labels]\n"
+		"                                 [--namespace NS] [--cluster-cidr CIDR]...\n"
+		"\n"
+		"Prints the policy as Kubernetes NetworkPolicy manifests (YAML, one document per\n"
+		"object, ready for `kubectl apply -f -`) for the same reachability on a cluster\n"
+		"whose network plugin enforces NetworkPolicy (Calico, Cilium, ...).  What\n"
+		"NetworkPolicy cannot say (allow T -> host, publishing ports, ...) is printed on\n"
+		"stderr and as a comment at the top of the output.  Reads only the policy file:\n"
+		"no daemon, no root.\n"
+		"\n"
+		"options:\n"
+		"  --config FILE        default %s, or the embedded default\n"
+		"                       policy when that file does not exist (as `tiernet check`)\n"
+		"  --mode namespaces    one namespace per tier, named after it (the default)\n"
+		"  --mode labels        one namespace; a pod is in a tier by its label tier=NAME\n"
+		"  --namespace NS       namespaces mode: prefix, each tier's namespace is "
+		"NS-TIER;\n"
+		"                       labels mode: the namespace (default \"default\")\n"
+		"  --cluster-cidr CIDR  a range that is not the world: the cluster's pods, "
+		"Services\n"
+		"                       and nodes; repeat it for each (up to %d)\n"
+		"\n"
+		"Exit status 0 (warnings included), 2 for a bad option or an invalid policy.\n"
+		"\n"
+		"examples:\n"
+		"  tiernet export kubernetes --config ./tiernet.conf > tiers.yaml\n"
+		"  tiernet export kubernetes --cluster-cidr 10.244.0.0/16 --cluster-cidr "
+		"10.96.0.0/12 \\\n"
+		"      --cluster-cidr 192.168.1.0/24 | kubectl apply -f -\n"
+		"  tiernet export kubernetes --mode labels --namespace shop\n",
+		CONFIG_DEFAULT_PATH, K8S_CIDRS_MAX);
 }
 
 /* s for quoting in a message: control characters, which a terminal would obey, become '?'. */
@@ -75,12 +76,12 @@ static const char *shown(const char *s, char *buf, size_t len)
 static int parse(int argc, char **argv, struct export_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"namespace", required_argument, NULL, 'n'},
-	    {"cluster-cidr", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "cluster-cidr", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char err[256], q[128];
 	int c;
@@ -148,8 +149,8 @@ static void print_warnings(const char *text)
 
 static int kubernetes(int argc, char **argv)
 {
-	struct export_opts o = {0};
-	struct config_diags diags = {0};
+	struct export_opts o = { 0 };
+	struct config_diags diags = { 0 };
 	struct k8s_result res;
 	struct policy *pol = NULL;
 	const char *env = getenv("TIERNET_CONFIG");

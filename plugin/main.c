@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "lib/log.h"
 #include "plugin/export.h"
-#include "plugin/log.h"
 #include "plugin/plugin.h"
 #include "policy/policy.h"
 
@@ -47,7 +47,7 @@ static struct policy *load_policy(const char *path)
 
 static void reload(const char *path)
 {
-	struct driver_err err;
+	struct err err;
 	struct policy *pol;
 
 	log_info("SIGHUP: re-reading the policy %s", path ? path : CONFIG_DEFAULT_PATH);
@@ -77,7 +77,7 @@ static void on_signal(int sig)
 static int serve(const struct serve_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct driver_err err;
+	struct err err;
 	struct policy *pol;
 	/* How often Docker's chains are checked for the pass-through (dockerd restarts). */
 	const struct timespec tick = { .tv_sec = 2 };
@@ -149,7 +149,8 @@ static void usage_serve(FILE *f)
 		"  --socket PATH     default %s; the Docker driver name is its\n"
 		"                    base name without .sock\n"
 		"  --config FILE     default %s; when that file is missing the\n"
-		"                    embedded default policy is used (an explicit FILE must exist)\n"
+		"                    embedded default policy is used (an explicit FILE must "
+		"exist)\n"
 		"  --state-dir DIR   default %s\n"
 		"  --log-level LEVEL error, warn, info (default) or debug\n"
 		"\n"
@@ -199,7 +200,8 @@ static void usage_status(FILE *f)
 		"  tiernet status\n"
 		"  tiernet status --json\n"
 		"  # the managed plugin's socket lives under its plugin ID:\n"
-		"  tiernet status --socket /run/docker/plugins/$(docker plugin inspect -f '{{.Id}}' "
+		"  tiernet status --socket /run/docker/plugins/$(docker plugin inspect -f "
+		"'{{.Id}}' "
 		"tiernet:latest)/tiernet.sock\n",
 		PLUGIN_SOCKET_DEFAULT);
 }
@@ -229,8 +231,10 @@ static int env_defaults(struct serve_opts *o)
 	if (v && v[0]) {
 		lvl = log_parse_level(v);
 		if (lvl < 0) {
-			fprintf(stderr, "tiernet: TIERNET_LOG_LEVEL \"%s\" is not one of error, "
-				"warn, info, debug\n", v);
+			fprintf(stderr,
+				"tiernet: TIERNET_LOG_LEVEL \"%s\" is not one of error, "
+				"warn, info, debug\n",
+				v);
 			return -EINVAL;
 		}
 		log_set_level((enum log_level)lvl);
@@ -266,8 +270,10 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 		case 'l':
 			lvl = log_parse_level(optarg);
 			if (lvl < 0) {
-				fprintf(stderr, "tiernet: --log-level \"%s\" is not one of error, "
-					"warn, info, debug\n", optarg);
+				fprintf(stderr,
+					"tiernet: --log-level \"%s\" is not one of error, "
+					"warn, info, debug\n",
+					optarg);
 				return -EINVAL;
 			}
 			log_set_level((enum log_level)lvl);
@@ -453,7 +459,8 @@ static int cmd_help(int argc, char **argv)
 	printf("usage: tiernet COMMAND [OPTIONS]\n\n"
 	       "tiernet is a Docker network plugin: tiers of bridged networks, routed to each\n"
 	       "other only where a small policy file (%s) allows it.\n\n"
-	       "commands:\n", CONFIG_DEFAULT_PATH);
+	       "commands:\n",
+	       CONFIG_DEFAULT_PATH);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n", commands[i].name, commands[i].help);
 	printf("\n"

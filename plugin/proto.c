@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/text.h"
 #include "plugin/plugin.h"
 
 /*
@@ -19,7 +20,7 @@
  * levels), and no NUL in a string (cJSON would cut the string there, so "front\u0000x" would
  * read as "front").  Text that is not JSON passes here and is refused by the parser.
  */
-static int prescan(const char *body, size_t len, struct driver_err *err)
+static int prescan(const char *body, size_t len, struct err *err)
 {
 	bool in_str = false;
 	size_t i, depth = 0;
@@ -29,18 +30,22 @@ static int prescan(const char *body, size_t len, struct driver_err *err)
 
 		if (in_str && c == '\\' && i + 1 < len) {
 			if (body[i + 1] == 'u' && len - i >= 6 && !memcmp(body + i + 2, "0000", 4))
-				return driver_errf(err, EINVAL, "tiernet: the request body has a NUL "
-						   "character (\\u0000) in a string");
+				return err_set(err, EINVAL,
+					       "tiernet: the request body has a NUL "
+					       "character (\\u0000) in a string");
 			i++;
 		} else if (c == '"') {
 			in_str = !in_str;
 		} else if (in_str && (unsigned char)c < 0x20) {
 			/* RFC 8259 §7; Go's encoder escapes them, cJSON would take them raw */
-			return driver_errf(err, EINVAL, "tiernet: the request body is not valid JSON: "
-					   "a string holds a raw control character");
+			return err_set(err, EINVAL,
+				       "tiernet: the request body is not valid JSON: "
+				       "a string holds a raw control character");
 		} else if (!in_str && (c == '{' || c == '[') && ++depth > PLUGIN_JSON_DEPTH_MAX) {
-			return driver_errf(err, EINVAL, "tiernet: the request body nests deeper than "
-					   "%d levels", PLUGIN_JSON_DEPTH_MAX);
+			return err_set(err, EINVAL,
+				       "tiernet: the request body nests deeper than "
+				       "%d levels",
+				       PLUGIN_JSON_DEPTH_MAX);
 		} else if (!in_str && (c == '}' || c == ']') && depth) {
 			depth--;
 		}
@@ -49,46 +54,30 @@ static int prescan(const char *body, size_t len, struct driver_err *err)
 }
 
 /* Parses body as one JSON object; cJSON does not need the NUL since the length is given. */
-static cJSON *parse(const char *body, size_t len, struct driver_err *err)
+static cJSON *parse(const char *body, size_t len, struct err *err)
 {
 	cJSON *o;
 
 	if (len == 0) {
-		driver_errf(err, EINVAL, "tiernet: the request has no body (dockerd resends a "
-			    "request without its body after a dropped connection); run the command "
-			    "again");
+		err_set(err, EINVAL,
+			"tiernet: the request has no body (dockerd resends a "
+			"request without its body after a dropped connection); run the command "
+			"again");
 		return NULL;
 	}
 	if (prescan(body, len, err) < 0)
 		return NULL;
 	o = cJSON_ParseWithLength(body, len);
 	if (!o) {
-		driver_errf(err, EINVAL, "tiernet: the request body is not valid JSON");
+		err_set(err, EINVAL, "tiernet: the request body is not valid JSON");
 		return NULL;
 	}
 	if (!cJSON_IsObject(o)) {
-		driver_errf(err, EINVAL, "tiernet: the request body is not a JSON object");
+		err_set(err, EINVAL, "tiernet: the request body is not a JSON object");
 		cJSON_Delete(o);
 		return NULL;
 	}
 	return o;
-}
-
-/*
- * A value from the request, fit to be quoted in a message: at most len - 1 bytes, control
- * characters shown as '?' (the message reaches the log and the user's terminal).
- */
-static const char *shown(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = s[i];
-	buf[i] = '\0';
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	return buf;
 }
 
 static const cJSON *field(const cJSON *o, const char *key)
@@ -98,43 +87,43 @@ static const cJSON *field(const cJSON *o, const char *key)
 
 /* A required string field copied into dst[max]; the message names the field. */
 static int get_string(const cJSON *o, const char *key, bool required, char *dst, size_t max,
-		      struct driver_err *err)
+		      struct err *err)
 {
 	const cJSON *v = field(o, key);
 
 	dst[0] = '\0';
 	if (!v || cJSON_IsNull(v)) {
 		if (required)
-			return driver_errf(err, EINVAL, "tiernet: the request lacks the field %s",
-					   key);
+			return err_set(err, EINVAL, "tiernet: the request lacks the field %s", key);
 		return 0;
 	}
 	if (!cJSON_IsString(v))
-		return driver_errf(err, EINVAL, "tiernet: field %s must be a string", key);
+		return err_set(err, EINVAL, "tiernet: field %s must be a string", key);
 	if (strlen(v->valuestring) >= max)
-		return driver_errf(err, EINVAL, "tiernet: field %s is longer than %zu characters",
-				   key, max - 1);
+		return err_set(err, EINVAL, "tiernet: field %s is longer than %zu characters", key,
+			       max - 1);
 	memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
 
-static int get_id(const cJSON *o, const char *key, char dst[DRIVER_ID_LEN + 1],
-		  struct driver_err *err)
+static int get_id(const cJSON *o, const char *key, char dst[DRIVER_ID_LEN + 1], struct err *err)
 {
 	char tmp[DRIVER_ID_LEN + 2], q[sizeof(tmp)];
 	int r = get_string(o, key, true, tmp, sizeof(tmp), err);
 
 	if (r == 0 && !driver_id_valid(tmp))
-		r = driver_errf(err, EINVAL, "tiernet: field %s \"%s\" is not a 64-character hex "
-				"ID", key, shown(tmp, q, sizeof(q)));
+		r = err_set(err, EINVAL,
+			    "tiernet: field %s \"%s\" is not a 64-character hex "
+			    "ID",
+			    key, text_shown(tmp, q, sizeof(q)));
 	if (r < 0 && strstr(err->msg, "longer than"))
-		r = driver_errf(err, EINVAL, "tiernet: field %s is not a 64-character hex ID", key);
+		r = err_set(err, EINVAL, "tiernet: field %s is not a 64-character hex ID", key);
 	if (r == 0)
 		memcpy(dst, tmp, DRIVER_ID_LEN + 1);
 	return r;
 }
 
-static int get_bool(const cJSON *o, const char *key, bool *out, struct driver_err *err)
+static int get_bool(const cJSON *o, const char *key, bool *out, struct err *err)
 {
 	const cJSON *v = field(o, key);
 
@@ -142,7 +131,7 @@ static int get_bool(const cJSON *o, const char *key, bool *out, struct driver_er
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsBool(v))
-		return driver_errf(err, EINVAL, "tiernet: field %s must be true or false", key);
+		return err_set(err, EINVAL, "tiernet: field %s must be true or false", key);
 	*out = cJSON_IsTrue(v);
 	return 0;
 }
@@ -172,8 +161,8 @@ static int parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix)
 	return 0;
 }
 
-static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *addr,
-		    uint8_t *prefix, struct driver_err *err)
+static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *addr, uint8_t *prefix,
+		    struct err *err)
 {
 	char s[64], q[sizeof(s)];
 	int r = get_string(o, key, required, s, sizeof(s), err);
@@ -183,9 +172,10 @@ static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *ad
 	if (r < 0 || !s[0])
 		return r;
 	if (parse_cidr(s, addr, prefix))
-		return driver_errf(err, EINVAL, "tiernet: field %s \"%s\" is not an IPv4 address "
-				   "with a prefix length such as 10.1.2.3/24", key,
-				   shown(s, q, sizeof(q)));
+		return err_set(err, EINVAL,
+			       "tiernet: field %s \"%s\" is not an IPv4 address "
+			       "with a prefix length such as 10.1.2.3/24",
+			       key, text_shown(s, q, sizeof(q)));
 	return 0;
 }
 
@@ -203,31 +193,34 @@ static bool has_control(const char *s)
  * shorter than DRIVER_OPT_KEYMAX and the value shorter than DRIVER_OPT_VALMAX, neither with
  * a control character (the driver quotes them in messages and the log).
  */
-static int get_opt(const cJSON *c, const char *kind, struct driver_opt *o, struct driver_err *err)
+static int get_opt(const cJSON *c, const char *kind, struct driver_opt *o, struct err *err)
 {
 	char q[65];
 
 	if (!cJSON_IsString(c))
-		return driver_errf(err, EINVAL, "tiernet: %s option \"%s\" must be a string", kind,
-				   shown(c->string, q, sizeof(q)));
+		return err_set(err, EINVAL, "tiernet: %s option \"%s\" must be a string", kind,
+			       text_shown(c->string, q, sizeof(q)));
 	if (strlen(c->string) >= sizeof(o->key))
-		return driver_errf(err, EINVAL, "tiernet: %s option name \"%s...\" is too long (at "
-				   "most %zu characters)", kind, shown(c->string, q, sizeof(q)),
-				   sizeof(o->key) - 1);
+		return err_set(err, EINVAL,
+			       "tiernet: %s option name \"%s...\" is too long (at "
+			       "most %zu characters)",
+			       kind, text_shown(c->string, q, sizeof(q)), sizeof(o->key) - 1);
 	if (strlen(c->valuestring) >= sizeof(o->value))
-		return driver_errf(err, EINVAL, "tiernet: the value of %s option \"%s\" is too long "
-				   "(at most %zu characters)", kind, shown(c->string, q, sizeof(q)),
-				   sizeof(o->value) - 1);
+		return err_set(err, EINVAL,
+			       "tiernet: the value of %s option \"%s\" is too long "
+			       "(at most %zu characters)",
+			       kind, text_shown(c->string, q, sizeof(q)), sizeof(o->value) - 1);
 	if (has_control(c->string) || has_control(c->valuestring))
-		return driver_errf(err, EINVAL, "tiernet: %s option \"%s\" has a control "
-				   "character in its name or value", kind,
-				   shown(c->string, q, sizeof(q)));
+		return err_set(err, EINVAL,
+			       "tiernet: %s option \"%s\" has a control "
+			       "character in its name or value",
+			       kind, text_shown(c->string, q, sizeof(q)));
 	memcpy(o->key, c->string, strlen(c->string) + 1);
 	memcpy(o->value, c->valuestring, strlen(c->valuestring) + 1);
 	return 0;
 }
 
-static int decode_generic(const cJSON *g, struct driver_net_req *req, struct driver_err *err)
+static int decode_generic(const cJSON *g, struct driver_net_req *req, struct err *err)
 {
 	const cJSON *c;
 	int r;
@@ -235,12 +228,14 @@ static int decode_generic(const cJSON *g, struct driver_net_req *req, struct dri
 	if (!g || cJSON_IsNull(g))
 		return 0;
 	if (!cJSON_IsObject(g))
-		return driver_errf(err, EINVAL, "tiernet: field com.docker.network.generic must "
-				   "be an object");
-	cJSON_ArrayForEach(c, g) {
+		return err_set(err, EINVAL,
+			       "tiernet: field com.docker.network.generic must "
+			       "be an object");
+	cJSON_ArrayForEach(c, g)
+	{
 		if (req->nopts == DRIVER_OPTS_MAX)
-			return driver_errf(err, E2BIG, "tiernet: more than %d network options",
-					   DRIVER_OPTS_MAX);
+			return err_set(err, E2BIG, "tiernet: more than %d network options",
+				       DRIVER_OPTS_MAX);
 		r = get_opt(c, "network", &req->opts[req->nopts], err);
 		if (r)
 			return r;
@@ -249,7 +244,7 @@ static int decode_generic(const cJSON *g, struct driver_net_req *req, struct dri
 	return 0;
 }
 
-static int decode_ipv4data(const cJSON *a, struct driver_net_req *req, struct driver_err *err)
+static int decode_ipv4data(const cJSON *a, struct driver_net_req *req, struct err *err)
 {
 	const cJSON *first;
 	int r;
@@ -257,13 +252,13 @@ static int decode_ipv4data(const cJSON *a, struct driver_net_req *req, struct dr
 	if (!a || cJSON_IsNull(a))
 		return 0;
 	if (!cJSON_IsArray(a))
-		return driver_errf(err, EINVAL, "tiernet: field IPv4Data must be an array");
+		return err_set(err, EINVAL, "tiernet: field IPv4Data must be an array");
 	req->nipv4 = (size_t)cJSON_GetArraySize(a);
 	first = cJSON_GetArrayItem(a, 0);
 	if (!first)
 		return 0;
 	if (!cJSON_IsObject(first))
-		return driver_errf(err, EINVAL, "tiernet: IPv4Data entries must be objects");
+		return err_set(err, EINVAL, "tiernet: IPv4Data entries must be objects");
 	r = get_cidr(first, "Gateway", true, &req->gw, &req->gw_prefix, err);
 	if (!r)
 		r = get_cidr(first, "Pool", true, &req->pool, &req->pool_prefix, err);
@@ -271,7 +266,7 @@ static int decode_ipv4data(const cJSON *a, struct driver_net_req *req, struct dr
 }
 
 int proto_decode_create_network(const char *body, size_t len, struct driver_net_req *req,
-				struct driver_err *err)
+				struct err *err)
 {
 	cJSON *o = parse(body, len, err);
 	const cJSON *opts, *v6;
@@ -284,7 +279,7 @@ int proto_decode_create_network(const char *body, size_t len, struct driver_net_
 	r = get_id(o, "NetworkID", req->id, err);
 	opts = field(o, "Options");
 	if (!r && opts && !cJSON_IsNull(opts) && !cJSON_IsObject(opts))
-		r = driver_errf(err, EINVAL, "tiernet: field Options must be an object");
+		r = err_set(err, EINVAL, "tiernet: field Options must be an object");
 	if (!r && cJSON_IsObject(opts)) {
 		r = decode_generic(field(opts, "com.docker.network.generic"), req, err);
 		if (!r)
@@ -296,7 +291,7 @@ int proto_decode_create_network(const char *body, size_t len, struct driver_net_
 		r = decode_ipv4data(field(o, "IPv4Data"), req, err);
 	v6 = field(o, "IPv6Data");
 	if (!r && v6 && !cJSON_IsNull(v6) && !cJSON_IsArray(v6))
-		r = driver_errf(err, EINVAL, "tiernet: field IPv6Data must be an array");
+		r = err_set(err, EINVAL, "tiernet: field IPv6Data must be an array");
 	req->ipv6 = enable_v6 || cJSON_GetArraySize(v6) > 0;
 	cJSON_Delete(o);
 	return r;
@@ -335,7 +330,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct driver_err *err)
+static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct err *err)
 {
 	char v6[64], mac[32], q[sizeof(mac)];
 	int r;
@@ -343,7 +338,7 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 	if (!ifc || cJSON_IsNull(ifc))
 		return 0;
 	if (!cJSON_IsObject(ifc))
-		return driver_errf(err, EINVAL, "tiernet: field Interface must be an object");
+		return err_set(err, EINVAL, "tiernet: field Interface must be an object");
 	r = get_cidr(ifc, "Address", false, &req->addr, &req->prefix, err);
 	if (!r)
 		r = get_string(ifc, "AddressIPv6", false, v6, sizeof(v6), err);
@@ -354,16 +349,18 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 	req->has_ipv6 = v6[0] != '\0';
 	if (mac[0]) {
 		if (parse_mac(mac, req->mac))
-			return driver_errf(err, EINVAL, "tiernet: MacAddress \"%s\" is not a MAC "
-					   "address such as 02:42:0a:00:00:02 (six two-digit hex "
-					   "bytes, unicast, not all zero)", shown(mac, q, sizeof(q)));
+			return err_set(err, EINVAL,
+				       "tiernet: MacAddress \"%s\" is not a MAC "
+				       "address such as 02:42:0a:00:00:02 (six two-digit hex "
+				       "bytes, unicast, not all zero)",
+				       text_shown(mac, q, sizeof(q)));
 		req->has_mac = true;
 	}
 	return 0;
 }
 
 /* Endpoint options mix dockerd's keys (com.docker.*) with the user's --driver-opt keys. */
-static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struct driver_err *err)
+static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struct err *err)
 {
 	const cJSON *c;
 	int r;
@@ -371,13 +368,14 @@ static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struc
 	if (!opts || cJSON_IsNull(opts))
 		return 0;
 	if (!cJSON_IsObject(opts))
-		return driver_errf(err, EINVAL, "tiernet: field Options must be an object");
-	cJSON_ArrayForEach(c, opts) {
+		return err_set(err, EINVAL, "tiernet: field Options must be an object");
+	cJSON_ArrayForEach(c, opts)
+	{
 		if (!strncmp(c->string, "com.docker.", 11))
 			continue;
 		if (req->nopts == DRIVER_OPTS_MAX)
-			return driver_errf(err, E2BIG, "tiernet: more than %d endpoint options",
-					   DRIVER_OPTS_MAX);
+			return err_set(err, E2BIG, "tiernet: more than %d endpoint options",
+				       DRIVER_OPTS_MAX);
 		r = get_opt(c, "endpoint", &req->opts[req->nopts], err);
 		if (r)
 			return r;
@@ -388,7 +386,7 @@ static int decode_ep_options(const cJSON *opts, struct driver_ep_req *req, struc
 
 /* Parses a call about one endpoint and decodes its two IDs; NULL (err filled) on failure. */
 static cJSON *parse_endpoint_call(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
-				  char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err)
+				  char ep_id[DRIVER_ID_LEN + 1], struct err *err)
 {
 	cJSON *o = parse(body, len, err);
 
@@ -400,7 +398,7 @@ static cJSON *parse_endpoint_call(const char *body, size_t len, char net_id[DRIV
 }
 
 int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_req *req,
-				 struct driver_err *err)
+				 struct err *err)
 {
 	cJSON *o;
 	int r;
@@ -416,26 +414,27 @@ int proto_decode_create_endpoint(const char *body, size_t len, struct driver_ep_
 	return r;
 }
 
-static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out,
-		    struct driver_err *err)
+static int get_port(const cJSON *o, const char *key, int lo, int hi, int *out, struct err *err)
 {
 	const cJSON *v = field(o, key);
 
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < lo ||
 	    v->valueint > hi)
-		return driver_errf(err, EINVAL, "tiernet: portmap field %s must be a whole number "
-				   "from %d to %d", key, lo, hi);
+		return err_set(err, EINVAL,
+			       "tiernet: portmap field %s must be a whole number "
+			       "from %d to %d",
+			       key, lo, hi);
 	*out = v->valueint;
 	return 0;
 }
 
-static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err *err)
+static int decode_port(const cJSON *e, struct driver_port *p, struct err *err)
 {
 	char host_ip[64], q[sizeof(host_ip)];
 	int proto = 0, port = 0, hp = 0, hpe = 0, r;
 
 	if (!cJSON_IsObject(e))
-		return driver_errf(err, EINVAL, "tiernet: portmap entries must be objects");
+		return err_set(err, EINVAL, "tiernet: portmap entries must be objects");
 	r = get_port(e, "Proto", 0, 255, &proto, err);
 	if (!r)
 		r = get_port(e, "Port", 1, 65535, &port, err);
@@ -448,16 +447,20 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err 
 	if (r)
 		return r;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return driver_errf(err, EINVAL, "tiernet: port %d uses protocol %d; tiernet "
-				   "publishes tcp and udp ports only", port, proto);
+		return err_set(err, EINVAL,
+			       "tiernet: port %d uses protocol %d; tiernet "
+			       "publishes tcp and udp ports only",
+			       port, proto);
 	if (host_ip[0] && inet_pton(AF_INET, host_ip, &p->host_ip) != 1)
-		return driver_errf(err, EINVAL, "tiernet: host address \"%s\" of port %d is not an "
-				   "IPv4 address; tiernet publishes IPv4 only",
-				   shown(host_ip, q, sizeof(q)), port);
+		return err_set(err, EINVAL,
+			       "tiernet: host address \"%s\" of port %d is not an "
+			       "IPv4 address; tiernet publishes IPv4 only",
+			       text_shown(host_ip, q, sizeof(q)), port);
 	if (hpe && hpe != hp)
-		return driver_errf(err, EINVAL, "tiernet: host port range %d-%d for one container "
-				   "port is not supported; give one host port per container port",
-				   hp, hpe);
+		return err_set(err, EINVAL,
+			       "tiernet: host port range %d-%d for one container "
+			       "port is not supported; give one host port per container port",
+			       hp, hpe);
 	p->proto = (uint8_t)proto;
 	p->port = (uint16_t)port;
 	p->host_port = (uint16_t)hp;
@@ -466,8 +469,7 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct driver_err 
 }
 
 /* com.docker.network.portmap: one entry per published port, ranges already expanded. */
-static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *n,
-			  struct driver_err *err)
+static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *n, struct err *err)
 {
 	const cJSON *pm = cJSON_IsObject(opts) ? field(opts, "com.docker.network.portmap") : NULL;
 	const cJSON *e;
@@ -477,12 +479,16 @@ static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *
 	if (!pm || cJSON_IsNull(pm))
 		return 0;
 	if (!cJSON_IsArray(pm))
-		return driver_errf(err, EINVAL, "tiernet: com.docker.network.portmap must be an "
-				   "array");
-	cJSON_ArrayForEach(e, pm) {
+		return err_set(err, EINVAL,
+			       "tiernet: com.docker.network.portmap must be an "
+			       "array");
+	cJSON_ArrayForEach(e, pm)
+	{
 		if (*n == DRIVER_PORTS_MAX)
-			return driver_errf(err, E2BIG, "tiernet: more than %d published ports on "
-					   "one container", DRIVER_PORTS_MAX);
+			return err_set(err, E2BIG,
+				       "tiernet: more than %d published ports on "
+				       "one container",
+				       DRIVER_PORTS_MAX);
 		memset(&ports[*n], 0, sizeof(ports[*n]));
 		r = decode_port(e, &ports[*n], err);
 		if (r)
@@ -492,8 +498,7 @@ static int decode_portmap(const cJSON *opts, struct driver_port *ports, size_t *
 	return 0;
 }
 
-int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
-		     struct driver_err *err)
+int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req, struct err *err)
 {
 	cJSON *o;
 	int r;
@@ -507,8 +512,7 @@ int proto_decode_pec(const char *body, size_t len, struct driver_pec_req *req,
 	return r;
 }
 
-int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
-		      struct driver_err *err)
+int proto_decode_join(const char *body, size_t len, struct driver_join_req *req, struct err *err)
 {
 	cJSON *o;
 	int r;
@@ -519,7 +523,7 @@ int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 		return -EINVAL;
 	r = get_string(o, "SandboxKey", false, req->sandbox, sizeof(req->sandbox), err);
 	if (!r && has_control(req->sandbox))
-		r = driver_errf(err, EINVAL, "tiernet: field SandboxKey has a control character");
+		r = err_set(err, EINVAL, "tiernet: field SandboxKey has a control character");
 	if (!r)
 		r = decode_portmap(field(o, "Options"), req->ports, &req->nports, err);
 	cJSON_Delete(o);
@@ -527,7 +531,7 @@ int proto_decode_join(const char *body, size_t len, struct driver_join_req *req,
 }
 
 int proto_decode_ids(const char *body, size_t len, char net_id[DRIVER_ID_LEN + 1],
-		     char ep_id[DRIVER_ID_LEN + 1], struct driver_err *err)
+		     char ep_id[DRIVER_ID_LEN + 1], struct err *err)
 {
 	cJSON *o;
 	int r = 0;

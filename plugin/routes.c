@@ -8,37 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
+#include "lib/text.h"
 #include "plugin/plugin.h"
 
-typedef int (*route_fn)(const char *body, size_t len, char **reply, struct driver_err *err);
+typedef int (*route_fn)(const char *body, size_t len, char **reply, struct err *err);
 
 static char *dup_json(const char *s)
 {
 	return strdup(s);
 }
 
-static int h_activate(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_activate(const char *body, size_t len, char **reply, struct err *err)
 {
 	(void)body, (void)len, (void)err;
 	*reply = dup_json("{\"Implements\":[\"NetworkDriver\"]}");
 	return 0;
 }
 
-static int h_capabilities(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_capabilities(const char *body, size_t len, char **reply, struct err *err)
 {
 	(void)body, (void)len, (void)err;
 	*reply = dup_json("{\"Scope\":\"local\",\"ConnectivityScope\":\"local\"}");
 	return 0;
 }
 
-static int h_create_network(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_create_network(const char *body, size_t len, char **reply, struct err *err)
 {
 	struct driver_net_req *req = malloc(sizeof(*req));
 	int r;
 
 	if (!req)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	r = proto_decode_create_network(body, len, req, err);
 	if (!r)
 		r = driver_network_create(req, err);
@@ -48,7 +49,7 @@ static int h_create_network(const char *body, size_t len, char **reply, struct d
 	return r;
 }
 
-static int h_delete_network(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_delete_network(const char *body, size_t len, char **reply, struct err *err)
 {
 	char net[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, NULL, err);
@@ -60,14 +61,14 @@ static int h_delete_network(const char *body, size_t len, char **reply, struct d
 	return r;
 }
 
-static int h_create_endpoint(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_create_endpoint(const char *body, size_t len, char **reply, struct err *err)
 {
 	struct driver_ep_req *req = malloc(sizeof(*req));
 	struct driver_ep_reply rep;
 	int r;
 
 	if (!req)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	r = proto_decode_create_endpoint(body, len, req, err);
 	if (!r)
 		r = driver_endpoint_create(req, &rep, err);
@@ -77,7 +78,7 @@ static int h_create_endpoint(const char *body, size_t len, char **reply, struct 
 	return r;
 }
 
-static int h_delete_endpoint(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_delete_endpoint(const char *body, size_t len, char **reply, struct err *err)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, ep, err);
@@ -89,7 +90,7 @@ static int h_delete_endpoint(const char *body, size_t len, char **reply, struct 
 	return r;
 }
 
-static int h_oper_info(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_oper_info(const char *body, size_t len, char **reply, struct err *err)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, ep, err);
@@ -101,14 +102,14 @@ static int h_oper_info(const char *body, size_t len, char **reply, struct driver
 	return r;
 }
 
-static int h_join(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_join(const char *body, size_t len, char **reply, struct err *err)
 {
 	struct driver_join_req *req = malloc(sizeof(*req));
 	struct driver_join_reply rep;
 	int r;
 
 	if (!req)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	r = proto_decode_join(body, len, req, err);
 	if (!r)
 		r = driver_join(req, &rep, err);
@@ -118,7 +119,7 @@ static int h_join(const char *body, size_t len, char **reply, struct driver_err 
 	return r;
 }
 
-static int h_leave(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_leave(const char *body, size_t len, char **reply, struct err *err)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, ep, err);
@@ -130,13 +131,13 @@ static int h_leave(const char *body, size_t len, char **reply, struct driver_err
 	return r;
 }
 
-static int h_program(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_program(const char *body, size_t len, char **reply, struct err *err)
 {
 	struct driver_pec_req *req = malloc(sizeof(*req));
 	int r;
 
 	if (!req)
-		return driver_errf(err, ENOMEM, "tiernet: out of memory");
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	r = proto_decode_pec(body, len, req, err);
 	if (!r)
 		r = driver_publish(req, err);
@@ -147,7 +148,7 @@ static int h_program(const char *body, size_t len, char **reply, struct driver_e
 }
 
 /* Also sent to endpoints that never had a Program: then a harmless no-op. */
-static int h_revoke(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_revoke(const char *body, size_t len, char **reply, struct err *err)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
 	int r = proto_decode_ids(body, len, net, ep, err);
@@ -159,26 +160,27 @@ static int h_revoke(const char *body, size_t len, char **reply, struct driver_er
 	return r;
 }
 
-static int h_accept(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_accept(const char *body, size_t len, char **reply, struct err *err)
 {
 	(void)body, (void)len, (void)err;
 	*reply = dup_json("{}");
 	return 0;
 }
 
-static int h_global_scope(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_global_scope(const char *body, size_t len, char **reply, struct err *err)
 {
 	(void)body, (void)len, (void)reply;
-	return driver_errf(err, EOPNOTSUPP, "tiernet: is a local-scope driver and cannot "
-			   "allocate swarm-wide (global) networks; use it without swarm scope");
+	return err_set(err, EOPNOTSUPP,
+		       "tiernet: is a local-scope driver and cannot "
+		       "allocate swarm-wide (global) networks; use it without swarm scope");
 }
 
-static int h_status(const char *body, size_t len, char **reply, struct driver_err *err)
+static int h_status(const char *body, size_t len, char **reply, struct err *err)
 {
 	bool json = memmem(body, len, "\"json\":true", 11) != NULL;
 
 	*reply = driver_status(json);
-	return *reply ? 0 : driver_errf(err, ENOMEM, "tiernet: out of memory");
+	return *reply ? 0 : err_set(err, ENOMEM, "tiernet: out of memory");
 }
 
 static const struct route {
@@ -200,7 +202,7 @@ static const struct route {
 	{ "/NetworkDriver.DiscoverDelete", h_accept },
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
 	{ "/NetworkDriver.FreeNetwork", h_global_scope },
-	{ "/tiernet.Status", h_status },	/* admin route: `tiernet status` */
+	{ "/tiernet.Status", h_status }, /* admin route: `tiernet status` */
 };
 
 static int reply_err(unsigned status, const char *msg, struct route_reply *out)
@@ -212,7 +214,7 @@ static int reply_err(unsigned status, const char *msg, struct route_reply *out)
 
 int route_handle(const char *path, const char *body, size_t len, struct route_reply *out)
 {
-	struct driver_err err = { .msg = "tiernet: internal error" };
+	struct err err = { .msg = "tiernet: internal error" };
 	char *reply = NULL;
 	size_t i;
 	int r;
@@ -221,13 +223,9 @@ int route_handle(const char *path, const char *body, size_t len, struct route_re
 		if (!strcmp(path, routes[i].path))
 			break;
 	if (i == sizeof(routes) / sizeof(routes[0])) {
-		char *c;
-
 		snprintf(err.msg, sizeof(err.msg), "tiernet: unknown path \"%.128s\"", path);
 		/* libmicrohttpd decodes %0a: a path must not forge lines in the log. */
-		for (c = err.msg; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		text_sanitize(err.msg, false);
 		log_warnx("%s", err.msg);
 		return reply_err(404, err.msg, out);
 	}

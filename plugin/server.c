@@ -20,7 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
+#include "lib/text.h"
 #include "plugin/plugin.h"
 
 struct request {
@@ -80,20 +81,6 @@ static int body_append(struct request *req, const char *data, size_t n)
 	return 0;
 }
 
-/* The request's path fit for the log: at most len - 1 bytes, control characters as '?'. */
-static const char *url_shown(const char *url, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; url[i] && i + 1 < len; i++)
-		buf[i] = url[i];
-	buf[i] = '\0';
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	return buf;
-}
-
 /*
  * The uid of the process at the other end of the connection (SO_PEERCRED), or -1 when it
  * cannot be known: then the caller is refused, like any non-root one.
@@ -117,12 +104,15 @@ static enum MHD_Result refuse_peer(struct MHD_Connection *conn, const char *url,
 	char msg[160], u[65];
 
 	if (uid < 0)
-		snprintf(msg, sizeof(msg), "tiernet: the caller's credentials cannot be read; "
+		snprintf(msg, sizeof(msg),
+			 "tiernet: the caller's credentials cannot be read; "
 			 "only root may call the plugin");
 	else
-		snprintf(msg, sizeof(msg), "tiernet: only root may call the plugin (the caller "
-			 "runs as uid %ld)", uid);
-	log_warnx("%s: refused: %s", url_shown(url, u, sizeof(u)), msg + strlen("tiernet: "));
+		snprintf(msg, sizeof(msg),
+			 "tiernet: only root may call the plugin (the caller "
+			 "runs as uid %ld)",
+			 uid);
+	log_warnx("%s: refused: %s", text_shown(url, u, sizeof(u)), msg + strlen("tiernet: "));
 	return send_err(conn, MHD_HTTP_FORBIDDEN, msg);
 }
 
@@ -133,15 +123,15 @@ static enum MHD_Result refuse_large(struct MHD_Connection *conn, const char *url
 
 	snprintf(msg, sizeof(msg), "tiernet: request body larger than %d bytes refused",
 		 PLUGIN_BODY_MAX);
-	log_warnx("%s: %s", url_shown(url, u, sizeof(u)), msg);
-	return send_err(conn, 413, msg);	/* Content Too Large */
+	log_warnx("%s: %s", text_shown(url, u, sizeof(u)), msg);
+	return send_err(conn, 413, msg); /* Content Too Large */
 }
 
 /* A Content-Length over PLUGIN_BODY_MAX: refused before the body is read. */
 static bool announced_large(struct MHD_Connection *conn)
 {
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long v;
 	char *end;
 
@@ -182,7 +172,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_POST) && strcmp(method, MHD_HTTP_METHOD_GET))
 		return send_err(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				"tiernet: only POST requests are served");
-	if (req->too_large)	/* chunked: no Content-Length to refuse it early */
+	if (req->too_large) /* chunked: no Content-Length to refuse it early */
 		return refuse_large(conn, url);
 	if (route_handle(url, req->body ? req->body : "", req->len, &out) < 0)
 		return MHD_NO;
@@ -254,7 +244,8 @@ static int bind_socket(const char *path)
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_error("socket path \"%s\" is longer than %zu characters; choose a shorter "
-			  "--socket", path, sizeof(sa.sun_path) - 1);
+			  "--socket",
+			  path, sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -301,12 +292,10 @@ int server_start(const char *path)
 		return fd;
 	snprintf(server_path, sizeof(server_path), "%s", path);
 	server_daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-					 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
-					 0, NULL, NULL, on_request, NULL,
-					 MHD_OPTION_LISTEN_SOCKET, fd,
-					 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-					 MHD_OPTION_CONNECTION_LIMIT, 256,
-					 MHD_OPTION_END);
+					     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+					 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET,
+					 fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					 MHD_OPTION_CONNECTION_LIMIT, 256, MHD_OPTION_END);
 	if (!server_daemon) {
 		log_error("cannot start the HTTP server on %s", path);
 		close(fd);

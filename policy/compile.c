@@ -13,14 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
-
-#define CH_FWD	      "TIERNET-FWD"
-#define CH_IN	      "TIERNET-IN"
-#define CH_POST	      "TIERNET-POST"
-#define CH_SRC	      "TIERNET-SRC-"
-#define TN_ANY	      "tn+" /* every tiernet link */
-#define TIER_NAME_LEN 16    /* CH_SRC plus the name fits RULES_CHAIN_MAX */
+#include "policy/internal.h"
 
 struct compiler {
 	const struct policy *pol;
@@ -29,14 +22,11 @@ struct compiler {
 	struct rules_set *rs;
 };
 
+/* rules_rule_make, with "the policy allows this packet" as what a MARK sets. */
 static struct rules_rule rule(enum rules_table t, const char *chain, enum rules_verdict v)
 {
-	struct rules_rule r;
+	struct rules_rule r = rules_rule_make(t, chain, v);
 
-	memset(&r, 0, sizeof(r));
-	r.table = t;
-	snprintf(r.chain, sizeof(r.chain), "%s", chain);
-	r.verdict = v;
 	if (v == RULES_MARK) {
 		r.set_mark = POLICY_FWMARK;
 		r.set_mask = POLICY_FWMARK;
@@ -63,9 +53,9 @@ static void rule_src(struct rules_rule *r, const struct policy_net *net, bool in
 	r->src_inv = inv;
 }
 
-static void src_chain(char *buf, size_t len, const struct policy_tier *t)
+void policy_src_chain(char *buf, size_t len, const struct policy_tier *t)
 {
-	snprintf(buf, len, CH_SRC "%.*s", TIER_NAME_LEN, t->name);
+	snprintf(buf, len, CH_SRC "%.*s", POLICY_TIER_LEN, t->name);
 }
 
 /* A network may reach the world (and be reached from it) unless it or its tier is internal. */
@@ -143,7 +133,7 @@ static int add_chains(struct compiler *c)
 	for (i = 0; i < c->pol->ntiers; i++) {
 		if (!tier_has_net(c, i))
 			continue;
-		src_chain(name, sizeof(name), &c->pol->tiers[i]);
+		policy_src_chain(name, sizeof(name), &c->pol->tiers[i]);
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, name, "");
 	}
 	if (any_world(c))
@@ -264,7 +254,7 @@ static int mangle_fwd_dispatch(struct compiler *c, const struct policy_net *net)
 	}
 	r = rule(RULES_MANGLE, CH_FWD, RULES_JUMP);
 	rule_in(&r, net->bridge, false);
-	src_chain(r.target, sizeof(r.target), &c->pol->tiers[net->tier]);
+	policy_src_chain(r.target, sizeof(r.target), &c->pol->tiers[net->tier]);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
 }
@@ -302,7 +292,7 @@ static int mangle_src(struct compiler *c, int tier)
 	size_t i;
 	int ret = 0;
 
-	src_chain(chain, sizeof(chain), t);
+	policy_src_chain(chain, sizeof(chain), t);
 	self = policy_edge_find(c->pol, tier, tier);
 	r = rule(RULES_MANGLE, chain, RULES_MARK);
 	if (!t->isolated)
@@ -358,7 +348,7 @@ static bool valid(const struct policy *pol, const struct policy_net *nets, size_
 			return false;
 	}
 	for (i = 0; i < pol->ntiers; i++)
-		if (strnlen(pol->tiers[i].name, POLICY_NAME_MAX) > TIER_NAME_LEN)
+		if (strnlen(pol->tiers[i].name, POLICY_NAME_MAX) > POLICY_TIER_LEN)
 			return false;
 	return true;
 }

@@ -92,8 +92,8 @@ __attribute__((format(printf, 2, 3))) static int refuse(struct writer *w, const 
 /* YAML 1.1 (what kubectl's parser speaks) reads these plain words as bools or null. */
 static bool yaml_plain_ok(const char *s)
 {
-	static const char *const reserved[] = {"y",	"yes", "n",   "no",  "true",
-					       "false", "on",  "off", "null"};
+	static const char *const reserved[] = { "y",	 "yes", "n",   "no",  "true",
+						"false", "on",	"off", "null" };
 	size_t i;
 
 	if (!(s[0] >= 'a' && s[0] <= 'z'))
@@ -221,12 +221,13 @@ static int check_opts(struct writer *w)
 	if (o->mode != K8S_NAMESPACES && o->mode != K8S_LABELS)
 		return refuse(w, "unknown export mode %d", (int)o->mode);
 	if (o->ns && !k8s_label_ok(o->ns))
-		return refuse(
-		    w,
-		    "--namespace \"%.80s\" is not a Kubernetes namespace name: use lowercase "
-		    "letters, digits and '-', starting and ending with a letter or digit, "
-		    "at most %d characters",
-		    o->ns, K8S_LABEL_MAX);
+		return refuse(w,
+			      "--namespace \"%.80s\" is not a Kubernetes namespace name: use "
+			      "lowercase "
+			      "letters, digits and '-', starting and ending with a letter or "
+			      "digit, "
+			      "at most %d characters",
+			      o->ns, K8S_LABEL_MAX);
 	if (o->ns && o->mode == K8S_LABELS && !strncmp(o->ns, "kube-", 5))
 		return refuse(w,
 			      "--namespace \"%s\": namespaces starting with \"kube-\" are "
@@ -295,13 +296,13 @@ static int tier_names(struct writer *w)
 				      t->name, t->line);
 		for (j = 0; j < i; j++)
 			if (!strcmp(w->name[i], w->name[j]))
-				return refuse(
-				    w,
-				    "tiers \"%s\" (line %u) and \"%s\" (line %u) are both "
-				    "\"%s\" in Kubernetes, which has no uppercase or '_' "
-				    "in names: rename one of them",
-				    pol->tiers[j].name, pol->tiers[j].line, t->name, t->line,
-				    w->name[i]);
+				return refuse(w,
+					      "tiers \"%s\" (line %u) and \"%s\" (line %u) are "
+					      "both "
+					      "\"%s\" in Kubernetes, which has no uppercase or '_' "
+					      "in names: rename one of them",
+					      pol->tiers[j].name, pol->tiers[j].line, t->name,
+					      t->line, w->name[i]);
 		ret = tier_namespace(w, i);
 		if (ret)
 			return ret;
@@ -391,19 +392,20 @@ static void gaps(struct writer *w)
 		edge_text(w, e, line, sizeof(line));
 		ports_text(e, ports, sizeof(ports));
 		if (e->dst == POLICY_HOST)
-			fprintf(
-			    w->warn,
-			    "line %u: %s: a NetworkPolicy cannot select the node, so nothing is "
-			    "written for this line; %s: add an egress rule to an ipBlock of the "
-			    "node addresses%s%s if they need them\n",
-			    e->line, line,
-			    pol->tiers[e->src].internal
-				? "pods of this internal tier do not reach the nodes"
-				: "pods of the tier reach the nodes only through their world "
-				  "egress, on every port, where the network plugin matches "
-				  "ipBlocks against node addresses and --cluster-cidr does not "
-				  "list the nodes' range",
-			    e->nports ? " on " : "", ports);
+			fprintf(w->warn,
+				"line %u: %s: a NetworkPolicy cannot select the node, so nothing "
+				"is "
+				"written for this line; %s: add an egress rule to an ipBlock of "
+				"the "
+				"node addresses%s%s if they need them\n",
+				e->line, line,
+				pol->tiers[e->src].internal
+				    ? "pods of this internal tier do not reach the nodes"
+				    : "pods of the tier reach the nodes only through their world "
+				      "egress, on every port, where the network plugin matches "
+				      "ipBlocks against node addresses and --cluster-cidr does not "
+				      "list the nodes' range",
+				e->nports ? " on " : "", ports);
 		else if (e->src == POLICY_WORLD)
 			fprintf(w->warn,
 				"line %u: %s: becomes ingress from outside addresses on %s, but "
@@ -682,7 +684,7 @@ static void tier_docs(struct writer *w, int t)
 {
 	const struct policy_tier *tier = &w->pol->tiers[t];
 	const struct policy_edge *self = policy_edge_find(w->pol, t, t);
-	struct rule r = {.peer = PEER_TIER, .tier = t};
+	struct rule r = { .peer = PEER_TIER, .tier = t };
 	char why[4400], line[4200];
 
 	snprintf(why, sizeof(why),
@@ -700,11 +702,11 @@ static void tier_docs(struct writer *w, int t)
 			 self->line, line, tier->name);
 		policy_doc(w, t, "-intra-tier", why, TYPE_IN | TYPE_OUT, &r, &r);
 	}
-	r = (struct rule){.peer = PEER_DNS};
+	r = (struct rule){ .peer = PEER_DNS };
 	snprintf(why, sizeof(why), "tier %s may resolve names with the cluster's DNS", tier->name);
 	policy_doc(w, t, "-dns", why, TYPE_OUT, NULL, &r);
 	if (!tier->internal) {
-		r = (struct rule){.peer = PEER_WORLD};
+		r = (struct rule){ .peer = PEER_WORLD };
 		snprintf(why, sizeof(why),
 			 "tier %s is not internal: it may open connections to the world",
 			 tier->name);
@@ -716,7 +718,7 @@ static void tier_docs(struct writer *w, int t)
 static void edge_docs(struct writer *w, const struct policy_edge *e)
 {
 	char why[4400], line[4200], suffix[K8S_NAME_MAX + 8];
-	struct rule r = {.ports = e};
+	struct rule r = { .ports = e };
 
 	edge_text(w, e, line, sizeof(line));
 	if (e->dst == POLICY_HOST) {
@@ -794,7 +796,7 @@ static int write_all(struct writer *w)
 
 int k8s_export(const struct policy *pol, const struct k8s_opts *o, struct k8s_result *res)
 {
-	struct writer w = {.pol = pol, .o = o, .res = res};
+	struct writer w = { .pol = pol, .o = o, .res = res };
 	size_t ylen = 0, wlen = 0, i;
 	int ret = -ENOMEM, closed;
 

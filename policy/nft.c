@@ -5,7 +5,7 @@
  * `ip filter FORWARD` chain (policy DROP) lives in nf_tables, and a packet must be accepted
  * by every loaded filter hook: an ACCEPT in tiernet's legacy chains does not save it from
  * Docker's nft DROP (PROTOCOL.md §11).  So two rules at the top of DOCKER-USER accept
- * traffic in or out of a tiernet bridge (tn*).
+ * traffic in or out of a tiernet link (tn*).
  *
  * Why it fails closed: the rules accept only packets that carry POLICY_FWMARK, and only
  * tiernet's legacy mangle chain sets that mark, for exactly what the policy allows (mangle
@@ -27,14 +27,14 @@
 #include <cjson/cJSON.h>
 #include <nftables/libnftables.h>
 
-#include "plugin/log.h"
+#include "lib/names.h"
 #include "policy/policy.h"
 
 #define NFT_TABLE   "ip filter"
 #define NFT_CHAIN   "DOCKER-USER"
-#define NFT_COMMENT "tiernet"
-#define NFT_IFACE   "tn*" /* every tiernet link name starts with "tn" */
-#define NFT_RULES   2	  /* the iifname rule, then the oifname rule */
+#define NFT_COMMENT TN_NFT_COMMENT
+#define NFT_IFACE   TN_IF_PREFIX "*" /* nft's spelling of every tiernet link */
+#define NFT_RULES   2		     /* the iifname rule, then the oifname rule */
 
 /* What one rule of the pass-through looks like in libnftables' stateless JSON output. */
 #define EXPR_FMT                                                                                   \
@@ -48,7 +48,7 @@
 	"insert rule " NFT_TABLE " " NFT_CHAIN " %s \"" NFT_IFACE "\" meta mark & 0x%08x == "      \
 	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
 
-static const char *const ifkeys[NFT_RULES] = {"iifname", "oifname"};
+static const char *const ifkeys[NFT_RULES] = { "iifname", "oifname" };
 
 /* The tiernet rules found in DOCKER-USER, in chain order. */
 struct found {
@@ -77,8 +77,8 @@ static struct nft_ctx *ctx_new(unsigned int flags)
  */
 static int error_errno(const char *msg)
 {
-	static const int known[] = {EPERM,  ENOENT, EEXIST, EBUSY,	EINVAL,
-				    ENOMEM, ENOSPC, EAGAIN, EOPNOTSUPP, EACCES};
+	static const int known[] = { EPERM,  ENOENT, EEXIST, EBUSY,	 EINVAL,
+				     ENOMEM, ENOSPC, EAGAIN, EOPNOTSUPP, EACCES };
 	size_t i;
 
 	for (i = 0; msg && i < sizeof(known) / sizeof(known[0]); i++)
@@ -87,36 +87,43 @@ static int error_errno(const char *msg)
 	return -EIO;
 }
 
-/* Runs cmd; on failure logs libnftables' message and returns -errno. */
-static int run(struct nft_ctx *ctx, const char *cmd, bool quiet)
+/*
+ * Runs cmd; on failure puts libnftables' message into e (when not NULL) and returns
+ * -errno.
+ */
+static int run(struct nft_ctx *ctx, const char *cmd, struct err *e)
 {
 	const char *msg;
+	int r;
 
 	if (!nft_run_cmd_from_buffer(ctx, cmd))
 		return 0;
 	msg = nft_ctx_get_error_buffer(ctx);
 	if (!msg || !msg[0])
 		msg = "unknown error";
+	r = error_errno(msg);
 	/* the first line is the message; the rest repeats the command with a caret */
-	if (!quiet)
-		log_warnx("nftables: \"%.*s\" failed: %.*s", (int)strcspn(cmd, "\n"), cmd,
-			  (int)strcspn(msg, "\n"), msg);
-	return error_errno(msg);
+	if (e)
+		err_set(e, -r, "nftables: \"%.*s\" failed: %.*s", (int)strcspn(cmd, "\n"), cmd,
+			(int)strcspn(msg, "\n"), msg);
+	return r;
 }
 
-/* Runs a list command and parses its JSON output into *out. */
-static int list_json(const char *cmd, bool quiet, cJSON **out)
+/* Runs a list command and parses its JSON output into *out; e as for run(). */
+static int list_json(const char *cmd, struct err *e, cJSON **out)
 {
 	struct nft_ctx *ctx;
 	int err;
 
 	ctx = ctx_new(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
 	if (!ctx)
-		return -ENOMEM;
-	err = run(ctx, cmd, quiet);
+		return e ? err_set(e, ENOMEM, "nftables: out of memory") : -ENOMEM;
+	err = run(ctx, cmd, e);
 	if (!err) {
 		*out = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
-		if (!*out)
+		if (!*out && e)
+			err = err_set(e, EPROTO, "nftables: \"%s\" printed no JSON", cmd);
+		else if (!*out)
 			err = -EPROTO;
 	}
 	nft_ctx_free(ctx);
@@ -149,7 +156,7 @@ static bool chain_exists(void)
 	cJSON *root = NULL;
 	bool found = false;
 
-	if (list_json("list chains ip", true, &root))
+	if (list_json("list chains ip", NULL, &root))
 		return false;
 	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
 	for (it = it ? json_next(it->child, "chain") : NULL; it && !found;
@@ -228,7 +235,7 @@ static int scan_rules(const cJSON *root, struct found *f)
  * Lists DOCKER-USER with handles; -ENOENT when it does not exist.  The caller frees
  * f->handles, also on error.
  */
-static int find_rules(struct found *f)
+static int find_rules(struct found *f, struct err *e)
 {
 	cJSON *root = NULL;
 	int err;
@@ -236,9 +243,14 @@ static int find_rules(struct found *f)
 	memset(f, 0, sizeof(*f));
 	if (!chain_exists())
 		return -ENOENT;
-	err = list_json("list chain " NFT_TABLE " " NFT_CHAIN, false, &root);
-	if (!err)
+	err = list_json("list chain " NFT_TABLE " " NFT_CHAIN, e, &root);
+	if (!err) {
 		err = scan_rules(root, f);
+		if (err)
+			err_set(e, -err,
+				"nftables: cannot read chain " NFT_TABLE " " NFT_CHAIN ": %s",
+				strerror(-err));
+	}
 	cJSON_Delete(root);
 	return err;
 }
@@ -273,20 +285,20 @@ static int build_batch(FILE *batch, const struct found *f, bool insert)
 }
 
 /* Runs the batch: libnftables sends all its commands as one atomic transaction. */
-static int run_batch(const char *cmd)
+static int run_batch(const char *cmd, struct err *e)
 {
 	struct nft_ctx *ctx;
 	int err;
 
 	ctx = ctx_new(0);
 	if (!ctx)
-		return -ENOMEM;
-	err = run(ctx, cmd, false);
+		return err_set(e, ENOMEM, "nftables: out of memory");
+	err = run(ctx, cmd, e);
 	nft_ctx_free(ctx);
 	return err;
 }
 
-static int update(bool insert)
+static int update(bool insert, struct err *e)
 {
 	struct found f;
 	char *cmd = NULL;
@@ -294,7 +306,7 @@ static int update(bool insert)
 	FILE *batch;
 	int err;
 
-	err = find_rules(&f);
+	err = find_rules(&f, e);
 	if (err == -ENOENT) {
 		err = 0; /* no DOCKER-USER in nf_tables: nothing to open */
 		goto out;
@@ -303,26 +315,32 @@ static int update(bool insert)
 		goto out;
 	batch = open_memstream(&cmd, &len);
 	if (!batch) {
-		err = -ENOMEM;
+		err = err_set(e, ENOMEM, "nftables: out of memory");
 		goto out;
 	}
 	err = build_batch(batch, &f, insert);
 	if (fclose(batch) && !err)
 		err = -ENOMEM;
-	if (!err)
-		err = run_batch(cmd);
+	if (err)
+		err_set(e, -err, "nftables: cannot build the batch: %s", strerror(-err));
+	else
+		err = run_batch(cmd, e);
 out:
+	if (err)
+		err_wrap(e, -err,
+			 "tiernet: cannot update the pass-through in Docker's nftables "
+			 "DOCKER-USER chain");
 	free(cmd);
 	free(f.handles);
 	return err;
 }
 
-int nft_passthrough_ensure(void)
+int nft_passthrough_ensure(struct err *e)
 {
-	return update(true);
+	return update(true, e);
 }
 
-int nft_passthrough_remove(void)
+int nft_passthrough_remove(struct err *e)
 {
-	return update(false);
+	return update(false, e);
 }

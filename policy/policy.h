@@ -1,46 +1,50 @@
 /*
  * policy/: the tier model, the reachability policy compiled to firewall rules as plain data,
- * and the code that applies those rules to the kernel (libiptc for the legacy x_tables,
- * libnftables for the pass-through in Docker's nf_tables chain, libipset for per-endpoint
- * sets).  Nothing in this header exposes a libiptc, libnftables or libipset type.
+ * the reachability matrix those rules enforce, and the code that applies rules to the kernel
+ * and reads them back (libiptc for the legacy x_tables, libnftables for the pass-through in
+ * Docker's nf_tables chain).  Nothing in this header exposes a libiptc or libnftables type.
  */
 #ifndef TIERNET_POLICY_H
 #define TIERNET_POLICY_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <net/if.h>
+
+#include "lib/err.h"
 
 /* ---------------------------------------------------------------------------------------
  * The policy model (filled by config/, read by the compiler).  Plain data on purpose: the
  * parser builds it, the compiler and the unit tests read it, nobody hides anything.
  */
 
-#define POLICY_NAME_MAX	 32	/* tier name, including the NUL */
+#define POLICY_NAME_MAX 32 /* tier name buffer, including the NUL */
+/* A tier name's characters at most: "TIERNET-SRC-" plus it fits a chain name. */
+#define POLICY_TIER_LEN	 16
 #define POLICY_TIERS_MAX 256
 #define POLICY_EDGES_MAX 4096
-#define POLICY_PORTS_MAX 64	/* port items on one allow line */
+#define POLICY_PORTS_MAX 64 /* port items on one allow line */
 
 /* Pseudo-tiers, used where a tier index is expected. */
 #define POLICY_WORLD (-1)
 #define POLICY_HOST  (-2)
 
 struct policy_port {
-	uint8_t proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t lo, hi; /* inclusive; lo == hi for a single port */
 };
 
 struct policy_tier {
 	char name[POLICY_NAME_MAX];
-	bool internal;	/* no traffic to or from the world */
-	bool isolated;	/* no traffic between containers of the tier */
-	unsigned line;	/* where it was declared, for messages */
+	bool internal; /* no traffic to or from the world */
+	bool isolated; /* no traffic between containers of the tier */
+	unsigned line; /* where it was declared, for messages */
 };
 
 struct policy_edge {
-	int src, dst;		/* tier index, POLICY_WORLD or POLICY_HOST */
-	size_t nports;		/* 0: all ports and protocols */
+	int src, dst;  /* tier index, POLICY_WORLD or POLICY_HOST */
+	size_t nports; /* 0: all ports and protocols */
 	struct policy_port *ports;
 	unsigned line;
 };
@@ -71,8 +75,7 @@ const struct policy_edge *policy_edge_find(const struct policy *pol, int src, in
  * `tiernet status` compare and show.
  */
 
-#define RULES_CHAIN_MAX 29	/* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
-#define RULES_SET_MAX	32	/* IPSET_MAXNAMELEN */
+#define RULES_CHAIN_MAX 29 /* XT_EXTENSION_MAXNAMELEN: 28 characters plus NUL */
 
 enum rules_table { RULES_FILTER, RULES_MANGLE, RULES_NAT, RULES_NTABLES };
 
@@ -80,10 +83,11 @@ enum rules_verdict {
 	RULES_ACCEPT,
 	RULES_DROP,
 	RULES_RETURN,
-	RULES_JUMP,	  /* to rule.target */
-	RULES_MARK,	  /* MARK --set-xmark set_mark/set_mask */
-	RULES_DNAT,	  /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
+	RULES_JUMP, /* to rule.target */
+	RULES_MARK, /* MARK --set-xmark set_mark/set_mask */
+	RULES_DNAT, /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
 	RULES_MASQUERADE,
+	RULES_UNKNOWN, /* read back from the kernel: a target tiernet does not write */
 };
 
 /* conntrack states (match "-m conntrack --ctstate ...") */
@@ -93,51 +97,56 @@ enum rules_verdict {
 #define RULES_CT_RELATED     0x08
 #define RULES_CT_DNAT	     0x10 /* --ctstate DNAT: the connection was destination-NATed */
 
-/* set match direction, per dimension (as ipset's --match-set NAME src,dst) */
-#define RULES_SET_SRC 0x1
-#define RULES_SET_DST 0x2
-
 struct rules_rule {
 	enum rules_table table;
 	char chain[RULES_CHAIN_MAX];
 
 	char in[IFNAMSIZ], out[IFNAMSIZ]; /* "" any; a trailing '+' is a prefix match */
 	bool in_inv, out_inv;
-	uint32_t src, smsk, dst, dmsk;	  /* network byte order; mask 0 = any */
+	uint32_t src, smsk, dst, dmsk; /* network byte order; mask 0 = any */
 	bool src_inv, dst_inv;
-	uint8_t proto;			  /* 0 any, else IPPROTO_* */
-	uint16_t dport_lo, dport_hi;	  /* tcp/udp destination port range; 0,0 = any */
+	uint8_t proto;		     /* 0 any, else IPPROTO_* */
+	uint16_t dport_lo, dport_hi; /* tcp/udp destination port range; 0,0 = any */
 
-	uint8_t ctstate;		  /* RULES_CT_* bits; 0 = no conntrack match */
-	bool mark_match;		  /* -m mark --mark mark/mark_mask */
+	uint8_t ctstate; /* RULES_CT_* bits; 0 = no conntrack match */
+	bool mark_match; /* -m mark --mark mark/mark_mask */
 	uint32_t mark, mark_mask;
-	bool local_dst;			  /* -m addrtype --dst-type LOCAL */
-	char set[RULES_SET_MAX];	  /* "" no set match */
-	uint8_t set_dims;		  /* number of dimensions (1 or 2) */
-	uint8_t set_dir;		  /* RULES_SET_* bit per dimension, bit i = dim i */
-	bool set_inv;
-	char comment[64];		  /* "" none: -m comment --comment */
+	bool local_dst;	  /* -m addrtype --dst-type LOCAL */
+	char comment[64]; /* "" none: -m comment --comment */
+	/*
+	 * Read back from the kernel only: what tiernet could not decode, shown as it would be
+	 * printed (" -m NAME ?", " ?" for an address part), so that status never hides a rule.
+	 */
+	char unknown[64];
 
 	enum rules_verdict verdict;
-	char target[RULES_CHAIN_MAX];	  /* RULES_JUMP */
-	uint32_t set_mark, set_mask;	  /* RULES_MARK */
-	uint32_t to_addr;		  /* RULES_DNAT, network byte order */
-	uint16_t to_port_lo, to_port_hi;  /* RULES_DNAT, 0 = keep */
+	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP; RULES_UNKNOWN: the target's name */
+	uint32_t set_mark, set_mask;	 /* RULES_MARK */
+	uint32_t to_addr;		 /* RULES_DNAT, network byte order */
+	uint16_t to_port_lo, to_port_hi; /* RULES_DNAT, 0 = keep */
 };
 
-/*
- * A chain tiernet owns.  hook names the built-in chain of the same table that jumps to it
- * (one jump, inserted first), or is "" for a chain reached only from other tiernet chains.
- */
+/* A chain tiernet owns. */
 struct rules_chain {
 	enum rules_table table;
 	char name[RULES_CHAIN_MAX];
-	char hook[RULES_CHAIN_MAX];
+};
+
+/*
+ * A hook: the built-in chain `from` of the table jumps to tiernet's chain `to` with a plain
+ * "-j to", inserted first (the hooks of one built-in chain first, in the order given).
+ */
+struct rules_hook {
+	enum rules_table table;
+	char from[RULES_CHAIN_MAX];
+	char to[RULES_CHAIN_MAX];
 };
 
 struct rules_set {
 	struct rules_chain *chains;
 	size_t nchains, chains_cap;
+	struct rules_hook *hooks;
+	size_t nhooks, hooks_cap;
 	struct rules_rule *rules;
 	size_t nrules, rules_cap;
 };
@@ -146,8 +155,16 @@ struct rules_set {
 const char *rules_table_name(enum rules_table t);
 void rules_init(struct rules_set *rs);
 void rules_clear(struct rules_set *rs);
-/* Adds a chain; returns 0 or -ENOMEM. */
+/* Adds a chain, hooked from built-in chain hook unless hook is NULL or "".  0 or -ENOMEM. */
 int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook);
+/* Adds a hook: built-in chain from jumps to tiernet's chain to.  0 or -ENOMEM. */
+int rules_add_hook(struct rules_set *rs, enum rules_table t, const char *from, const char *to);
+/* Does rs have the chain name in table t? */
+bool rules_has_chain(const struct rules_set *rs, enum rules_table t, const char *name);
+/* Does rs have a chain or a rule in table t? */
+bool rules_uses_table(const struct rules_set *rs, enum rules_table t);
+/* A rule in chain of table t with verdict v and nothing to match yet. */
+struct rules_rule rules_rule_make(enum rules_table t, const char *chain, enum rules_verdict v);
 /* Appends a copy of r; returns 0 or -ENOMEM. */
 int rules_add(struct rules_set *rs, const struct rules_rule *r);
 /*
@@ -156,8 +173,9 @@ int rules_add(struct rules_set *rs, const struct rules_rule *r);
  */
 size_t rules_format(const struct rules_rule *r, char *buf, size_t len);
 /*
- * Prints the whole set as "*table" sections with ":CHAIN" lines and "-A" rules, tables in
- * filter, mangle, nat order, each chain's rules in order.  Returns a malloc'ed string or NULL.
+ * Prints the whole set as "*table" sections with ":CHAIN" lines, "-I FROM -j TO" hooks and
+ * "-A" rules, tables in filter, mangle, nat order, rules in order.  Returns a malloc'ed
+ * string or NULL.
  */
 char *rules_dump(const struct rules_set *rs);
 
@@ -169,17 +187,17 @@ char *rules_dump(const struct rules_set *rs);
 
 struct policy_net {
 	char bridge[IFNAMSIZ];
-	uint32_t addr, mask;	/* gateway address and subnet mask, network byte order */
-	int tier;		/* index into policy.tiers */
-	bool internal;		/* Docker's --internal, or'ed with the tier's flag */
+	uint32_t addr, mask; /* gateway address and subnet mask, network byte order */
+	int tier;	     /* index into policy.tiers */
+	bool internal;	     /* Docker's --internal, or'ed with the tier's flag */
 };
 
 /* A published port: host_ip:host_port on the host to addr:port in a container. */
 struct policy_map {
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint32_t host_ip;	/* network byte order; 0 = every local address */
+	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t host_ip; /* network byte order; 0 = every local address */
 	uint16_t host_port;
-	uint32_t addr;		/* the container's address */
+	uint32_t addr; /* the container's address */
 	uint16_t port;
 };
 
@@ -214,36 +232,36 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
  * mapping and what NetworkPolicy cannot say.
  */
 
-#define K8S_LABEL_MAX	  63	/* a DNS-1123 label: namespace names, label values */
-#define K8S_NAME_MAX	  64	/* buffer for one such label, with the NUL */
-#define K8S_CIDRS_MAX	  32	/* --cluster-cidr given at most this often */
-#define K8S_CIDR_TEXT_MAX 56	/* "ffff:...:ffff/128" with the NUL */
+#define K8S_LABEL_MAX	  63 /* a DNS-1123 label: namespace names, label values */
+#define K8S_NAME_MAX	  64 /* buffer for one such label, with the NUL */
+#define K8S_CIDRS_MAX	  32 /* --cluster-cidr given at most this often */
+#define K8S_CIDR_TEXT_MAX 56 /* "ffff:...:ffff/128" with the NUL */
 
 enum k8s_mode {
-	K8S_NAMESPACES,		/* one namespace per tier */
-	K8S_LABELS,		/* one namespace, pods labelled tier=NAME */
+	K8S_NAMESPACES, /* one namespace per tier */
+	K8S_LABELS,	/* one namespace, pods labelled tier=NAME */
 };
 
 /* An address range of the cluster (pods, Services, nodes): never part of "world". */
 struct k8s_cidr {
 	int family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16];	/* network byte order; AF_INET uses the first 4 bytes */
+	unsigned char addr[16]; /* network byte order; AF_INET uses the first 4 bytes */
 	unsigned prefix;
 };
 
 struct k8s_opts {
 	enum k8s_mode mode;
-	const char *ns;		/* K8S_NAMESPACES: prefix of every namespace ("NS-TIER"), or
-				   NULL; K8S_LABELS: the namespace, NULL for "default" */
-	const char *source;	/* the policy file's name, shown in the header comment */
+	const char *ns;	    /* K8S_NAMESPACES: prefix of every namespace ("NS-TIER"), or
+			       NULL; K8S_LABELS: the namespace, NULL for "default" */
+	const char *source; /* the policy file's name, shown in the header comment */
 	const struct k8s_cidr *cidrs;
 	size_t ncidrs;
 };
 
 struct k8s_result {
-	char *yaml;		/* malloc'ed: the manifests */
-	char *warnings;		/* malloc'ed: what NetworkPolicy cannot say, one per line */
-	char err[512];		/* why k8s_export refused */
+	char *yaml;	/* malloc'ed: the manifests */
+	char *warnings; /* malloc'ed: what NetworkPolicy cannot say, one per line */
+	char err[512];	/* why k8s_export refused */
 };
 
 /* k8s_names.c */
@@ -275,24 +293,66 @@ int k8s_export(const struct policy *pol, const struct k8s_opts *o, struct k8s_re
 void k8s_result_free(struct k8s_result *res);
 
 /* ---------------------------------------------------------------------------------------
- * Applying to the kernel.
+ * The reachability matrix a rules_set enforces, for `tiernet status` (and whoever must tell
+ * what the kernel does rather than what the policy file says).
  */
 
-/* iptc.c */
+/* matrix.c */
+/*
+ * One cell: may the row open connections to the column?  none, all (every port and
+ * protocol), or the listed tcp/udp destination port ranges.
+ */
+struct policy_cell {
+	bool all;
+	size_t nports;
+	struct policy_port *ports; /* malloc'ed, distinct, in the order first met */
+};
+
+/* Rows: the tiers, then world; columns: the tiers, world, host (see policy_matrix_cell). */
+struct policy_matrix {
+	size_t ntiers;
+	struct policy_cell *cells; /* (ntiers + 1) x (ntiers + 2) */
+};
+
+/*
+ * Computes the matrix that rs enforces, reading only rules the compiler writes: which
+ * network's bridge belongs to which tier comes from nets[0..n).  Rules with parts tiernet
+ * could not decode (rules_rule.unknown) open nothing.  Returns 0 or -ENOMEM; free with
+ * policy_matrix_free.
+ */
+int policy_matrix(const struct policy *pol, const struct policy_net *nets, size_t n,
+		  const struct rules_set *rs, struct policy_matrix *out);
+void policy_matrix_free(struct policy_matrix *m);
+/* The cell of row from (tier index or POLICY_WORLD) and column to (tier index, POLICY_WORLD
+ * or POLICY_HOST). */
+struct policy_cell *policy_matrix_cell(const struct policy_matrix *m, int from, int to);
+/* The cell as "-" (none), "all" or "tcp/80,udp/53" into buf; returns buf. */
+const char *policy_cell_str(const struct policy_cell *c, char *buf, size_t len);
+
+/* ---------------------------------------------------------------------------------------
+ * Applying to the kernel, and reading back.
+ */
+
+/* xt_apply.c */
 /*
  * Makes the legacy x_tables match rs: in every table rs uses (and every table where a
  * TIERNET chain exists), tiernet's chains are flushed and refilled, missing chains are
- * created, chains that rs no longer has are deleted, and each hook jump is present exactly
- * once, first in its built-in chain.  One libiptc commit per table; a commit that fails with
- * EAGAIN (someone else changed the table) is retried a bounded number of times.
- * Returns 0 or -errno; on error the message is in iptc_error(), and that table is unchanged.
- * An empty rs removes every tiernet chain and hook.
+ * created, chains that rs no longer has are deleted, and the hooks are present exactly
+ * once each, first in their built-in chains.  One libiptc commit per table; a commit that
+ * fails with EAGAIN (someone else changed the table) is retried a bounded number of times.
+ * Returns 0 or -errno with the sentence in err; that table is unchanged.  An empty rs
+ * removes every tiernet chain and hook.
  */
-int iptc_apply(const struct rules_set *rs);
-/* The last failure's description (static storage). */
-const char *iptc_error(void);
-/* Reads the tiernet chains of every table back as iptables-save text; malloc'ed or NULL. */
-char *iptc_dump(void);
+int xt_apply(const struct rules_set *rs, struct err *err);
+
+/* xt_read.c */
+/*
+ * Reads every tiernet chain of every table back into out (initialised by the caller): the
+ * chains (sorted by name), the plain jumps to them from built-in chains as hooks, other
+ * rules of built-in chains that jump to them, and their rules in order.  Returns 0 or
+ * -errno with the sentence in err.
+ */
+int xt_read(struct rules_set *out, struct err *err);
 
 /* nft.c: the pass-through in Docker's nf_tables DOCKER-USER chain */
 enum nft_mode { NFT_MODE_LEGACY, NFT_MODE_NFT };
@@ -303,11 +363,11 @@ enum nft_mode { NFT_MODE_LEGACY, NFT_MODE_NFT };
 enum nft_mode nft_detect(void);
 /*
  * Makes sure Docker's nf_tables DOCKER-USER chain starts with tiernet's pass-through (accept
- * packets in or out of a tn* interface that carry POLICY_FWMARK), exactly once.  No-op and 0
- * when that chain does not exist.  Returns 0 or -errno.
+ * packets in or out of a tiernet link that carry POLICY_FWMARK), exactly once.  No-op and 0
+ * when that chain does not exist.  Returns 0 or -errno with the sentence in err.
  */
-int nft_passthrough_ensure(void);
-/* Removes every tiernet pass-through rule; returns 0 or -errno. */
-int nft_passthrough_remove(void);
+int nft_passthrough_ensure(struct err *err);
+/* Removes every tiernet pass-through rule; returns 0 or -errno with the sentence in err. */
+int nft_passthrough_remove(struct err *err);
 
 #endif

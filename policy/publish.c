@@ -9,12 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/policy.h"
-
-#define CH_PRE	"TIERNET-PRE"
-#define CH_OUT	"TIERNET-OUT"
-#define CH_DNAT "TIERNET-DNAT"
-#define CH_POST "TIERNET-POST"
+#include "policy/internal.h"
 
 static const char *proto_name(uint8_t p)
 {
@@ -42,43 +37,37 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
 	if (host_ip == htonl(INADDR_LOOPBACK))
 		return 0;
 	if (internal) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": the "
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": the "
 			 "%s is internal (no traffic from the world); bind it to the host only "
-			 "with -p 127.0.0.1:HOSTPORT:%u", port, proto_name(proto), t->name,
-			 t->internal ? "tier" : "network", port);
+			 "with -p 127.0.0.1:HOSTPORT:%u",
+			 port, proto_name(proto), t->name, t->internal ? "tier" : "network", port);
 		return -EPERM;
 	}
 	e = policy_edge_find(pol, POLICY_WORLD, tier);
 	if (!e) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": add "
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": add "
 			 "the line \"allow world -> %s\" (or \"allow world -> %s %s/%u\") to the "
-			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:%u", port,
-			 proto_name(proto), t->name, t->name, t->name, proto_name(proto), port, port);
+			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:%u",
+			 port, proto_name(proto), t->name, t->name, t->name, proto_name(proto),
+			 port, port);
 		return -EPERM;
 	}
 	if (!edge_allows(e, proto, port)) {
-		snprintf(msg, len, "tiernet: port %u/%s cannot be published on tier \"%s\": line %u "
-			 "of the policy (allow world -> %s) lists other ports; add %s/%u to it", port,
-			 proto_name(proto), t->name, e->line, t->name, proto_name(proto), port);
+		snprintf(msg, len,
+			 "tiernet: port %u/%s cannot be published on tier \"%s\": line %u "
+			 "of the policy (allow world -> %s) lists other ports; add %s/%u to it",
+			 port, proto_name(proto), t->name, e->line, t->name, proto_name(proto),
+			 port);
 		return -EPERM;
 	}
 	return 0;
 }
 
-static struct rules_rule nat_rule(const char *chain, enum rules_verdict v)
-{
-	struct rules_rule r;
-
-	memset(&r, 0, sizeof(r));
-	r.table = RULES_NAT;
-	snprintf(r.chain, sizeof(r.chain), "%s", chain);
-	r.verdict = v;
-	return r;
-}
-
 static struct rules_rule dnat(const char *chain, const struct policy_map *m)
 {
-	struct rules_rule r = nat_rule(chain, RULES_DNAT);
+	struct rules_rule r = rules_rule_make(RULES_NAT, chain, RULES_DNAT);
 
 	if (m->host_ip) {
 		r.dst = m->host_ip;
@@ -89,16 +78,6 @@ static struct rules_rule dnat(const char *chain, const struct policy_map *m)
 	r.to_addr = m->addr;
 	r.to_port_lo = m->port;
 	return r;
-}
-
-static bool has_chain(const struct rules_set *rs, enum rules_table t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < rs->nchains; i++)
-		if (rs->chains[i].table == t && !strcmp(rs->chains[i].name, name))
-			return true;
-	return false;
 }
 
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out)
@@ -113,10 +92,10 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 	ret |= rules_add_chain(out, RULES_NAT, CH_PRE, "PREROUTING");
 	ret |= rules_add_chain(out, RULES_NAT, CH_OUT, "OUTPUT");
 	ret |= rules_add_chain(out, RULES_NAT, CH_DNAT, "");
-	if (!has_chain(out, RULES_NAT, CH_POST))
+	if (!rules_has_chain(out, RULES_NAT, CH_POST))
 		ret |= rules_add_chain(out, RULES_NAT, CH_POST, "POSTROUTING");
 	/* From other hosts and from containers (hairpin): the host's addresses only. */
-	r = nat_rule(CH_PRE, RULES_JUMP);
+	r = rules_rule_make(RULES_NAT, CH_PRE, RULES_JUMP);
 	r.local_dst = true;
 	snprintf(r.target, sizeof(r.target), CH_DNAT);
 	ret |= rules_add(out, &r);
@@ -127,7 +106,7 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 		r = dnat(CH_OUT, &maps[i]);
 		ret |= rules_add(out, &r);
 	}
-	r = nat_rule(CH_OUT, RULES_JUMP);
+	r = rules_rule_make(RULES_NAT, CH_OUT, RULES_JUMP);
 	r.local_dst = true;
 	snprintf(r.target, sizeof(r.target), CH_DNAT);
 	ret |= rules_add(out, &r);
@@ -138,10 +117,10 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 		ret |= rules_add(out, &r);
 	}
 	/* A connection from 127.0.0.1 needs a source the container can answer. */
-	r = nat_rule(CH_POST, RULES_MASQUERADE);
+	r = rules_rule_make(RULES_NAT, CH_POST, RULES_MASQUERADE);
 	r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
 	r.smsk = htonl(0xff000000u);
-	snprintf(r.out, sizeof(r.out), "tn+");
+	snprintf(r.out, sizeof(r.out), "%s", TN_ANY);
 	ret |= rules_add(out, &r);
 	return ret ? -ENOMEM : 0;
 }

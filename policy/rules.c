@@ -1,7 +1,7 @@
 /*
  * Firewall rules as data, and their iptables-save text form.  The text form is the one
  * iptables-legacy-save prints for the same rule (matches in a fixed order: addresses,
- * interfaces, protocol, tcp/udp, conntrack, mark, addrtype, set, comment), so a golden test
+ * interfaces, protocol, tcp/udp, conntrack, mark, addrtype, comment), so a golden test
  * can compare compiler output with what the kernel holds after an apply.
  */
 #include <arpa/inet.h>
@@ -33,6 +33,7 @@ void rules_init(struct rules_set *rs)
 void rules_clear(struct rules_set *rs)
 {
 	free(rs->chains);
+	free(rs->hooks);
 	free(rs->rules);
 	rules_init(rs);
 }
@@ -53,6 +54,20 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+int rules_add_hook(struct rules_set *rs, enum rules_table t, const char *from, const char *to)
+{
+	struct rules_hook *h;
+
+	if (grow((void **)&rs->hooks, &rs->hooks_cap, rs->nhooks, sizeof(*h)))
+		return -ENOMEM;
+	h = &rs->hooks[rs->nhooks++];
+	memset(h, 0, sizeof(*h));
+	h->table = t;
+	snprintf(h->from, sizeof(h->from), "%s", from);
+	snprintf(h->to, sizeof(h->to), "%s", to);
+	return 0;
+}
+
 int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, const char *hook)
 {
 	struct rules_chain *c;
@@ -63,8 +78,41 @@ int rules_add_chain(struct rules_set *rs, enum rules_table t, const char *name, 
 	memset(c, 0, sizeof(*c));
 	c->table = t;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->hook, sizeof(c->hook), "%s", hook ? hook : "");
-	return 0;
+	return hook && hook[0] ? rules_add_hook(rs, t, hook, name) : 0;
+}
+
+bool rules_has_chain(const struct rules_set *rs, enum rules_table t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].table == t && !strcmp(rs->chains[i].name, name))
+			return true;
+	return false;
+}
+
+bool rules_uses_table(const struct rules_set *rs, enum rules_table t)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nchains; i++)
+		if (rs->chains[i].table == t)
+			return true;
+	for (i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].table == t)
+			return true;
+	return false;
+}
+
+struct rules_rule rules_rule_make(enum rules_table t, const char *chain, enum rules_verdict v)
+{
+	struct rules_rule r;
+
+	memset(&r, 0, sizeof(r));
+	r.table = t;
+	snprintf(r.chain, sizeof(r.chain), "%s", chain);
+	r.verdict = v;
+	return r;
 }
 
 int rules_add(struct rules_set *rs, const struct rules_rule *r)
@@ -111,10 +159,8 @@ static void put_ctstate(struct out *o, uint8_t st)
 		uint8_t bit;
 		const char *name;
 	} names[] = {
-		{ RULES_CT_INVALID, "INVALID" },
-		{ RULES_CT_NEW, "NEW" },
-		{ RULES_CT_RELATED, "RELATED" },
-		{ RULES_CT_ESTABLISHED, "ESTABLISHED" },
+		{ RULES_CT_INVALID, "INVALID" }, { RULES_CT_NEW, "NEW" },
+		{ RULES_CT_RELATED, "RELATED" }, { RULES_CT_ESTABLISHED, "ESTABLISHED" },
 		{ RULES_CT_DNAT, "DNAT" },
 	};
 	const char *sep = " ";
@@ -160,17 +206,6 @@ static void put_proto(struct out *o, const struct rules_rule *r)
 		put(o, ":%u", r->dport_hi);
 }
 
-static void put_set(struct out *o, const struct rules_rule *r)
-{
-	unsigned i, dims = r->set_dims ? r->set_dims : 1;
-
-	if (!r->set[0])
-		return;
-	put(o, " -m set %s--match-set %s ", r->set_inv ? "! " : "", r->set);
-	for (i = 0; i < dims; i++)
-		put(o, "%s%s", i ? "," : "", (r->set_dir >> i) & 1 ? "src" : "dst");
-}
-
 static void put_comment(struct out *o, const char *c)
 {
 	if (!c[0])
@@ -213,6 +248,10 @@ static void put_target(struct out *o, const struct rules_rule *r)
 	case RULES_MASQUERADE:
 		put(o, " -j MASQUERADE");
 		break;
+	case RULES_UNKNOWN:
+		if (r->target[0])
+			put(o, " -j %s ?", r->target);
+		break;
 	}
 }
 
@@ -236,8 +275,8 @@ size_t rules_format(const struct rules_rule *r, char *buf, size_t len)
 		put(&o, " -m mark --mark 0x%x/0x%x", r->mark, r->mark_mask);
 	if (r->local_dst)
 		put(&o, " -m addrtype --dst-type LOCAL");
-	put_set(&o, r);
 	put_comment(&o, r->comment);
+	put(&o, "%s", r->unknown);
 	put_target(&o, r);
 	return o.pos;
 }
@@ -256,9 +295,9 @@ static int dump_table(const struct rules_set *rs, enum rules_table t, struct out
 	for (i = 0; i < rs->nchains; i++)
 		if (rs->chains[i].table == t)
 			put(o, ":%s\n", rs->chains[i].name);
-	for (i = 0; i < rs->nchains; i++)
-		if (rs->chains[i].table == t && rs->chains[i].hook[0])
-			put(o, "-I %s -j %s\n", rs->chains[i].hook, rs->chains[i].name);
+	for (i = 0; i < rs->nhooks; i++)
+		if (rs->hooks[i].table == t)
+			put(o, "-I %s -j %s\n", rs->hooks[i].from, rs->hooks[i].to);
 	for (i = 0; i < rs->nrules; i++) {
 		if (rs->rules[i].table != t)
 			continue;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Static analysis of the product code (plugin/ driver/ policy/ config/): cppcheck, then
-# clang-tidy with the repository's .clang-tidy (compile flags from pkg-config).  Fails on any
+# Static analysis of the product code (lib/ plugin/ driver/ policy/ config/): cppcheck, then
+# clang-tidy with the repository's .clang-tidy (compile flags from pkg-config), then the
+# layout of every C file against .clang-format.  Fails on any
 # finding not suppressed with its reason: in tests/analyze/cppcheck.supp, in
 # tests/analyze/clang-tidy.supp, in .clang-tidy (whole checks), or NOLINT next to the code.
 # Prints a TAP-like line per tool and a closing "N passed, N failed" line.
@@ -8,10 +9,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 HERE=tests/analyze
-PKGS="libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libipset libcap"
+PKGS="libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap"
 PKG_CFLAGS=${PKG_CFLAGS:-$(${PKG_CONFIG:-pkg-config} --cflags $PKGS 2>/dev/null)}
 FLAGS="-std=gnu11 -I. -D_GNU_SOURCE -DTIERNET_VERSION=\"analyze\" $PKG_CFLAGS"
-SRCS=(plugin/*.c driver/*.c policy/*.c config/*.c)
+SRCS=(lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
 JOBS=$(nproc 2>/dev/null || echo 2)
 OUT=build/analyze
 mkdir -p "$OUT"
@@ -56,9 +57,13 @@ fi
 
 if command -v clang-tidy >/dev/null; then
 	# One clang-tidy per file, in parallel; findings as "file:line:col: ... [check,...]".
+	# clang-tidy exits 0 with findings; non-zero means it could not check a file (a compile
+	# error, a crash, a missing file), and that fails the run whatever it printed: xargs
+	# exits 123 when any invocation failed.
 	printf '%s\n' "${SRCS[@]}" |
-		xargs -P "$JOBS" -I{} sh -c 'clang-tidy --quiet "$1" -- $2 2>&1' _ {} "$FLAGS" \
-			>"$OUT/clang-tidy.raw"
+		xargs -P "$JOBS" -I{} sh -c 'clang-tidy --quiet "$1" -- $2 2>&1 ||
+			echo "clang-tidy: exit $? on $1"' _ {} "$FLAGS" >"$OUT/clang-tidy.raw"
+	tidy_rc=${PIPESTATUS[1]}
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$OUT/clang-tidy.raw" |
 		sed "s|^$PWD/||" | sort -u >"$OUT/clang-tidy.all"
 	# Drop what clang-tidy.supp lists (CHECK FILE); compile errors are never dropped.
@@ -74,12 +79,25 @@ if command -v clang-tidy >/dev/null; then
 	     END { for (s in supp) if (!(s in used))
 		       printf "tests/analyze/clang-tidy.supp: \"%s\" matches no finding any more: delete it\n", s }' \
 		"$HERE/clang-tidy.supp" "$OUT/clang-tidy.all" >"$OUT/clang-tidy.txt"
+	grep -E '^clang-tidy: exit ' "$OUT/clang-tidy.raw" >>"$OUT/clang-tidy.txt"
+	[ "$tidy_rc" -eq 0 ] || echo "clang-tidy: xargs exit $tidy_rc" >>"$OUT/clang-tidy.txt"
 	rc=0
 	[ -s "$OUT/clang-tidy.txt" ] && rc=1
 	result $rc "clang-tidy: $( [ $rc -eq 0 ] && echo "no finding in ${#SRCS[@]} files" || echo "findings")" \
 		"$OUT/clang-tidy.txt"
 else
 	result 1 "clang-tidy is not installed (apt-get install clang-tidy)"
+fi
+# The layout: every C file of the tree (product and tests) as .clang-format has it, so a
+# change that reformats by hand or by another tool shows up here, not in review.
+if command -v clang-format >/dev/null; then
+	mapfile -t CFILES < <(git ls-files '*.c' '*.h' 2>/dev/null || find lib plugin driver policy config tests -name '*.[ch]')
+	clang-format --dry-run --Werror "${CFILES[@]}" >"$OUT/clang-format.txt" 2>&1
+	rc=$?
+	result $rc "clang-format: $( [ $rc -eq 0 ] && echo "all ${#CFILES[@]} C files follow .clang-format" || echo "files differ from .clang-format (run clang-format -i on them)")" \
+		"$OUT/clang-format.txt"
+else
+	result 1 "clang-format is not installed (apt-get install clang-format)"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -65,12 +65,12 @@
 #define RBUF_SIZE (1 << 20)
 
 struct conn {
-	const char *path;	/* NULL: a socketpair to the floor server */
+	const char *path; /* NULL: a socketpair to the floor server */
 	int fd;
 	char *rbuf;
-	size_t rlen;		/* bytes received and not yet consumed */
+	size_t rlen; /* bytes received and not yet consumed */
 	int status;
-	char body[65536];	/* the last response's body, NUL-terminated */
+	char body[65536]; /* the last response's body, NUL-terminated */
 	int reconnects;
 };
 
@@ -193,7 +193,7 @@ static int read_response(struct conn *c)
 static int call(struct conn *c, const char *path, const char *json)
 {
 	char req[8192];
-	size_t blen = json ? strlen(json) + 1 : 0;	/* + "\n" */
+	size_t blen = json ? strlen(json) + 1 : 0; /* + "\n" */
 	int n, attempt;
 
 	n = snprintf(req, sizeof(req),
@@ -264,7 +264,7 @@ static void ep_id(unsigned i, char out[65])
 struct target {
 	struct conn c;
 	const char *net;
-	uint32_t pool;		/* host order */
+	uint32_t pool; /* host order */
 	int prefix;
 };
 
@@ -287,7 +287,7 @@ static void parse_pool(const char *s, struct target *t)
 }
 
 static char jb[4096];
-static char ports_json[1024];	/* the portmap of the body being built: "" or 4 ports */
+static char ports_json[1024]; /* the portmap of the body being built: "" or 4 ports */
 static char expose_json[256];
 
 /* publish_ports H: the next bodies carry `-p H:80 -p H+1:81 -p H+2:82 -p H+3:83`; 0: none */
@@ -334,7 +334,7 @@ static const char *body_join(const struct target *t, unsigned i)
 	char id[65];
 
 	ep_id(i, id);
-	if (getenv("SOCKCALL_SANDBOX_DIR")) {	/* the sandbox file exists, as a live netns's does */
+	if (getenv("SOCKCALL_SANDBOX_DIR")) { /* the sandbox file exists, as a live netns's does */
 		char path[4096];
 		int fd;
 
@@ -385,7 +385,8 @@ static void cmd_publish(struct target *t, unsigned from, unsigned count, unsigne
 		double p0;
 
 		publish_ports(h0 + 4 * j);
-		call_ok(&t->c, "/NetworkDriver.CreateEndpoint", body_create(t, from + j, addr0 + j));
+		call_ok(&t->c, "/NetworkDriver.CreateEndpoint",
+			body_create(t, from + j, addr0 + j));
 		call_ok(&t->c, "/NetworkDriver.Join", body_join(t, from + j));
 		p0 = now_us();
 		call_ok(&t->c, "/NetworkDriver.ProgramExternalConnectivity", body_pec(t, from + j));
@@ -461,24 +462,23 @@ static void cmd_populate(struct target *t, unsigned from, unsigned count, unsign
 	unsigned j;
 
 	for (j = 0; j < count; j++) {
-		call_ok(&t->c, "/NetworkDriver.CreateEndpoint", body_create(t, from + j, addr0 + j));
+		call_ok(&t->c, "/NetworkDriver.CreateEndpoint",
+			body_create(t, from + j, addr0 + j));
 		call_ok(&t->c, "/NetworkDriver.Join", body_join(t, from + j));
 	}
 	printf("populate_n=%u\npopulate_s=%.2f\n", count, (now_us() - t0) / 1e6);
 }
 
-enum { S_CYCLE, S_JL, S_CREATE, S_JOIN, S_LEAVE, S_DELETE, S_JL_OLD, S_LEAVE_OLD, S_JOIN_OLD,
-       S_N };
-static const char *const s_name[S_N] = { "cycle", "jl", "create", "join", "leave", "delete",
-					 "jlold", "leaveold", "joinold" };
+enum { S_CYCLE, S_JL, S_CREATE, S_JOIN, S_LEAVE, S_DELETE, S_JL_OLD, S_LEAVE_OLD, S_JOIN_OLD, S_N };
+static const char *const s_name[S_N] = { "cycle",  "jl",    "create",	"join",	  "leave",
+					 "delete", "jlold", "leaveold", "joinold" };
 
 /*
  * One cycle of a new endpoint IDX, then Leave+Join of the live endpoint OLD.  The driver
  * keeps its newest endpoints first, so the new one is always found at once; OLD, the first
  * one created, is the one a lookup reaches last.
  */
-static void one_cycle(struct target *t, unsigned idx, unsigned addr, unsigned old,
-		      double out[S_N])
+static void one_cycle(struct target *t, unsigned idx, unsigned addr, unsigned old, double out[S_N])
 {
 	double t0, t1, t2, t3, t4, t5, t6;
 
@@ -515,10 +515,10 @@ static void cmd_cycles(struct target *ts, unsigned nt, unsigned n, unsigned idx,
 
 	if (!v)
 		die("out of memory");
-#define V(t, s, k) v[((size_t)(t) * S_N + (s)) * n + (k)]
+#define V(t, s, k) v[((size_t)(t)*S_N + (s)) * n + (k)]
 	for (k = 0; k < n + warm; k++)
 		for (j = 0; j < nt; j++) {
-			unsigned t = (j + k) % nt;	/* rotate who goes first */
+			unsigned t = (j + k) % nt; /* rotate who goes first */
 
 			one_cycle(&ts[t], idx, addr, old, sample);
 			if (k < warm)
@@ -547,8 +547,8 @@ static void print_lat(const char *key, double *v, unsigned n, int reconnects)
 		sum += v[k];
 	printf("%s_n=%u\n%s_mean=%.1f\n", key, n, key, sum / n);
 	printf("%s_med=%.1f\n", key, pct(v, n, 50));
-	printf("%s_p99=%.1f\n%s_p999=%.1f\n%s_max=%.1f\n", key, pct(v, n, 99), key,
-	       pct(v, n, 99.9), key, pct(v, n, 100));
+	printf("%s_p99=%.1f\n%s_p999=%.1f\n%s_max=%.1f\n", key, pct(v, n, 99), key, pct(v, n, 99.9),
+	       key, pct(v, n, 100));
 	printf("%s_reconnects=%d\n", key, reconnects);
 }
 
@@ -678,12 +678,14 @@ int main(int argc, char **argv)
 		parse_pool(argv[4], &t);
 		pool = t.pool & (~0u << (32 - t.prefix));
 		snprintf(jb, sizeof(jb),
-			 "{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.enable_ipv6\":false,"
+			 "{\"NetworkID\":\"%s\",\"Options\":{\"com.docker.network.enable_ipv6\":"
+			 "false,"
 			 "\"com.docker.network.generic\":{\"tier\":\"%s\"}},\"IPv4Data\":[{"
-			 "\"AddressSpace\":\"LocalDefault\",\"Gateway\":\"%s\",\"Pool\":\"%u.%u.%u.%u/%d\"}],"
+			 "\"AddressSpace\":\"LocalDefault\",\"Gateway\":\"%s\",\"Pool\":\"%u.%u.%u."
+			 "%u/%d\"}],"
 			 "\"IPv6Data\":[]}",
-			 argv[3], argv[5], argv[4], pool >> 24, (pool >> 16) & 255, (pool >> 8) & 255,
-			 pool & 255, t.prefix);
+			 argv[3], argv[5], argv[4], pool >> 24, (pool >> 16) & 255,
+			 (pool >> 8) & 255, pool & 255, t.prefix);
 		call_ok(&t1.c, "/NetworkDriver.CreateNetwork", jb);
 		return 0;
 	}
@@ -696,7 +698,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "publish") && (argc == 8 || argc == 9)) {
 		t1.net = argv[3];
 		parse_pool(argv[4], &t1);
-		cmd_publish(&t1, num(argv[5]), num(argv[6]), num(argv[7]), argc == 9 ? num(argv[8]) : 0);
+		cmd_publish(&t1, num(argv[5]), num(argv[6]), num(argv[7]),
+			    argc == 9 ? num(argv[8]) : 0);
 		return 0;
 	}
 	if (!strcmp(cmd, "pec") && argc == 9) {

@@ -110,7 +110,8 @@ static int do_send(const char *addr, int port, double secs, int size)
 	double start, end, cpu;
 	struct rusage ru;
 
-	if (size < 1 || size > (int)sizeof(payload) || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+	if (size < 1 || size > (int)sizeof(payload) ||
+	    inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
 		fprintf(stderr, "udpflood send: bad address or size\n");
 		return 1;
 	}
@@ -132,7 +133,7 @@ static int do_send(const char *addr, int port, double secs, int size)
 		if (n > 0)
 			sent += (unsigned long long)n;
 		else
-			errs++;	/* ECONNREFUSED before the receiver binds, ENOBUFS: go on */
+			errs++; /* ECONNREFUSED before the receiver binds, ENOBUFS: go on */
 	}
 	/*
 	 * The CPU time this process used, per datagram.  Without IRQ time accounting the
@@ -144,7 +145,8 @@ static int do_send(const char *addr, int port, double secs, int size)
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("send_count=%llu\nsend_pps=%.0f\nsend_errors=%llu\nsend_cpu_s=%.3f\n"
-	       "send_cpu_ns_per_pkt=%.0f\n", sent, (double)sent / (now() - start), errs, cpu,
+	       "send_cpu_ns_per_pkt=%.0f\n",
+	       sent, (double)sent / (now() - start), errs, cpu,
 	       sent ? cpu * 1e9 / (double)sent : 0);
 	return 0;
 }
@@ -157,7 +159,9 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "recv"))
 		return do_recv(atoi(argv[2]), atof(argv[3]), argc > 4 ? atof(argv[4]) : 20);
 	if (argc >= 5 && !strcmp(argv[1], "send"))
-		return do_send(argv[2], atoi(argv[3]), atof(argv[4]), argc > 5 ? atoi(argv[5]) : 64);
-	fprintf(stderr, "usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE]\n");
+		return do_send(argv[2], atoi(argv[3]), atof(argv[4]),
+			       argc > 5 ? atoi(argv[5]) : 64);
+	fprintf(stderr,
+		"usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE]\n");
 	return 1;
 }

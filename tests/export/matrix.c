@@ -8,7 +8,7 @@
  * packets through the compiled rules the way netfilter would, mangle then filter on the
  * FORWARD hook (container to container, container to world, world to a published port after
  * DNAT) and on INPUT (container to host).  Every rule field the compiler can set is
- * interpreted; a rule this interpreter does not understand (an ipset, a NAT target in a
+ * interpreted; a rule this interpreter does not understand (a NAT target in a
  * filtering chain) stops it with an error rather than a guess.
  *
  * For each ordered pair it prints the allowed destination ports of tcp and udp as inclusive
@@ -82,8 +82,6 @@ static bool addr_match(uint32_t a, uint32_t net, uint32_t msk, bool inv)
 
 static bool rule_match(const struct rules_rule *r, const struct pkt *p)
 {
-	if (r->set[0])
-		die("an ipset match: this interpreter does not know the set's members", r);
 	if (!if_match(r->in, r->in_inv, p->in) || !if_match(r->out, r->out_inv, p->out))
 		return false;
 	if (!addr_match(p->src, r->src, r->smsk, r->src_inv) ||
@@ -144,17 +142,17 @@ static enum verdict walk(enum rules_table t, const char *chain, struct pkt *p, i
  */
 static bool traverse(const char *hook, struct pkt p, bool undecided)
 {
-	static const enum rules_table order[] = {RULES_MANGLE, RULES_FILTER};
+	static const enum rules_table order[] = { RULES_MANGLE, RULES_FILTER };
 	size_t k, i;
 	enum verdict v;
 
 	for (k = 0; k < 2; k++) {
-		for (i = 0; i < rs->nchains; i++) {
-			const struct rules_chain *c = &rs->chains[i];
+		for (i = 0; i < rs->nhooks; i++) {
+			const struct rules_hook *c = &rs->hooks[i];
 
-			if (c->table != order[k] || strcmp(c->hook, hook))
+			if (c->table != order[k] || strcmp(c->from, hook))
 				continue;
-			v = walk(c->table, c->name, &p, 0);
+			v = walk(c->table, c->to, &p, 0);
 			if (v == V_DROP)
 				return false;
 			if (v == V_ACCEPT && order[k] == RULES_FILTER)
@@ -183,7 +181,7 @@ static uint32_t addr(const struct net *n, unsigned host)
 /* Forwarded from network a to network b (either may be NULL: the world). */
 static bool forward(const struct net *a, const struct net *b, uint8_t proto, uint16_t port)
 {
-	struct pkt p = {.proto = proto, .dport = port, .ct = RULES_CT_NEW};
+	struct pkt p = { .proto = proto, .dport = port, .ct = RULES_CT_NEW };
 
 	p.in = a ? a->bridge : WORLD_IF;
 	p.out = b ? b->bridge : WORLD_IF;
@@ -197,12 +195,12 @@ static bool forward(const struct net *a, const struct net *b, uint8_t proto, uin
 
 static bool to_host(const struct net *a, uint8_t proto, uint16_t port)
 {
-	struct pkt p = {.in = a->bridge,
-			.out = "",
-			.proto = proto,
-			.dport = port,
-			.ct = RULES_CT_NEW,
-			.local_dst = true};
+	struct pkt p = { .in = a->bridge,
+			 .out = "",
+			 .proto = proto,
+			 .dport = port,
+			 .ct = RULES_CT_NEW,
+			 .local_dst = true };
 
 	p.src = addr(a, 2);
 	p.dst = addr(a, 1);
@@ -212,7 +210,8 @@ static bool to_host(const struct net *a, uint8_t proto, uint16_t port)
 static bool from_host(const struct net *b, uint8_t proto, uint16_t port)
 {
 	struct pkt p = {
-	    .in = "", .out = b->bridge, .proto = proto, .dport = port, .ct = RULES_CT_NEW};
+		.in = "", .out = b->bridge, .proto = proto, .dport = port, .ct = RULES_CT_NEW
+	};
 
 	p.src = addr(b, 1);
 	p.dst = addr(b, 3);
@@ -351,7 +350,7 @@ static void print_row(const struct policy *pol, const struct end *s)
 
 int main(int argc, char **argv)
 {
-	struct config_diags diags = {0};
+	struct config_diags diags = { 0 };
 	struct policy_net *pn;
 	struct rules_set set;
 	struct policy *pol = NULL;

@@ -21,13 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A broken promise: print it and abort, so libFuzzer keeps the input as a crash. */
-#define FUZZ_ASSERT(cond)                                                                  \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: broken promise: %s\n", __FILE__, __LINE__, \
-				#cond);                                                    \
-			abort();                                                           \
-		}                                                                          \
+#define FUZZ_ASSERT(cond)                                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: broken promise: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* s is NUL-terminated within max bytes. */
@@ -49,7 +48,7 @@ static inline int fuzz_printable(const char *s)
  * An error from a decoder: a sentence that starts with "tiernet: ", fits its buffer, holds no
  * control character, and encodes to JSON that parses back to the same text.
  */
-static inline void fuzz_check_err(const struct driver_err *err)
+static inline void fuzz_check_err(const struct err *err)
 {
 	char *json;
 	cJSON *o;

@@ -5,7 +5,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct driver_ep_req *req = malloc(sizeof(*req));
 	struct driver_ep_reply rep;
-	struct driver_err err = { .msg = "" };
+	struct err err = { .msg = "" };
 	char *json;
 	size_t i;
 

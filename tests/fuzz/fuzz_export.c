@@ -70,11 +70,11 @@ static void translate(const struct policy *pol, const struct k8s_opts *o)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const namespaces[] = {NULL, "shop", "Bad_Name", "kube", "n"};
-	struct config_diags diags = {0};
+	static const char *const namespaces[] = { NULL, "shop", "Bad_Name", "kube", "n" };
+	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
 	struct k8s_cidr cidr;
-	struct k8s_opts o = {.source = "fuzz.conf"};
+	struct k8s_opts o = { .source = "fuzz.conf" };
 	size_t nc;
 
 	const uint8_t *nl = memchr(data, '\n', size);

@@ -7,7 +7,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char net[DRIVER_ID_LEN + 1], ep[DRIVER_ID_LEN + 1];
-	struct driver_err err = { .msg = "" };
+	struct err err = { .msg = "" };
 
 	memset(net, 'X', sizeof(net));
 	if (proto_decode_ids((const char *)data, size, net, NULL, &err) < 0)

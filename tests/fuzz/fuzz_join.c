@@ -5,7 +5,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct driver_join_req *req = malloc(sizeof(*req));
 	struct driver_join_reply rep;
-	struct driver_err err = { .msg = "" };
+	struct err err = { .msg = "" };
 	char *json;
 
 	if (!req)

@@ -4,7 +4,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct driver_pec_req *req = malloc(sizeof(*req));
-	struct driver_err err = { .msg = "" };
+	struct err err = { .msg = "" };
 
 	if (!req)
 		return 0;

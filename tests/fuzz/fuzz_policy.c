@@ -62,7 +62,7 @@ static void compile(const struct policy *pol)
 	struct policy_net nets[NETS_MAX];
 	struct policy_map maps[3];
 	struct rules_set rs;
-	char msg[512], line[512];	/* rules_dump formats each rule into 512 bytes */
+	char msg[512], line[512]; /* rules_dump formats each rule into 512 bytes */
 	size_t i, n = pol->ntiers < NETS_MAX ? pol->ntiers : NETS_MAX;
 	char *dump;
 
@@ -81,8 +81,10 @@ static void compile(const struct policy *pol)
 	}
 	memset(maps, 0, sizeof(maps));
 	maps[0] = (struct policy_map){ IPPROTO_TCP, 0, 8080, htonl(0x0a000002u), 80 };
-	maps[1] = (struct policy_map){ IPPROTO_UDP, htonl(INADDR_LOOPBACK), 5353, htonl(0x0a000102u), 53 };
-	maps[2] = (struct policy_map){ IPPROTO_TCP, htonl(0xc0a80001u), 443, htonl(0x0a000203u), 8443 };
+	maps[1] = (struct policy_map){ IPPROTO_UDP, htonl(INADDR_LOOPBACK), 5353,
+				       htonl(0x0a000102u), 53 };
+	maps[2] =
+	    (struct policy_map){ IPPROTO_TCP, htonl(0xc0a80001u), 443, htonl(0x0a000203u), 8443 };
 	rules_init(&rs);
 	FUZZ_ASSERT(policy_compile(pol, nets, n, &rs) == 0);
 	if (n)

@@ -1,30 +1,33 @@
 /*
  * The kernel, stubbed for fuzz_admin: links always exist and every change succeeds, the
- * firewall "kernel" keeps the text of the last ruleset applied, and iptc_dump() returns it
- * (or what the fuzz input put in fuzz_kernel_dump).  Linked instead of driver/link.c,
- * policy/iptc.c and policy/nft.c (the Makefile leaves those out of fuzz_admin, so a function
+ * firewall "kernel" keeps a copy of the last ruleset applied, and xt_read() returns it (or
+ * rules the fuzz input describes, fuzz_kernel_rules).  Linked instead of driver/link.c,
+ * policy/xt_*.c and policy/nft.c (the Makefile leaves those out of fuzz_admin, so a function
  * added there shows up as an undefined reference to stub here), so nothing touches a link, a
  * rule or a table.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver/internal.h"
 #include "tests/fuzz/stub_kernel.h"
 
-const char *fuzz_kernel_dump;
-static char *applied;
+const uint8_t *fuzz_kernel_rules;
+size_t fuzz_kernel_rules_len;
+static struct rules_set applied;
 
-int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr,
-		    uint8_t prefix, struct driver_err *err)
+int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
+		    struct err *err)
 {
 	(void)name, (void)mac, (void)mtu, (void)addr, (void)prefix, (void)err;
 	return 0;
 }
 
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct driver_err *err)
+		  int mtu, struct err *err)
 {
 	(void)host, (void)peer, (void)bridge, (void)mac, (void)mtu, (void)err;
 	return 0;
@@ -67,33 +70,79 @@ int link_dump(struct link_info **out, size_t *n)
 	return 0;
 }
 
-int iptc_apply(const struct rules_set *rs)
+/* A deep copy of in appended to out; 0 or -ENOMEM. */
+static int copy_set(const struct rules_set *in, struct rules_set *out)
 {
-	char *text = rules_dump(rs);
+	size_t i;
+	int r = 0;
 
-	if (!text)
-		return -ENOMEM;
-	free(applied);
-	applied = text;
+	for (i = 0; i < in->nchains && !r; i++)
+		r = rules_add_chain(out, in->chains[i].table, in->chains[i].name, NULL);
+	for (i = 0; i < in->nhooks && !r; i++)
+		r = rules_add_hook(out, in->hooks[i].table, in->hooks[i].from, in->hooks[i].to);
+	for (i = 0; i < in->nrules && !r; i++)
+		r = rules_add(out, &in->rules[i]);
+	return r;
+}
+
+int xt_apply(const struct rules_set *rs, struct err *err)
+{
+	rules_clear(&applied);
+	if (copy_set(rs, &applied))
+		return err_set(err, ENOMEM, "tiernet: out of memory (stub)");
 	return 0;
 }
 
-const char *iptc_error(void)
+/* Names the fuzzer picks from: the shapes matrix.c reads, and some it must not. */
+static const char *const chains[] = {
+	"TIERNET-FWD",	    "TIERNET-IN",   "TIERNET-SRC-front", "TIERNET-SRC-mid",
+	"TIERNET-SRC-back", "TIERNET-SRC-", "FORWARD",		 "TIERNET-POST",
+};
+static const char *const ifaces[] = {
+	"", "tn+", "tnb0aaaaaaaaaaa", "tnb1aaaaaaaaaaa", "tnb2aaaaaaaaaaa", "eth0", "tnb9",
+};
+
+#define PICK(v, b) ((v)[(b) % (sizeof(v) / sizeof((v)[0]))])
+
+/* Eight bytes a rule: table, chain, in, out, flags, verdict, port (two bytes). */
+static int rules_from_bytes(const uint8_t *b, size_t n, struct rules_set *out)
 {
-	return "stub";
+	static const enum rules_verdict verdicts[] = {
+		RULES_ACCEPT, RULES_DROP, RULES_RETURN,	    RULES_JUMP,
+		RULES_MARK,   RULES_DNAT, RULES_MASQUERADE, RULES_UNKNOWN,
+	};
+	struct rules_rule r;
+	int ret = 0;
+
+	for (; n >= 8 && !ret; b += 8, n -= 8) {
+		r = rules_rule_make((enum rules_table)(b[0] % RULES_NTABLES), PICK(chains, b[1]),
+				    PICK(verdicts, b[5]));
+		snprintf(r.in, sizeof(r.in), "%s", PICK(ifaces, b[2]));
+		snprintf(r.out, sizeof(r.out), "%s", PICK(ifaces, b[3]));
+		r.in_inv = b[4] & 1;
+		r.out_inv = b[4] & 2;
+		r.proto = b[4] & 4 ? IPPROTO_TCP : b[4] & 8 ? IPPROTO_UDP : (uint8_t)(b[4] >> 6);
+		r.dport_lo = (uint16_t)(b[6] << 8 | b[7]);
+		r.dport_hi = b[4] & 16 ? (uint16_t)(r.dport_lo + b[6]) : 0;
+		r.ctstate = b[4] & 32 ? RULES_CT_DNAT : 0;
+		if (b[5] & 0x80)
+			snprintf(r.unknown, sizeof(r.unknown), " -m limit ?");
+		ret = rules_add(out, &r);
+	}
+	return ret;
 }
 
-char *iptc_dump(void)
+int xt_read(struct rules_set *out, struct err *err)
 {
-	const char *s = fuzz_kernel_dump ? fuzz_kernel_dump : applied;
+	int r = fuzz_kernel_rules ? rules_from_bytes(fuzz_kernel_rules, fuzz_kernel_rules_len, out)
+				  : copy_set(&applied, out);
 
-	return strdup(s ? s : "");
+	return r ? err_set(err, ENOMEM, "tiernet: out of memory (stub)") : 0;
 }
 
 void fuzz_kernel_free(void)
 {
-	free(applied);
-	applied = NULL;
+	rules_clear(&applied);
 }
 
 enum nft_mode nft_detect(void)
@@ -101,12 +150,14 @@ enum nft_mode nft_detect(void)
 	return NFT_MODE_LEGACY;
 }
 
-int nft_passthrough_ensure(void)
+int nft_passthrough_ensure(struct err *err)
 {
+	(void)err;
 	return 0;
 }
 
-int nft_passthrough_remove(void)
+int nft_passthrough_remove(struct err *err)
 {
+	(void)err;
 	return 0;
 }

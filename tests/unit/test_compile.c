@@ -151,18 +151,54 @@ static void golden(const char *name)
 	free(conf);
 }
 
-Test(compile_golden, default_policy) { golden("default"); }
-Test(compile_golden, ports) { golden("ports"); }
-Test(compile_golden, isolated_with_ports) { golden("isolated-ports"); }
-Test(compile_golden, isolated_without_self_edge) { golden("isolated"); }
-Test(compile_golden, internal_tier) { golden("internal-tier"); }
-Test(compile_golden, docker_internal_network) { golden("docker-internal"); }
-Test(compile_golden, host_access) { golden("host"); }
-Test(compile_golden, several_networks_per_tier) { golden("multi-net"); }
-Test(compile_golden, twelve_tiers_chained) { golden("chain12"); }
-Test(compile_golden, no_networks) { golden("empty"); }
-Test(compile_golden, tiers_without_networks) { golden("sparse"); }
-Test(compile_golden, no_network_reaches_the_world) { golden("all-internal"); }
+Test(compile_golden, default_policy)
+{
+	golden("default");
+}
+Test(compile_golden, ports)
+{
+	golden("ports");
+}
+Test(compile_golden, isolated_with_ports)
+{
+	golden("isolated-ports");
+}
+Test(compile_golden, isolated_without_self_edge)
+{
+	golden("isolated");
+}
+Test(compile_golden, internal_tier)
+{
+	golden("internal-tier");
+}
+Test(compile_golden, docker_internal_network)
+{
+	golden("docker-internal");
+}
+Test(compile_golden, host_access)
+{
+	golden("host");
+}
+Test(compile_golden, several_networks_per_tier)
+{
+	golden("multi-net");
+}
+Test(compile_golden, twelve_tiers_chained)
+{
+	golden("chain12");
+}
+Test(compile_golden, no_networks)
+{
+	golden("empty");
+}
+Test(compile_golden, tiers_without_networks)
+{
+	golden("sparse");
+}
+Test(compile_golden, no_network_reaches_the_world)
+{
+	golden("all-internal");
+}
 
 /* ----- direct checks ----------------------------------------------------------------- */
 
@@ -174,7 +210,8 @@ static struct policy *default_policy(void)
 Test(compile, tier_index_out_of_range)
 {
 	struct policy *pol = default_policy();
-	struct policy_net net = { .bridge = "tn0", .addr = htonl(0x0a000001),
+	struct policy_net net = { .bridge = "tn0",
+				  .addr = htonl(0x0a000001),
 				  .mask = htonl(0xffffff00) };
 	struct rules_set rs;
 
@@ -209,8 +246,9 @@ Test(compile, no_networks_is_empty)
 Test(compile, mark_fields)
 {
 	struct policy *pol = default_policy();
-	struct policy_net net = { .bridge = "tnfront", .addr = htonl(0x0a000101),
-				  .mask = htonl(0xffffff00), .tier = 0 };
+	struct policy_net net = {
+		.bridge = "tnfront", .addr = htonl(0x0a000101), .mask = htonl(0xffffff00), .tier = 0
+	};
 	struct rules_set rs;
 	size_t i, marks = 0;
 

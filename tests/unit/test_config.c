@@ -95,15 +95,18 @@ Test(config, default_policy)
 
 Test(config, default_text_is_the_documented_one)
 {
-	cr_assert(strstr(config_default_text, "tier back internal          # internal: no traffic"));
-	cr_assert(!strncmp(config_default_text, "# tiers: a network joins one with -o tier=NAME\n", 47));
+	cr_assert(
+	    strstr(config_default_text, "tier back internal          # internal: no traffic"));
+	cr_assert(
+	    !strncmp(config_default_text, "# tiers: a network joins one with -o tier=NAME\n", 47));
 	cr_assert_eq(config_default_text[strlen(config_default_text) - 1], '\n');
 }
 
 Test(config, ports_parse_into_structs)
 {
-	struct policy *pol = parse_ok(TIERS3 "allow front -> mid tcp/8080, udp/53 ,tcp/9000-9100,udp/1-65535\n"
-					     "allow mid->host tcp/9100\n");
+	struct policy *pol =
+	    parse_ok(TIERS3 "allow front -> mid tcp/8080, udp/53 ,tcp/9000-9100,udp/1-65535\n"
+			    "allow mid->host tcp/9100\n");
 	const struct policy_edge *e = policy_edge_find(pol, 0, 1);
 
 	cr_assert_not_null(e);
@@ -176,7 +179,8 @@ Test(config_errors, unknown_tier_lists_declared)
 {
 	expect_errors("tier front\ntier mid\ntier back\n\n\n\n\n\n\n\n\n"
 		      "allow frontnd -> back\n",
-		      "policy.conf:12:7: error: unknown tier \"frontnd\" (declared: front, mid, back)\n"
+		      "policy.conf:12:7: error: unknown tier \"frontnd\" (declared: front, mid, "
+		      "back)\n"
 		      "    allow frontnd -> back\n"
 		      "          ^~~~~~~\n");
 }
@@ -192,7 +196,8 @@ Test(config_errors, caret_copies_tabs)
 Test(config_errors, unknown_keyword)
 {
 	expect_errors("tier front\nalow front -> front\n",
-		      "policy.conf:2:1: error: unknown keyword \"alow\": a line starts with \"tier\" or \"allow\"\n"
+		      "policy.conf:2:1: error: unknown keyword \"alow\": a line starts with "
+		      "\"tier\" or \"allow\"\n"
 		      "    alow front -> front\n"
 		      "    ^~~~\n");
 }
@@ -200,10 +205,12 @@ Test(config_errors, unknown_keyword)
 Test(config_errors, missing_tokens)
 {
 	expect_errors(TIERS3 "tier\nallow\nallow front\nallow front ->   # no dst\n",
-		      "policy.conf:4:5: error: missing tier name: write \"tier NAME [internal] [isolated]\"\n"
+		      "policy.conf:4:5: error: missing tier name: write \"tier NAME [internal] "
+		      "[isolated]\"\n"
 		      "    tier\n"
 		      "        ^\n"
-		      "policy.conf:5:6: error: missing source tier: write \"allow SRC -> DST [PORTS]\"\n"
+		      "policy.conf:5:6: error: missing source tier: write \"allow SRC -> DST "
+		      "[PORTS]\"\n"
 		      "    allow\n"
 		      "         ^\n"
 		      "policy.conf:6:12: error: missing \"->\" after \"front\"\n"
@@ -232,19 +239,24 @@ Test(config_errors, bad_tier_names)
 {
 	expect_errors("tier front\ntier 1st\ntier a.b\ntier world\ntier host\n"
 		      "tier abcdefghijklmnopq\n",
-		      "policy.conf:2:6: error: bad tier name \"1st\": use a letter, then letters, digits, '_' or '-'\n"
+		      "policy.conf:2:6: error: bad tier name \"1st\": use a letter, then letters, "
+		      "digits, '_' or '-'\n"
 		      "    tier 1st\n"
 		      "         ^~~\n"
-		      "policy.conf:3:6: error: bad tier name \"a.b\": use a letter, then letters, digits, '_' or '-'\n"
+		      "policy.conf:3:6: error: bad tier name \"a.b\": use a letter, then letters, "
+		      "digits, '_' or '-'\n"
 		      "    tier a.b\n"
 		      "         ^~~\n"
-		      "policy.conf:4:6: error: \"world\" is a pseudo-tier and cannot be declared: choose another name\n"
+		      "policy.conf:4:6: error: \"world\" is a pseudo-tier and cannot be declared: "
+		      "choose another name\n"
 		      "    tier world\n"
 		      "         ^~~~~\n"
-		      "policy.conf:5:6: error: \"host\" is a pseudo-tier and cannot be declared: choose another name\n"
+		      "policy.conf:5:6: error: \"host\" is a pseudo-tier and cannot be declared: "
+		      "choose another name\n"
 		      "    tier host\n"
 		      "         ^~~~\n"
-		      "policy.conf:6:6: error: tier name \"abcdefghijklmnopq\" is too long (17 characters, at most 16)\n"
+		      "policy.conf:6:6: error: tier name \"abcdefghijklmnopq\" is too long (17 "
+		      "characters, at most 16)\n"
 		      "    tier abcdefghijklmnopq\n"
 		      "         ^~~~~~~~~~~~~~~~~\n");
 }
@@ -258,24 +270,29 @@ Test(config_errors, token_too_long)
 	word[65] = '\0';
 	snprintf(text, sizeof(text), "tier a\nallow a -> %s\n", word);
 	snprintf(expected, sizeof(expected),
-		 "policy.conf:2:12: error: word \"xxxxxxxxxxxxxxxxxxxx...\" is too long (65 characters, at most 64)\n"
+		 "policy.conf:2:12: error: word \"xxxxxxxxxxxxxxxxxxxx...\" is too long (65 "
+		 "characters, at most 64)\n"
 		 "    allow a -> %s\n"
 		 "               ^%.64s\n",
-		 word, "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~");
+		 word,
+		 "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~");
 	expect_errors(text, expected);
 }
 
 Test(config_errors, duplicate_tier_and_flags)
 {
-	expect_errors("tier front\ntier mid\ntier front internal\ntier back internal isolated internal\n"
+	expect_errors("tier front\ntier mid\ntier front internal\ntier back internal isolated "
+		      "internal\n"
 		      "tier db intrnal\n",
-		      "policy.conf:3:6: error: duplicate tier \"front\" (first declared on line 1)\n"
+		      "policy.conf:3:6: error: duplicate tier \"front\" (first declared on line "
+		      "1)\n"
 		      "    tier front internal\n"
 		      "         ^~~~~\n"
 		      "policy.conf:4:29: error: duplicate flag \"internal\"\n"
 		      "    tier back internal isolated internal\n"
 		      "                                ^~~~~~~~\n"
-		      "policy.conf:5:9: error: unknown flag \"intrnal\" for tier \"db\": use internal or isolated\n"
+		      "policy.conf:5:9: error: unknown flag \"intrnal\" for tier \"db\": use "
+		      "internal or isolated\n"
 		      "    tier db intrnal\n"
 		      "            ^~~~~~~\n");
 }
@@ -293,13 +310,16 @@ Test(config_errors, bad_protocol_port_range)
 		      "policy.conf:5:23: error: bad port \"0\": use a number from 1 to 65535\n"
 		      "    allow mid -> back tcp/0, udp/65536, tcp/http\n"
 		      "                          ^\n"
-		      "policy.conf:6:25: error: bad port range \"9100-9000\": 9100 is greater than 9000, write the lower port first\n"
+		      "policy.conf:6:25: error: bad port range \"9100-9000\": 9100 is greater than "
+		      "9000, write the lower port first\n"
 		      "    allow front -> host tcp/9100-9000\n"
 		      "                            ^~~~~~~~~\n"
-		      "policy.conf:7:23: error: bad port range \"80-\": write LO-HI, e.g. 9000-9100\n"
+		      "policy.conf:7:23: error: bad port range \"80-\": write LO-HI, e.g. "
+		      "9000-9100\n"
 		      "    allow mid -> host tcp/80-\n"
 		      "                          ^~~\n"
-		      "policy.conf:8:22: error: bad port \"8080\": write PROTO/PORT or PROTO/LO-HI, e.g. tcp/8080 or udp/9000-9100\n"
+		      "policy.conf:8:22: error: bad port \"8080\": write PROTO/PORT or "
+		      "PROTO/LO-HI, e.g. tcp/8080 or udp/9000-9100\n"
 		      "    allow world -> front 8080\n"
 		      "                         ^~~~\n");
 }
@@ -329,7 +349,8 @@ Test(config_errors, port_list_commas)
 Test(config_errors, duplicate_allow)
 {
 	expect_errors(TIERS3 "allow front -> mid tcp/80\nallow front  ->  mid udp/53\n",
-		      "policy.conf:5:7: error: duplicate allow \"front -> mid\" (first on line 4): merge the two lines\n"
+		      "policy.conf:5:7: error: duplicate allow \"front -> mid\" (first on line 4): "
+		      "merge the two lines\n"
 		      "    allow front  ->  mid udp/53\n"
 		      "          ^~~~~~~~~~~~~~\n");
 }
@@ -337,7 +358,8 @@ Test(config_errors, duplicate_allow)
 Test(config_errors, world_to_internal)
 {
 	expect_errors(TIERS3 "allow world -> back tcp/443\n",
-		      "policy.conf:4:16: error: tier \"back\" is internal: remove this line or drop \"internal\" from line 3\n"
+		      "policy.conf:4:16: error: tier \"back\" is internal: remove this line or "
+		      "drop \"internal\" from line 3\n"
 		      "    allow world -> back tcp/443\n"
 		      "                   ^~~~\n");
 }
@@ -345,10 +367,12 @@ Test(config_errors, world_to_internal)
 Test(config_errors, egress_to_world_is_implicit)
 {
 	expect_errors(TIERS3 "allow front -> world\nallow back -> world\n",
-		      "policy.conf:4:16: error: egress to the world is implicit for tiers that are not internal: remove this line\n"
+		      "policy.conf:4:16: error: egress to the world is implicit for tiers that are "
+		      "not internal: remove this line\n"
 		      "    allow front -> world\n"
 		      "                   ^~~~~\n"
-		      "policy.conf:5:15: error: egress to the world is implicit for tiers that are not internal: remove this line, or drop \"internal\" from line 3\n"
+		      "policy.conf:5:15: error: egress to the world is implicit for tiers that are "
+		      "not internal: remove this line, or drop \"internal\" from line 3\n"
 		      "    allow back -> world\n"
 		      "                  ^~~~~\n");
 }
@@ -356,7 +380,8 @@ Test(config_errors, egress_to_world_is_implicit)
 Test(config_errors, host_to_tier)
 {
 	expect_errors(TIERS3 "allow host -> mid tcp/22\n",
-		      "policy.conf:4:7: error: the host may always connect to containers: remove this line\n"
+		      "policy.conf:4:7: error: the host may always connect to containers: remove "
+		      "this line\n"
 		      "    allow host -> mid tcp/22\n"
 		      "          ^~~~\n");
 }
@@ -364,10 +389,12 @@ Test(config_errors, host_to_tier)
 Test(config_errors, pseudo_to_pseudo)
 {
 	expect_errors(TIERS3 "allow world -> host\nallow host -> world\n",
-		      "policy.conf:4:7: error: \"world -> host\" names no tier: one side of an allow line must be a tier\n"
+		      "policy.conf:4:7: error: \"world -> host\" names no tier: one side of an "
+		      "allow line must be a tier\n"
 		      "    allow world -> host\n"
 		      "          ^~~~~~~~~~~~~\n"
-		      "policy.conf:5:7: error: \"host -> world\" names no tier: one side of an allow line must be a tier\n"
+		      "policy.conf:5:7: error: \"host -> world\" names no tier: one side of an "
+		      "allow line must be a tier\n"
 		      "    allow host -> world\n"
 		      "          ^~~~~~~~~~~~~\n");
 }
@@ -375,17 +402,20 @@ Test(config_errors, pseudo_to_pseudo)
 Test(config_errors, self_edges)
 {
 	expect_errors("tier web\ntier db isolated\nallow web -> web tcp/80\nallow db -> db\n",
-		      "policy.conf:3:14: error: tier \"web\" is not isolated, so its containers already reach each other: remove this line, or add \"isolated\" to line 1\n"
+		      "policy.conf:3:14: error: tier \"web\" is not isolated, so its containers "
+		      "already reach each other: remove this line, or add \"isolated\" to line 1\n"
 		      "    allow web -> web tcp/80\n"
 		      "                 ^~~\n"
-		      "policy.conf:4:7: error: \"db -> db\" without ports undoes \"isolated\": list the ports (e.g. tcp/5432), or drop \"isolated\" from line 2\n"
+		      "policy.conf:4:7: error: \"db -> db\" without ports undoes \"isolated\": "
+		      "list the ports (e.g. tcp/5432), or drop \"isolated\" from line 2\n"
 		      "    allow db -> db\n"
 		      "          ^~~~~~~~\n");
 }
 
 Test(config_errors, no_tier)
 {
-	expect_errors("", "policy.conf: error: no tier declared: add a line such as \"tier front\"\n");
+	expect_errors("",
+		      "policy.conf: error: no tier declared: add a line such as \"tier front\"\n");
 	expect_errors("# nothing\n\n   \n",
 		      "policy.conf: error: no tier declared: add a line such as \"tier front\"\n");
 }
@@ -424,8 +454,9 @@ Test(config_errors, overlong_line)
 	cr_assert_str_eq(d.v[0].message, "line is too long (5001 characters, at most 4096)");
 	out = config_diag_format(&d.v[0]);
 	/* The line is cut to fit the diag; no caret can point past it. */
-	cr_assert_eq(strlen(out), strlen("p:2:4097: error: line is too long (5001 characters, at most 4096)\n") +
-					  4 + 255 + 1);
+	cr_assert_eq(strlen(out),
+		     strlen("p:2:4097: error: line is too long (5001 characters, at most 4096)\n") +
+			 4 + 255 + 1);
 	free(out);
 	free(text);
 	config_diags_free(&d);
@@ -434,7 +465,8 @@ Test(config_errors, overlong_line)
 Test(config_errors, control_characters_are_not_echoed)
 {
 	expect_errors("tier a\x1b[31m\n",
-		      "policy.conf:1:6: error: bad tier name \"a?[31m\": use a letter, then letters, digits, '_' or '-'\n"
+		      "policy.conf:1:6: error: bad tier name \"a?[31m\": use a letter, then "
+		      "letters, digits, '_' or '-'\n"
 		      "    tier a?[31m\n"
 		      "         ^~~~~~\n"
 		      "policy.conf: error: no tier declared: add a line such as \"tier front\"\n");
@@ -453,16 +485,19 @@ Test(config_errors, many_errors_all_reported_in_line_order)
 		      "policy.conf:1:16: error: unknown tier \"mdi\" (declared: front, mid)\n"
 		      "    allow front -> mdi\n"
 		      "                   ^~~\n"
-		      "policy.conf:4:6: error: duplicate tier \"front\" (first declared on line 2)\n"
+		      "policy.conf:4:6: error: duplicate tier \"front\" (first declared on line "
+		      "2)\n"
 		      "    tier front\n"
 		      "         ^~~~~\n"
 		      "policy.conf:5:24: error: bad port \"99999\": use a number from 1 to 65535\n"
 		      "    allow front -> mid tcp/99999\n"
 		      "                           ^~~~~\n"
-		      "policy.conf:6:1: error: unknown keyword \"frob\": a line starts with \"tier\" or \"allow\"\n"
+		      "policy.conf:6:1: error: unknown keyword \"frob\": a line starts with "
+		      "\"tier\" or \"allow\"\n"
 		      "    frob\n"
 		      "    ^~~~\n"
-		      "policy.conf:8:7: error: duplicate allow \"world -> front\" (first on line 7): merge the two lines\n"
+		      "policy.conf:8:7: error: duplicate allow \"world -> front\" (first on line "
+		      "7): merge the two lines\n"
 		      "    allow world -> front\n"
 		      "          ^~~~~~~~~~~~~~\n");
 }
@@ -622,7 +657,8 @@ Test(config_load, explicit_path_missing)
 {
 	char *out = load_err("/nonexistent/tiernet.conf", -ENOENT);
 
-	cr_assert_str_eq(out, "/nonexistent/tiernet.conf: error: cannot open: No such file or directory\n");
+	cr_assert_str_eq(out, "/nonexistent/tiernet.conf: error: cannot open: No such file or "
+			      "directory\n");
 	free(out);
 }
 

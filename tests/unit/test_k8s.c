@@ -49,7 +49,7 @@ static void spit(const char *path, const char *text)
 
 static struct policy *parse(const char *name, const char *text)
 {
-	struct config_diags d = {0};
+	struct config_diags d = { 0 };
 	struct policy *pol = NULL;
 	char *msg = NULL;
 	size_t len = 0;
@@ -249,7 +249,7 @@ static void refused(const char *text, const struct k8s_opts *o, const char *need
 
 Test(k8s_export, refusals)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES };
 	struct k8s_cidr two[2];
 	char err[128];
 
@@ -284,7 +284,7 @@ Test(k8s_export, refusals)
 /* In namespaces mode the same tiers are fine: each object lives in its tier's namespace. */
 Test(k8s_export, names_that_meet_only_in_labels_mode)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES };
 	struct k8s_result res;
 
 	cr_assert_eq(export("tier a-to-b\ntier c\ntier a\ntier b-to-c\nallow a-to-b -> c\n"
@@ -301,7 +301,7 @@ static bool contains(const char *hay, const char *needle)
 
 Test(k8s_export, warnings_name_every_gap)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES, .source = "t.conf"};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES, .source = "t.conf" };
 	struct k8s_result res;
 
 	cr_assert_eq(export("tier Web_Front\ntier db internal\nallow world -> Web_Front tcp/443\n"
@@ -328,7 +328,7 @@ Test(k8s_export, warnings_name_every_gap)
 
 Test(k8s_export, no_cidr_warning_with_cidrs_or_without_world)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES };
 	struct k8s_cidr c;
 	struct k8s_result res;
 	char err[128];
@@ -348,7 +348,7 @@ Test(k8s_export, no_cidr_warning_with_cidrs_or_without_world)
 /* YAML 1.1 reads on/no/yes/... as bools, and a leading digit may read as a number. */
 Test(k8s_export, ambiguous_names_are_quoted)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES };
 	struct k8s_result res;
 
 	cr_assert_eq(export("tier on\ntier no\n", &o, &res), 0);
@@ -366,8 +366,8 @@ Test(k8s_export, ambiguous_names_are_quoted)
 
 Test(k8s_export, no_tiers_no_objects)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES};
-	struct policy empty = {0}; /* the parser wants a tier; the translator copes */
+	struct k8s_opts o = { .mode = K8S_NAMESPACES };
+	struct policy empty = { 0 }; /* the parser wants a tier; the translator copes */
 	struct k8s_result res;
 
 	cr_assert_eq(k8s_export(&empty, &o, &res), 0);
@@ -378,7 +378,7 @@ Test(k8s_export, no_tiers_no_objects)
 
 Test(k8s_export, the_same_input_gives_the_same_output)
 {
-	struct k8s_opts o = {.mode = K8S_NAMESPACES, .source = "default"};
+	struct k8s_opts o = { .mode = K8S_NAMESPACES, .source = "default" };
 	struct k8s_result a, b;
 	struct policy *pol = parse("default", config_default_text);
 
@@ -394,7 +394,7 @@ Test(k8s_export, the_same_input_gives_the_same_output)
 /* A policy at the limits: 256 tiers and long lines of ports still translate. */
 Test(k8s_export, limits)
 {
-	struct k8s_opts o = {.mode = K8S_LABELS};
+	struct k8s_opts o = { .mode = K8S_LABELS };
 	struct k8s_result res;
 	char *text = NULL;
 	size_t len = 0, i;

@@ -51,7 +51,7 @@ static void add_rep(struct buf *b, size_t n, const char *s)
 		add(b, "%s", s);
 }
 
-static struct driver_err err;
+static struct err err;
 
 /* ---- JSON depth and strings ---- */
 
@@ -185,8 +185,10 @@ static int ep_opts(size_t n, size_t klen, const char *value_json)
 	size_t i;
 	int r;
 
-	add(&b, "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Options\":{"
-		"\"com.docker.network.portmap\":[],", NET_ID, EP_ID);
+	add(&b,
+	    "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Options\":{"
+	    "\"com.docker.network.portmap\":[],",
+	    NET_ID, EP_ID);
 	for (i = 0; i < n; i++) {
 		add(&b, "%s\"%zu", i ? "," : "", i);
 		add_rep(&b, klen, "k");
@@ -213,8 +215,9 @@ Test(limits, endpoint_options_like_network_options)
 
 Test(limits, control_characters_in_options_and_paths_refused)
 {
-	static const char net[] = "{\"NetworkID\":\"" NET_ID "\",\"Options\":{"
-				  "\"com.docker.network.generic\":{\"tier\":\"front\\nfake log line\"}}}";
+	static const char net[] =
+	    "{\"NetworkID\":\"" NET_ID "\",\"Options\":{"
+	    "\"com.docker.network.generic\":{\"tier\":\"front\\nfake log line\"}}}";
 	static const char join[] = "{\"NetworkID\":\"" NET_ID "\",\"EndpointID\":\"" EP_ID "\","
 				   "\"SandboxKey\":\"/var/run/docker/netns/\\u001b[2J\"}";
 	struct driver_join_req *j = malloc(sizeof(*j));
@@ -235,12 +238,15 @@ static char *portmap_body(size_t n, bool join)
 	struct buf b = { 0 };
 	size_t i;
 
-	add(&b, "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",%s\"Options\":{"
-		"\"com.docker.network.portmap\":[", NET_ID, EP_ID,
-	    join ? "\"SandboxKey\":\"/var/run/docker/netns/x\"," : "");
+	add(&b,
+	    "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",%s\"Options\":{"
+	    "\"com.docker.network.portmap\":[",
+	    NET_ID, EP_ID, join ? "\"SandboxKey\":\"/var/run/docker/netns/x\"," : "");
 	for (i = 0; i < n; i++)
-		add(&b, "%s{\"Proto\":6,\"IP\":\"\",\"Port\":%zu,\"HostIP\":\"\",\"HostPort\":%zu,"
-			"\"HostPortEnd\":%zu}", i ? "," : "", i + 1, 20001 + i, 20001 + i);
+		add(&b,
+		    "%s{\"Proto\":6,\"IP\":\"\",\"Port\":%zu,\"HostIP\":\"\",\"HostPort\":%zu,"
+		    "\"HostPortEnd\":%zu}",
+		    i ? "," : "", i + 1, 20001 + i, 20001 + i);
 	add(&b, "]}}\n");
 	return b.s;
 }
@@ -278,8 +284,10 @@ static int ep_mac(const char *mac)
 {
 	char body[512];
 
-	snprintf(body, sizeof(body), "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":"
-		 "{\"Address\":\"10.1.1.2/24\",\"MacAddress\":\"%s\"}}", NET_ID, EP_ID, mac);
+	snprintf(body, sizeof(body),
+		 "{\"NetworkID\":\"%s\",\"EndpointID\":\"%s\",\"Interface\":"
+		 "{\"Address\":\"10.1.1.2/24\",\"MacAddress\":\"%s\"}}",
+		 NET_ID, EP_ID, mac);
 	return proto_decode_create_endpoint(body, strlen(body), &ep_req, &err);
 }
 
@@ -296,8 +304,7 @@ Test(limits, mac_address_strict)
 	cr_assert_eq(ep_mac("02:42:0a:00:00:02:"), -EINVAL, "trailing colon");
 	cr_assert_eq(ep_mac("01:00:5e:00:00:01"), -EINVAL, "multicast");
 	cr_assert_eq(ep_mac("00:00:00:00:00:00"), -EINVAL, "all zero");
-	cr_assert(strstr(err.msg, "is not a MAC address such as 02:42:0a:00:00:02"), "%s",
-		  err.msg);
+	cr_assert(strstr(err.msg, "is not a MAC address such as 02:42:0a:00:00:02"), "%s", err.msg);
 }
 
 /* ---- the policy file ---- */

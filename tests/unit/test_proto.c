@@ -25,7 +25,7 @@ static char *fixture(const char *name, size_t *len)
 	buf = calloc(1, (size_t)n + 2);
 	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
-	buf[n] = '\n';	/* dockerd appends a newline to every body */
+	buf[n] = '\n'; /* dockerd appends a newline to every body */
 	*len = (size_t)n + 1;
 	return buf;
 }
@@ -39,7 +39,7 @@ static const char *ip(uint32_t a)
 
 static struct driver_net_req net_req;
 static struct driver_ep_req ep_req;
-static struct driver_err err;
+static struct err err;
 
 static void decode_net(const char *name, int expect)
 {
@@ -126,11 +126,13 @@ Test(proto, empty_body_of_a_retry_is_an_error_sentence)
 
 Test(proto, wrong_types_name_the_field)
 {
-	const char *b = "{\"NetworkID\":\"b1789726b3954cbae6494eb342665e5f59f6c3c13a067c47f25dd30a203cf9e6\","
-			"\"Options\":{\"com.docker.network.internal\":\"yes\"}}";
+	const char *b =
+	    "{\"NetworkID\":\"b1789726b3954cbae6494eb342665e5f59f6c3c13a067c47f25dd30a203cf9e6\","
+	    "\"Options\":{\"com.docker.network.internal\":\"yes\"}}";
 
 	cr_assert_eq(proto_decode_create_network(b, strlen(b), &net_req, &err), -EINVAL);
-	cr_assert_str_eq(err.msg, "tiernet: field com.docker.network.internal must be true or false");
+	cr_assert_str_eq(err.msg,
+			 "tiernet: field com.docker.network.internal must be true or false");
 	b = "{\"NetworkID\":\"B1789726b3954cbae6494eb342665e5f59f6c3c13a067c47f25dd30a203cf9e6\"}";
 	cr_assert_eq(proto_decode_ids(b, strlen(b), net_req.id, NULL, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "not a 64-character hex ID"), "%s", err.msg);
@@ -235,6 +237,6 @@ Test(names, derived_names_and_checks)
 	cr_assert(!driver_ifname_valid("tnfront0123456789"));
 	cr_assert(!driver_ifname_valid("tn/x"));
 	cr_assert(!driver_id_valid("abc"));
-	cr_assert(!driver_id_valid(
-		"B1789726b3954cbae6494eb342665e5f59f6c3c13a067c47f25dd30a203cf9e6"));
+	cr_assert(
+	    !driver_id_valid("B1789726b3954cbae6494eb342665e5f59f6c3c13a067c47f25dd30a203cf9e6"));
 }

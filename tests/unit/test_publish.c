@@ -42,14 +42,16 @@ Test(publish, gate_messages_name_the_line_to_add)
 	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 80, 0, msg, sizeof(msg)), 0);
 	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 8080, 0, msg, sizeof(msg)),
 		     -EPERM);
-	cr_assert_str_eq(msg, "tiernet: port 8080/tcp cannot be published on tier \"front\": line 4 "
-			      "of the policy (allow world -> front) lists other ports; add tcp/8080 "
-			      "to it");
+	cr_assert_str_eq(msg,
+			 "tiernet: port 8080/tcp cannot be published on tier \"front\": line 4 "
+			 "of the policy (allow world -> front) lists other ports; add tcp/8080 "
+			 "to it");
 	cr_assert_eq(policy_publish_check(pol, 1, false, IPPROTO_UDP, 53, 0, msg, sizeof(msg)),
 		     -EPERM);
-	cr_assert_str_eq(msg, "tiernet: port 53/udp cannot be published on tier \"mid\": add the "
-			      "line \"allow world -> mid\" (or \"allow world -> mid udp/53\") to the "
-			      "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:53");
+	cr_assert_str_eq(msg,
+			 "tiernet: port 53/udp cannot be published on tier \"mid\": add the "
+			 "line \"allow world -> mid\" (or \"allow world -> mid udp/53\") to the "
+			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:53");
 	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, 0, msg, sizeof(msg)),
 		     -EPERM);
 	cr_assert(strstr(msg, "the tier is internal"), "%s", msg);
@@ -59,7 +61,8 @@ Test(publish, gate_messages_name_the_line_to_add)
 	cr_assert(strstr(msg, "the network is internal"), "%s", msg);
 	/* 127.0.0.1 is host access: allowed everywhere. */
 	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, ip("127.0.0.1"), msg,
-					  sizeof(msg)), 0);
+					  sizeof(msg)),
+		     0);
 }
 
 Test(publish, nat_rules_golden)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin/log.h"
+#include "lib/log.h"
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -34,21 +34,20 @@ __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, int
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err_no)
-		fprintf(stderr, "tiernet[%s]: %s: %s\n", level_names[level], msg,
-			strerror(err_no));
+		fprintf(stderr, "tiernet[%s]: %s: %s\n", level_names[level], msg, strerror(err_no));
 	else
 		fprintf(stderr, "tiernet[%s]: %s\n", level_names[level], msg);
 }
 
-#define LOG_FN(name, level, with_errno)                                                    \
-	void name(const char *fmt, ...)                                                    \
-	{                                                                                  \
-		int saved = errno;                                                         \
-		va_list ap;                                                                \
-		va_start(ap, fmt);                                                         \
-		vlog(level, (with_errno) ? saved : 0, fmt, ap);                              \
-		va_end(ap);                                                                \
-		errno = saved;                                                             \
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		vlog(level, (with_errno) ? saved : 0, fmt, ap);                                    \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	}
 
 LOG_FN(log_warn, LOG_LVL_WARN, 1)

@@ -1,0 +1,25 @@
+/*
+ * policy/ internals: the names of tiernet's chains and the shapes of its rules, known here
+ * once, for the compilers that write them (compile.c, publish.c) and the code that reads
+ * them back (matrix.c).  driver/ and plugin/ use policy.h only.
+ */
+#ifndef TIERNET_POLICY_INTERNAL_H
+#define TIERNET_POLICY_INTERNAL_H
+
+#include "lib/names.h"
+#include "policy/policy.h"
+
+#define CH_FWD	TN_CHAIN_PREFIX "-FWD"	/* filter: accept marked, drop the rest; mangle: mark */
+#define CH_IN	TN_CHAIN_PREFIX "-IN"	/* filter INPUT: containers to the host */
+#define CH_SRC	TN_CHAIN_PREFIX "-SRC-" /* mangle: where tier <name> may open connections */
+#define CH_POST TN_CHAIN_PREFIX "-POST" /* nat POSTROUTING: masquerade */
+#define CH_PRE	TN_CHAIN_PREFIX "-PRE"	/* nat PREROUTING: published ports, from outside */
+#define CH_OUT	TN_CHAIN_PREFIX "-OUT"	/* nat OUTPUT: published ports, from the host */
+#define CH_DNAT TN_CHAIN_PREFIX "-DNAT" /* nat: the shared table of published ports */
+#define TN_ANY	TN_IF_PREFIX "+"	/* iptables' spelling of "every tiernet link" */
+
+/* compile.c */
+/* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */
+void policy_src_chain(char *buf, size_t len, const struct policy_tier *t);
+
+#endif

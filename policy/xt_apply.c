@@ -1,0 +1,400 @@
+/*
+ * Applying a rules_set to the legacy x_tables with libiptc.
+ *
+ * libiptc works on a snapshot: iptc_init() copies the whole table out of the kernel, every
+ * change (create, flush, append, delete) edits that private copy, and iptc_commit() hands
+ * the kernel a complete new table in one IPT_SO_SET_REPLACE.  So all changes to one table
+ * are atomic, and a table is never seen half-updated.  If another process replaced the
+ * table between our snapshot and our commit, the kernel notices that the rule count it was
+ * given for the counters no longer matches and fails the commit with EAGAIN; the only
+ * correct reaction is to throw the snapshot away and start again from a fresh one (what
+ * keepalived's vrrp_iptables.c does), a bounded number of times.  To make such races rare
+ * and never the fault of a concurrent iptables command, xt_apply() also holds the lock
+ * iptables-legacy takes (xt_lock() below).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/xt.h"
+
+#define COMMIT_RETRIES 5
+#define XT_LOCK_PATH   "/run/xtables.lock"
+#define XT_LOCK_TRIES  500 /* 10 ms apart: give up after 5 s */
+
+/* The kernel extensions a rule needs, for explaining a commit that failed with ENOENT. */
+static const char *missing_extension(const struct rules_rule *r)
+{
+	static const char *const m = "/proc/net/ip_tables_matches";
+	static const char *const tg = "/proc/net/ip_tables_targets";
+	const char *port = r->proto == IPPROTO_TCP ? "tcp" : "udp";
+
+	if (r->dport_lo && (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) &&
+	    !xt_proc_has(m, port))
+		return port;
+	if (r->ctstate && !xt_proc_has(m, "conntrack"))
+		return "conntrack";
+	if (r->mark_match && !xt_proc_has(m, "mark"))
+		return "mark";
+	if (r->local_dst && !xt_proc_has(m, "addrtype"))
+		return "addrtype";
+	if (r->comment[0] && !xt_proc_has(m, "comment"))
+		return "comment";
+	if (r->verdict == RULES_MARK && !xt_proc_has(tg, "MARK"))
+		return "MARK";
+	if (r->verdict == RULES_DNAT && !xt_proc_has(tg, "DNAT"))
+		return "DNAT";
+	if (r->verdict == RULES_MASQUERADE && !xt_proc_has(tg, "MASQUERADE"))
+		return "MASQUERADE";
+	return NULL;
+}
+
+static void commit_error(const struct rules_set *rs, enum rules_table t, int err, struct err *e)
+{
+	const char *strerr = iptc_strerror(-err);
+	char line[XT_LINE_MAX];
+	const char *ext;
+	size_t i;
+
+	for (i = 0; err == -ENOENT && i < rs->nrules; i++) {
+		if (rs->rules[i].table != t)
+			continue;
+		ext = missing_extension(&rs->rules[i]);
+		if (!ext)
+			continue;
+		rules_format(&rs->rules[i], line, sizeof(line));
+		err_set(e, -err,
+			"iptables table %s, chain %s: cannot commit rule \"%s\": the kernel has "
+			"no \"%s\" extension (module not available?): %s",
+			rules_table_name(t), rs->rules[i].chain, line, ext, strerr);
+		return;
+	}
+	err_set(e, -err, "iptables table %s: cannot commit: %s%s", rules_table_name(t), strerr,
+		err == -EINVAL ? " (a match or target rejected its arguments, "
+				 "the kernel log says which)"
+			       : "");
+}
+
+/* The chains rs hooks into built-in chain hook, in rs order, each once. */
+static int wanted_hooks(const struct rules_set *rs, enum rules_table t, const char *hook,
+			struct names *want)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < rs->nhooks && !err; i++) {
+		if (rs->hooks[i].table != t || strcmp(rs->hooks[i].from, hook) ||
+		    names_has(want, rs->hooks[i].to))
+			continue;
+		err = names_add(want, rs->hooks[i].to);
+	}
+	return err;
+}
+
+/* Are the jumps to tiernet chains in this built-in chain exactly want, plain and first? */
+static bool hooks_ok(struct xtc_handle *h, const char *builtin, const struct names *want)
+{
+	const struct ipt_entry *e;
+	const char *to;
+	size_t n = 0;
+
+	for (e = iptc_first_rule(builtin, h); e; e = iptc_next_rule(e, h), n++) {
+		if (n < want->n) {
+			if (!xt_is_plain_jump(e, h, &to) || strcmp(to, want->v[n]))
+				return false;
+		} else if (xt_jumps_to_tiernet(e, h)) {
+			return false;
+		}
+	}
+	return n >= want->n;
+}
+
+/*
+ * Removes every jump to a tiernet chain from a built-in chain; no other rule of it is
+ * touched.  Rule numbers are 0-based here, and deleting from the end keeps them valid.
+ */
+static int unhook_builtin(struct xtc_handle *h, enum rules_table t, const char *builtin,
+			  struct err *e)
+{
+	const struct ipt_entry *ent;
+	unsigned n, nrules = 0, *del = NULL, ndel = 0;
+	int err = 0;
+
+	for (ent = iptc_first_rule(builtin, h); ent; ent = iptc_next_rule(ent, h))
+		nrules++;
+	if (nrules) {
+		del = calloc(nrules, sizeof(*del));
+		if (!del)
+			return -ENOMEM;
+	}
+	for (n = 0, ent = iptc_first_rule(builtin, h); ent && n < nrules;
+	     ent = iptc_next_rule(ent, h), n++)
+		if (xt_jumps_to_tiernet(ent, h))
+			del[ndel++] = n;
+	while (ndel && !err) {
+		if (!iptc_delete_num_entry(builtin, del[--ndel], h))
+			err = xt_fail(e, "iptables table %s, chain %s: cannot remove rule %u",
+				      rules_table_name(t), builtin, del[ndel] + 1);
+	}
+	free(del);
+	return err;
+}
+
+static int hook_builtin(struct xtc_handle *h, enum rules_table t, const char *builtin,
+			const struct names *want, struct err *e)
+{
+	struct xt_entry en;
+	unsigned i;
+
+	for (i = 0; i < want->n; i++) {
+		if (xt_entry_build_jump(&en, want->v[i]))
+			return err_set(e, E2BIG, "iptables table %s: cannot build the jump to %s",
+				       rules_table_name(t), want->v[i]);
+		if (!iptc_insert_entry(builtin, &en.e, i, h))
+			return xt_fail(e,
+				       "iptables table %s, chain %s: cannot insert rule "
+				       "\"-I %s -j %s\"",
+				       rules_table_name(t), builtin, builtin, want->v[i]);
+	}
+	return 0;
+}
+
+/*
+ * Brings one built-in chain's hooks in line: if they are not already exactly right, drop
+ * all of them and insert the wanted ones at the top.  With insert set, only inserts (the
+ * chains they jump to must exist by then); without, only removes.
+ */
+static int fix_hooks(const struct rules_set *rs, struct xtc_handle *h, enum rules_table t,
+		     const char *builtin, bool insert, struct err *e)
+{
+	struct names want = { 0 };
+	int err;
+
+	err = wanted_hooks(rs, t, builtin, &want);
+	if (!err && hooks_ok(h, builtin, &want))
+		goto out;
+	if (err)
+		err_set(e, -err, "iptables table %s: %s", rules_table_name(t), strerror(-err));
+	else
+		err = insert ? hook_builtin(h, t, builtin, &want, e)
+			     : unhook_builtin(h, t, builtin, e);
+out:
+	names_free(&want);
+	return err;
+}
+
+/* Every chain of rs must be tiernet's, every hook must come from a built-in chain. */
+static int check_chains(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h,
+			struct err *e)
+{
+	const struct rules_chain *c;
+	const struct rules_hook *k;
+	size_t i;
+
+	for (i = 0; i < rs->nchains; i++) {
+		c = &rs->chains[i];
+		if (c->table == t && (!xt_is_tiernet(c->name) ||
+				      strnlen(c->name, sizeof(c->name)) >= sizeof(c->name)))
+			return err_set(e, EINVAL,
+				       "iptables table %s: chain \"%.*s\" is not a "
+				       "tiernet chain",
+				       rules_table_name(t), (int)sizeof(c->name), c->name);
+	}
+	for (i = 0; i < rs->nhooks; i++) {
+		k = &rs->hooks[i];
+		if (k->table != t)
+			continue;
+		if (strnlen(k->from, sizeof(k->from)) >= sizeof(k->from) ||
+		    !iptc_builtin(k->from, h))
+			return err_set(e, EINVAL,
+				       "iptables table %s: \"%.*s\" is not a built-in "
+				       "chain of this table",
+				       rules_table_name(t), (int)sizeof(k->from), k->from);
+		if (!rules_has_chain(rs, t, k->to))
+			return err_set(e, EINVAL,
+				       "iptables table %s: the hook from %s jumps to "
+				       "\"%.*s\", which is not one of tiernet's chains",
+				       rules_table_name(t), k->from, (int)sizeof(k->to), k->to);
+	}
+	return 0;
+}
+
+static int create_chains(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h,
+			 struct err *e)
+{
+	xt_chainlabel name = "";
+	size_t i;
+
+	for (i = 0; i < rs->nchains; i++) {
+		if (rs->chains[i].table != t || iptc_is_chain(rs->chains[i].name, h))
+			continue;
+		/* libiptc takes a full xt_chainlabel (32 bytes); ours are shorter */
+		snprintf(name, sizeof(name), "%s", rs->chains[i].name);
+		if (!iptc_create_chain(name, h))
+			return xt_fail(e, "iptables table %s: cannot create chain %s",
+				       rules_table_name(t), rs->chains[i].name);
+	}
+	return 0;
+}
+
+static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct err *e)
+{
+	const char *tname = rules_table_name(r->table);
+	char line[XT_LINE_MAX];
+	xt_chainlabel chain;
+	struct xt_entry en;
+	int err = 0;
+
+	if (strnlen(r->chain, sizeof(r->chain)) == sizeof(r->chain) ||
+	    strnlen(r->target, sizeof(r->target)) == sizeof(r->target) ||
+	    strnlen(r->comment, sizeof(r->comment)) == sizeof(r->comment)) {
+		return err_set(e, EINVAL, "iptables table %s: a rule has an unterminated name",
+			       tname);
+	}
+	rules_format(r, line, sizeof(line));
+	if (r->verdict == RULES_JUMP && (!xt_is_tiernet(r->target) || !iptc_is_chain(r->target, h)))
+		err = -ENOENT;
+	else if (!iptc_is_chain(r->chain, h) || !xt_is_tiernet(r->chain))
+		err = -EINVAL;
+	if (err)
+		return err_set(e, -err, "iptables table %s, chain %.*s: cannot add rule \"%s\": %s",
+			       tname, (int)sizeof(r->chain), r->chain, line,
+			       err == -ENOENT ? "it jumps to a chain that is not one of tiernet's"
+					      : "the chain is not one of tiernet's");
+	err = xt_entry_build(&en, r);
+	if (err)
+		return err_set(e, -err, "iptables table %s, chain %s: cannot build rule \"%s\": %s",
+			       tname, r->chain, line, strerror(-err));
+	snprintf(chain, sizeof(chain), "%s", r->chain);
+	if (!iptc_append_entry(chain, &en.e, h))
+		return xt_fail(e, "iptables table %s, chain %s: cannot add rule \"%s\"", tname,
+			       r->chain, line);
+	return 0;
+}
+
+/*
+ * All edits of one table on one snapshot, in an order that keeps every step legal for
+ * libiptc: empty our chains (drops references between them), unhook what is wrong, delete
+ * chains rs no longer has (now unreferenced), create the new ones, fill, hook.
+ */
+static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h,
+		      struct err *e)
+{
+	struct names builtin = { 0 }, ours = { 0 };
+	const char *tname = rules_table_name(t);
+	size_t i;
+	int err;
+
+	err = xt_list_chains(h, &builtin, &ours);
+	if (err)
+		err_set(e, -err, "iptables table %s: %s", tname, strerror(-err));
+	else
+		err = check_chains(rs, t, h, e);
+	for (i = 0; !err && i < ours.n; i++)
+		if (!iptc_flush_entries(ours.v[i], h))
+			err = xt_fail(e, "iptables table %s: cannot flush chain %s", tname,
+				      ours.v[i]);
+	for (i = 0; !err && i < builtin.n; i++)
+		err = fix_hooks(rs, h, t, builtin.v[i], false, e);
+	for (i = 0; !err && i < ours.n; i++) {
+		if (rules_has_chain(rs, t, ours.v[i]) || iptc_delete_chain(ours.v[i], h))
+			continue;
+		err = xt_fail(e, "iptables table %s: cannot delete chain %s", tname, ours.v[i]);
+	}
+	if (!err)
+		err = create_chains(rs, t, h, e);
+	for (i = 0; !err && i < rs->nrules; i++)
+		if (rs->rules[i].table == t)
+			err = append_rule(&rs->rules[i], h, e);
+	for (i = 0; !err && i < builtin.n; i++)
+		err = fix_hooks(rs, h, t, builtin.v[i], true, e);
+	names_free(&builtin);
+	names_free(&ours);
+	return err;
+}
+
+/*
+ * iptables-legacy serialises on flock(/run/xtables.lock) (or $XTABLES_LOCKFILE, as it
+ * does); libiptc itself does not.  Without the lock our commit can make a concurrent
+ * iptables command fail with EAGAIN, which iptables does not retry: on a legacy host that
+ * would be dockerd's own rule change failing.  The lock is advisory, so when the file cannot
+ * be opened (a read-only /run) we carry on without it: our own commits still retry.
+ * Returns 0 with *fd locked (or -1), or -EBUSY when someone holds the lock for 5 s.
+ */
+static int xt_lock(int *fd, struct err *e)
+{
+	const char *path = getenv("XTABLES_LOCKFILE");
+	struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+	int i;
+
+	*fd = open(path && path[0] ? path : XT_LOCK_PATH, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return 0;
+	for (i = 0; i < XT_LOCK_TRIES; i++) {
+		if (!flock(*fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	close(*fd);
+	*fd = -1;
+	return err_set(e, EBUSY, "iptables: another program holds the xtables lock (%s)",
+		       path && path[0] ? path : XT_LOCK_PATH);
+}
+
+/* One snapshot, one commit; a fresh snapshot when someone else committed in between. */
+static int apply_table(const struct rules_set *rs, enum rules_table t, struct err *e)
+{
+	struct xtc_handle *h;
+	bool race;
+	int try, err;
+
+	if (!rules_uses_table(rs, t) && !xt_table_present(t))
+		return 0;
+	for (try = 1;; try++) {
+		h = iptc_init(rules_table_name(t));
+		if (!h)
+			return xt_fail(e, "cannot read iptables table %s", rules_table_name(t));
+		/*
+		 * An edit that fails is not a race: only a failed commit is retried.  A commit
+		 * is two calls: IPT_SO_SET_REPLACE fails with EAGAIN when the table changed
+		 * since our snapshot; IPT_SO_SET_ADD_COUNTERS (carrying the old rules' counters
+		 * over) fails with EINVAL when it changed between the two, after the new table
+		 * took effect.  Both are settled by starting again from a fresh snapshot; an
+		 * EINVAL that is a rule the kernel rejects comes back every time and is reported.
+		 */
+		err = edit_table(rs, t, h, e);
+		race = false;
+		if (!err && !iptc_commit(h)) {
+			err = xt_errno();
+			race = err == -EAGAIN || err == -EINVAL;
+			commit_error(rs, t, err, e);
+		}
+		iptc_free(h);
+		if (!race || try == COMMIT_RETRIES)
+			return err;
+	}
+}
+
+int xt_apply(const struct rules_set *rs, struct err *e)
+{
+	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT };
+	size_t i;
+	int err, fd;
+
+	err = xt_lock(&fd, e);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++)
+		err = apply_table(rs, order[i], e);
+	if (fd >= 0)
+		close(fd); /* releases the lock */
+	if (err)
+		err_wrap(e, -err, "tiernet: cannot apply the firewall rules");
+	return err;
+}
