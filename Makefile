@@ -36,7 +36,8 @@ else
 Q := @
 endif
 
-.PHONY: all asan check unit unit-asan integration e2e test run deps bench clean install uninstall
+.PHONY: all asan check unit unit-asan integration e2e test run deps freshdeps bench clean install \
+	uninstall export-test
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -80,8 +81,9 @@ build/asan/unit: $(ATEST_OBJS) $(ASAN_LIB)
 # Unit tests need no root and touch no kernel state.
 unit: build/unit
 	build/unit
+# LeakSanitizer on; any sanitizer report of any test process fails (tests/run-unit-asan.sh).
 unit-asan: build/asan/unit
-	ASAN_OPTIONS=detect_leaks=1 build/asan/unit
+	tests/run-unit-asan.sh build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.
@@ -93,7 +95,8 @@ e2e: build/tiernet
 	tests/run-e2e.sh build/tiernet
 
 # The whole suite; README's test command.  Prints one "N passed, N failed" line at the end.
-test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip
+test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip \
+	build/k8s-matrix
 	tests/run-all.sh
 
 run: build/tiernet
@@ -101,6 +104,11 @@ run: build/tiernet
 
 deps:
 	tests/deps.sh
+
+# Root, network access to the Debian mirror, about 3 minutes: `make deps` on a minimal
+# Debian 12 (debootstrap) installs all the build and the tests need (tests/freshdeps.sh).
+freshdeps:
+	tests/freshdeps.sh
 
 clean:
 	rm -rf build
@@ -171,14 +179,15 @@ plugin-rootfs: $(PLUGIN_BIN)
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Root only, in a fresh network namespace: tests/integration/fw-roundtrip.sh runs it.
+# --wrap=iptc_commit: the race test counts the commits that met a replaced table and retried.
 build/fw-roundtrip: build/obj/tests/integration/fw_roundtrip.o build/obj/tests/golden/nets.o $(LIB_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 build/asan/fw-roundtrip: build/asan/obj/tests/integration/fw_roundtrip.o \
 	build/asan/obj/tests/golden/nets.o $(ASAN_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ASAN_FLAGS) -Wl,--wrap=iptc_commit -o $@ $^ $(PKG_LIBS) -lpthread
 
 # ---- Hardening: fuzzing (tests/fuzz), static analysis (tests/analyze); README "Hardening" ----
 # libFuzzer harnesses, one per input tiernet parses, linked against the product objects built
@@ -188,7 +197,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin
+FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
@@ -249,3 +258,15 @@ build/bench/udpflood: tests/bench/udpflood.c
 
 bench: build/tiernet build/bench/sockcall build/bench/udpflood
 	tests/bench/run.sh build/tiernet build/bench
+
+# ---- tiernet export kubernetes (README "More than one host"): no root, no kernel.
+# build/k8s-matrix prints the matrix the compiled rules enforce for a policy file;
+# tests/export/run.sh installs the npm packages of tests/export/package-lock.json into
+# build/export (npm ci), then checks every golden export against the Kubernetes API schema
+# and against that matrix.
+build/k8s-matrix: build/obj/tests/export/matrix.o $(LIB_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+export-test: build/tiernet build/k8s-matrix
+	tests/export/run.sh

@@ -75,51 +75,36 @@ static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
 }
 
 /*
- * The veth pair and the state file are made outside the lock: the endpoint sits in the list
- * marked busy meanwhile, so a repeated call for the same ID sees it, and nothing else can
- * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
+ * May req's endpoint be created on its network?  Sets *n, and *old when the endpoint exists
+ * already (a repeated call, which then has the effect of one).  Returns 0 or -errno.
  */
-int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
-			   struct err *err)
+static int ep_admit(const struct driver_ep_req *req, struct drv_net **n, struct drv_ep **old,
+		    struct err *err)
 {
-	struct drv_ep *e = calloc(1, sizeof(*e)), *old;
-	char bridge[IFNAMSIZ];
-	struct drv_net *n;
-	uint32_t group;
-	int r, mtu;
+	int r;
 
-	memset(reply, 0, sizeof(*reply));
-	if (!e)
-		return err_set(err, ENOMEM, "tiernet: out of memory");
-	pthread_mutex_lock(&drv.lock);
-	n = drv_net_find(req->net_id);
-	if (!n) {
-		r = err_set(err, ENOENT,
-			    "tiernet: network %.12s is unknown to tiernet (its "
-			    "state was lost); remove the network and create it again",
-			    req->net_id);
-		goto out_free;
-	}
-	r = ep_validate(req, n, err);
+	*n = drv_net_find(req->net_id);
+	if (!*n)
+		return err_set(err, ENOENT,
+			       "tiernet: network %.12s is unknown to tiernet (its state was lost); "
+			       "remove the network and create it again",
+			       req->net_id);
+	r = ep_validate(req, *n, err);
 	if (r < 0)
-		goto out_free;
-	old = drv_ep_wait(req->id);
-	if (!old && n->neps >= DRV_BRIDGE_PORTS_MAX) {
-		r = err_set(err, ENOSPC,
-			    "tiernet: network %.12s has %d endpoints, the most a "
-			    "Linux bridge takes; put more containers on another network of the "
-			    "tier",
-			    n->id, DRV_BRIDGE_PORTS_MAX);
-		goto out_free;
-	}
-	if (old) {
-		/* A repeated call (dockerd retried) has the effect of one. */
-		if (old->addr != req->addr || strcmp(old->net_id, n->id))
-			r = err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
-		reply->mac_set = !req->has_mac;
-		memcpy(reply->mac, old->mac, 6);
-		goto out_free;
-	}
+		return r;
+	*old = drv_ep_wait(req->id); /* a CreateEndpoint of it in flight: its outcome */
+	if (!*old && (*n)->neps >= DRV_BRIDGE_PORTS_MAX)
+		return err_set(err, ENOSPC,
+			       "tiernet: network %.12s has %d endpoints, the most a Linux bridge "
+			       "takes; put more containers on another network of the tier",
+			       (*n)->id, DRV_BRIDGE_PORTS_MAX);
+	if (*old && ((*old)->addr != req->addr || strcmp((*old)->net_id, (*n)->id)))
+		return err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
+	return 0;
+}
+
+static void ep_fill(struct drv_ep *e, const struct driver_ep_req *req, const struct drv_net *n)
+{
 	snprintf(e->id, sizeof(e->id), "%s", req->id);
 	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
 	e->addr = req->addr;
@@ -129,6 +114,34 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	else
 		driver_mac_from_ip(e->addr, e->mac);
 	driver_veth_names(e->id, e->host, e->peer);
+}
+
+/*
+ * The veth pair and the state file are made outside the lock: the endpoint sits in the list
+ * marked busy meanwhile, so a repeated call for the same ID sees it, and nothing else can
+ * reach it (dockerd sends nothing for an endpoint before CreateEndpoint answered).
+ */
+int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_reply *reply,
+			   struct err *err)
+{
+	struct drv_ep *e = calloc(1, sizeof(*e)), *old = NULL;
+	char bridge[IFNAMSIZ];
+	struct drv_net *n;
+	uint32_t group;
+	int r, mtu;
+
+	memset(reply, 0, sizeof(*reply));
+	if (!e)
+		return err_set(err, ENOMEM, "tiernet: out of memory");
+	pthread_mutex_lock(&drv.lock);
+	r = ep_admit(req, &n, &old, err);
+	if (r < 0 || old) {
+		reply->mac_set = old && !req->has_mac;
+		if (old)
+			memcpy(reply->mac, old->mac, 6);
+		goto out_free;
+	}
+	ep_fill(e, req, n);
 	snprintf(bridge, sizeof(bridge), "%s", n->bridge);
 	mtu = n->mtu;
 	group = drv_veth_group(n);

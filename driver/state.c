@@ -303,10 +303,10 @@ static struct drv_net *parse_net(const cJSON *o)
 	if (get_int(o, "version", STATE_VERSION, STATE_VERSION, &ver) &&
 	    copy_str(o, "id", n->id, sizeof(n->id)) && driver_id_valid(n->id) &&
 	    copy_str(o, "bridge", n->bridge, sizeof(n->bridge)) &&
-	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && get_ip(o, "gateway", &n->gw) &&
-	    driver_ifname_valid(n->bridge) && get_ip(o, "pool", &n->pool) &&
-	    get_int(o, "prefix", 0, 30, &prefix) && get_int(o, "mtu", 0, 65535, &n->mtu) &&
-	    (n->mtu == 0 || n->mtu >= 68) &&
+	    copy_str(o, "tier", n->tier, sizeof(n->tier)) && n->tier[0] &&
+	    get_ip(o, "gateway", &n->gw) && driver_ifname_valid(n->bridge) &&
+	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 30, &prefix) &&
+	    get_int(o, "mtu", 0, 65535, &n->mtu) && (n->mtu == 0 || n->mtu >= 68) &&
 	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
@@ -322,7 +322,10 @@ static struct drv_net *parse_net(const cJSON *o)
 	return NULL;
 }
 
-/* Exactly "hh:hh:hh:hh:hh:hh", what state_save_ep writes; sscanf would take "-1:+2: 3". */
+/*
+ * Exactly "hh:hh:hh:hh:hh:hh", what state_save_ep writes; sscanf would take "-1:+2: 3".  The
+ * caller also refuses a multicast MAC, which proto.c never accepts and a veth cannot take.
+ */
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -390,7 +393,7 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    copy_str(o, "id", e->id, sizeof(e->id)) && driver_id_valid(e->id) &&
 	    copy_str(o, "network", e->net_id, sizeof(e->net_id)) && driver_id_valid(e->net_id) &&
 	    get_ip(o, "address", &e->addr) && get_int(o, "prefix", 0, 32, &prefix) &&
-	    parse_mac(get_str(o, "mac", 18), e->mac) &&
+	    parse_mac(get_str(o, "mac", 18), e->mac) && !(e->mac[0] & 1) &&
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
 	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) && ep_names_valid(e) &&

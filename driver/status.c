@@ -90,6 +90,21 @@ static void matrix_text(FILE *f, const cJSON *matrix, const cJSON *tiers)
 	}
 }
 
+/* The matrix the rules read back from the kernel enforce, as "matrix". */
+static void add_matrix(cJSON *o, const struct rules_set *rules)
+{
+	struct policy_matrix m;
+	struct policy_net *pn;
+	size_t npn;
+
+	pn = drv_fw_nets(drv.policy, &npn);
+	if (pn && !policy_matrix(drv.policy, pn, npn, rules, &m)) {
+		cJSON_AddItemToObject(o, "matrix", matrix_json(&m));
+		policy_matrix_free(&m);
+	}
+	free(pn);
+}
+
 static cJSON *status_json(const struct rules_set *rules)
 {
 	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
@@ -100,18 +115,8 @@ static cJSON *status_json(const struct rules_set *rules)
 
 	if (!o)
 		return NULL;
-	if (rules) {
-		struct policy_matrix m;
-		struct policy_net *pn;
-		size_t npn;
-
-		pn = drv_fw_nets(drv.policy, &npn);
-		if (pn && !policy_matrix(drv.policy, pn, npn, rules, &m)) {
-			cJSON_AddItemToObject(o, "matrix", matrix_json(&m));
-			policy_matrix_free(&m);
-		}
-		free(pn);
-	}
+	if (rules)
+		add_matrix(o, rules);
 	cJSON_AddStringToObject(o, "firewall",
 				drv.fw_mixed ? "MIXED: a change was half applied and could not be "
 					       "put back; tiernet applies the rules again every 2 s"

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "lib/log.h"
+#include "plugin/export.h"
 #include "plugin/plugin.h"
 #include "policy/policy.h"
 
@@ -476,6 +477,8 @@ static const struct command {
 	  "check a policy file and print \"configuration OK\" or its errors" },
 	{ "status", cmd_status, usage_status,
 	  "show tiers, networks, endpoints, ports and rules of the running daemon" },
+	{ "export", export_main, export_usage,
+	  "print the policy as Kubernetes NetworkPolicy manifests (more than one host)" },
 	{ "version", cmd_version, usage_version, "print the version" },
 	{ "help", cmd_help, usage_help, "show this help, or a command's help" },
 };
@@ -518,6 +521,7 @@ static int cmd_help(int argc, char **argv)
 	       "  tiernet check --config ./tiernet.conf\n"
 	       "  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n"
 	       "  tiernet status\n"
+	       "  tiernet export kubernetes --config ./tiernet.conf | kubectl apply -f -\n"
 	       "\n"
 	       "`tiernet COMMAND --help` or `tiernet help COMMAND` shows a command's options;\n"
 	       "`man 8 tiernet` describes the policy language.\n");

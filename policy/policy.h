@@ -267,6 +267,72 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
 			 uint16_t port, uint32_t host_ip, char *msg, size_t len);
 
 /* ---------------------------------------------------------------------------------------
+ * Export: the policy as Kubernetes NetworkPolicy manifests (`tiernet export kubernetes`).
+ * Pure: a policy in, YAML text and warnings out.  README "More than one host" has the
+ * mapping and what NetworkPolicy cannot say.
+ */
+
+#define K8S_LABEL_MAX	  63 /* a DNS-1123 label: namespace names, label values */
+#define K8S_NAME_MAX	  64 /* buffer for one such label, with the NUL */
+#define K8S_CIDRS_MAX	  32 /* --cluster-cidr given at most this often */
+#define K8S_CIDR_TEXT_MAX 56 /* "ffff:...:ffff/128" with the NUL */
+
+enum k8s_mode {
+	K8S_NAMESPACES, /* one namespace per tier */
+	K8S_LABELS,	/* one namespace, pods labelled tier=NAME */
+};
+
+/* An address range of the cluster (pods, Services, nodes): never part of "world". */
+struct k8s_cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network byte order; AF_INET uses the first 4 bytes */
+	unsigned prefix;
+};
+
+struct k8s_opts {
+	enum k8s_mode mode;
+	const char *ns;	    /* K8S_NAMESPACES: prefix of every namespace ("NS-TIER"), or
+			       NULL; K8S_LABELS: the namespace, NULL for "default" */
+	const char *source; /* the policy file's name, shown in the header comment */
+	const struct k8s_cidr *cidrs;
+	size_t ncidrs;
+};
+
+struct k8s_result {
+	char *yaml;	/* malloc'ed: the manifests */
+	char *warnings; /* malloc'ed: what NetworkPolicy cannot say, one per line */
+	char err[512];	/* why k8s_export refused */
+};
+
+/* k8s_names.c */
+/* Is s a DNS-1123 label (lowercase letters, digits, '-'; alphanumeric at both ends)? */
+bool k8s_label_ok(const char *s);
+/*
+ * Writes tier's Kubernetes name into buf (always NUL-terminated): lowercase, '_' becomes
+ * '-'.  Returns 0, or -EINVAL when that is not a DNS-1123 label (a name ending in '_' or
+ * '-') or does not fit len.
+ */
+int k8s_tier_name(const char *tier, char *buf, size_t len);
+/*
+ * Parses "ADDRESS/PREFIX" (IPv4 or IPv6, prefix 1 or more, no bits set after the prefix).
+ * Returns 0, or -EINVAL with a sentence quoting text in err.
+ */
+int k8s_cidr_parse(const char *text, struct k8s_cidr *out, char *err, size_t len);
+/* Prints c as "10.244.0.0/16" into buf; returns the length needed (snprintf-like). */
+size_t k8s_cidr_format(const struct k8s_cidr *c, char *buf, size_t len);
+bool k8s_cidr_equal(const struct k8s_cidr *a, const struct k8s_cidr *b);
+
+/* k8s.c */
+/*
+ * Translates pol into NetworkPolicy (and Namespace) manifests as o says.  Returns 0 and
+ * fills res->yaml and res->warnings (free both with k8s_result_free), -EINVAL with a
+ * sentence in res->err (a bad --namespace, a repeated range, a tier name Kubernetes cannot
+ * take, two objects that would get one name), or -ENOMEM.
+ */
+int k8s_export(const struct policy *pol, const struct k8s_opts *o, struct k8s_result *res);
+void k8s_result_free(struct k8s_result *res);
+
+/* ---------------------------------------------------------------------------------------
  * The reachability matrix a rules_set enforces, for `tiernet status` (and whoever must tell
  * what the kernel does rather than what the policy file says).
  */

@@ -2,10 +2,19 @@
 # "N passed, N failed" line, and a cleanup stack that runs also when a test fails.
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_CLEANUP=()
+T_LATE=()
 
 ok()  { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 nok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+# skip DESC: a check that cannot run here, said so and counted (never a pass).
+skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
+# late_ok / late_nok / late_note TEXT: results found while the cleanup stack runs (its output
+# is discarded); summary prints them before the closing line.
+late_ok()   { T_PASS=$((T_PASS + 1)); T_LATE+=("ok - $*"); }
+late_nok()  { T_FAIL=$((T_FAIL + 1)); T_LATE+=("not ok - $*"); }
+late_note() { T_LATE+=("#   $*"); }
 
 # check DESC CMD...: passes when CMD succeeds.
 check() {
@@ -35,9 +44,56 @@ run_cleanup() {
 	T_CLEANUP=()
 }
 
+# summary: the closing line ("N passed, N failed", and ", N skipped" when some were); exit
+# status 0 only without failures.  Every suite ends with it: a runner takes a suite whose
+# output lacks it for a suite that died.
 summary() {
-	echo "$T_PASS passed, $T_FAIL failed"
+	[ ${#T_LATE[@]} -eq 0 ] || printf '%s\n' "${T_LATE[@]}"
+	T_LATE=()
+	if [ "$T_SKIP" -gt 0 ]; then
+		echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	else
+		echo "$T_PASS passed, $T_FAIL failed"
+	fi
 	[ "$T_FAIL" -eq 0 ]
+}
+
+# closing_counts FILE: "PASSED FAILED" from the last closing line in FILE; fails without one.
+closing_counts() {
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	[ -n "$line" ] || return 1
+	echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
+}
+
+# run_suite SUITE ARGS...: runs one suite (its output shown as it comes) and returns its exit
+# status.  A suite that exits non-zero without a closing line, or after one that says
+# "0 failed", died half-way (a signal, an exit under set -e, a crash): it is reported here
+# with a closing line of its own, "0 passed, 1 failed", so that it counts in the total.  A
+# suite that exits 0 without a closing line is a failure too.
+run_suite() {
+	local out rc counts name
+	name=$(basename "$1")
+	out=$(mktemp /tmp/tiernet-suite.XXXXXX)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	counts=$(closing_counts "$out")
+	rm -f "$out"
+	if [ -z "$counts" ]; then
+		echo "not ok - $name ended (exit $rc) without its closing line"
+		echo "0 passed, 1 failed"
+		[ "$rc" -ne 0 ] || rc=1
+	elif [ "$rc" -ne 0 ] && [ "${counts#* }" = 0 ]; then
+		echo "not ok - $name exited $rc after a closing line without failures"
+		echo "0 passed, 1 failed"
+	fi
+	return "$rc"
+}
+
+# sanitizer_build BINARY: BINARY was built with AddressSanitizer (the ASan+UBSan build).
+sanitizer_build() {
+	ldd "$1" 2>/dev/null | grep -q 'libasan\|libclang_rt.asan' ||
+		nm "$1" 2>/dev/null | grep -q ' __asan_init'
 }
 
 need_root() {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every end-to-end suite against a real dockerd.  Starts dockerd when none runs (and
-# stops it afterwards), keeping its log in build/dockerd.log for failures.
+# stops it afterwards), keeping its log in build/dockerd.log for failures.  A suite that dies
+# before its closing line counts as a failure (run_suite, tests/lib.sh).
 # usage: run-e2e.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 BIN=$(realpath "$1")
 LOG=$(realpath "$HERE/../build")/dockerd.log
 DOCKER=/usr/bin/docker
@@ -27,7 +29,7 @@ rc=0
 for t in "$HERE"/e2e/*.sh; do
 	case $t in *-lib.sh) continue ;; esac
 	echo "# e2e: $(basename "$t")"
-	"$t" "$BIN" || rc=1
+	run_suite "$t" "$BIN" || rc=1
 done
 if [ -n "$started" ]; then
 	# A suite may have restarted dockerd (policy.sh's legacy part): stop the one running now.

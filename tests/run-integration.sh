@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Runs every integration suite (private network namespaces, no Docker) once per binary given:
-# the normal build and the AddressSanitizer/UBSan build.
+# the normal build and the AddressSanitizer/UBSan build.  install.sh (`make install` into a
+# DESTDIR, which installs build/tiernet whatever binary is given) runs once.  A suite that
+# dies before its closing line counts as a failure (run_suite, tests/lib.sh).
 # usage: run-integration.sh BINARY [BINARY...]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 rc=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+first=1
 for bin in "$@"; do
 	for t in "$HERE"/integration/*.sh; do
-		case $t in *-lib.sh) continue ;; esac
+		case $t in
+		*-lib.sh) continue ;;
+		*/install.sh) [ $first = 1 ] || continue ;;
+		esac
 		echo "# integration: $(basename "$t") with $bin"
-		"$t" "$bin" || rc=1
+		run_suite "$t" "$bin" || rc=1
 	done
+	first=0
 done
 exit $rc

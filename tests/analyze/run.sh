@@ -57,9 +57,13 @@ fi
 
 if command -v clang-tidy >/dev/null; then
 	# One clang-tidy per file, in parallel; findings as "file:line:col: ... [check,...]".
+	# clang-tidy exits 0 with findings; non-zero means it could not check a file (a compile
+	# error, a crash, a missing file), and that fails the run whatever it printed: xargs
+	# exits 123 when any invocation failed.
 	printf '%s\n' "${SRCS[@]}" |
-		xargs -P "$JOBS" -I{} sh -c 'clang-tidy --quiet "$1" -- $2 2>&1' _ {} "$FLAGS" \
-			>"$OUT/clang-tidy.raw"
+		xargs -P "$JOBS" -I{} sh -c 'clang-tidy --quiet "$1" -- $2 2>&1 ||
+			echo "clang-tidy: exit $? on $1"' _ {} "$FLAGS" >"$OUT/clang-tidy.raw"
+	tidy_rc=${PIPESTATUS[1]}
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$OUT/clang-tidy.raw" |
 		sed "s|^$PWD/||" | sort -u >"$OUT/clang-tidy.all"
 	# Drop what clang-tidy.supp lists (CHECK FILE); compile errors are never dropped.
@@ -75,6 +79,8 @@ if command -v clang-tidy >/dev/null; then
 	     END { for (s in supp) if (!(s in used))
 		       printf "tests/analyze/clang-tidy.supp: \"%s\" matches no finding any more: delete it\n", s }' \
 		"$HERE/clang-tidy.supp" "$OUT/clang-tidy.all" >"$OUT/clang-tidy.txt"
+	grep -E '^clang-tidy: exit ' "$OUT/clang-tidy.raw" >>"$OUT/clang-tidy.txt"
+	[ "$tidy_rc" -eq 0 ] || echo "clang-tidy: xargs exit $tidy_rc" >>"$OUT/clang-tidy.txt"
 	rc=0
 	[ -s "$OUT/clang-tidy.txt" ] && rc=1
 	result $rc "clang-tidy: $( [ $rc -eq 0 ] && echo "no finding in ${#SRCS[@]} files" || echo "findings")" \

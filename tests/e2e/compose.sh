@@ -7,10 +7,7 @@
 # usage: compose.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 ROOT=$(cd "$HERE/../.." && pwd)
 
 if ! command -v docker-compose >/dev/null; then
@@ -74,6 +71,8 @@ check_eq "services got their ipv4_address" "10.84.1.10 10.84.2.10 10.84.3.10" \
 if nft list chain ip filter DOCKER-USER >/dev/null 2>&1; then
 	check "the pass-through is in Docker's nft DOCKER-USER chain (libnftables after the capability drop)" \
 		sh -c "nft list chain ip filter DOCKER-USER | grep -q tiernet"
+else
+	skip "the nft pass-through: Docker's rules are not in nf_tables on this host"
 fi
 echo "# reachability by address"
 check "web -> api (front -> mid): api answers" get_is "$(c web)" 10.84.2.10 api
@@ -86,8 +85,11 @@ check_eq "api -> web (mid -> front): denied, while web answers the host below" "
 	"$(http_get "$(c api)" 10.84.1.10)"
 check_eq "the host reaches web through its published port $PORT" web \
 	"$(timeout 3 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null)"
+check_eq "control: Docker's DNS answers within a network: web reaches web by name" web \
+	"$(http_get "$(c web)" web)"
 check_eq "Docker's DNS answers within a network only: web cannot resolve api" "" \
 	"$(http_get "$(c web)" api)"
+check_eq "control: api resolves its own name" api "$(http_get "$(c api)" api)"
 
 echo "# down"
 OUT=$(dc down -t 1 2>&1)
@@ -100,7 +102,7 @@ refute "no container of the project remains" sh -c "$DOCKER ps -a --format '{{.N
 refute "no bridge and no rule of this suite remains" mine_left
 refute "state holds no network and no endpoint" sh -c "ls $STATE/networks $STATE/endpoints | grep -q json"
 if others_live; then
-	echo "# other tiernet drivers have networks now: the global check is skipped"
+	skip "nothing tiernet remains: other tiernet drivers have networks now"
 else
 	check "nothing tiernet remains (links, legacy rules, nft pass-through)" nothing_left
 fi

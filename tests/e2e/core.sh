@@ -4,10 +4,7 @@
 # Subnets: 10.81.0.0/16.   usage: core.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 
 P=tne2e-core
 cleanup_docker() {

@@ -2,6 +2,11 @@
 # made with `docker import`, and tiernet serving as a v1 plugin under a name of its own (its own socket
 # name, so a tiernet the operator runs is never disturbed).  /usr/bin/docker matches the
 # daemon exactly (TESTING-NOTES.md).
+#
+# A suite sources this first thing, with HERE set and the tiernet binary as its argument.
+. "$HERE/../lib.sh"
+need_root
+BIN=$(realpath "${1:?usage: $0 TIERNET_BINARY}")
 DOCKER=${DOCKER:-/usr/bin/docker}
 IMAGE=tiernet-bb:2
 # Each suite serves its own driver name (tncore, tnworld, ...), so suites never share a socket.

@@ -4,10 +4,7 @@
 # Subnets: 10.87.0.0/16.   usage: durability.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 
 P=tne2e-dur
 cleanup_docker() {
@@ -60,8 +57,10 @@ check_eq "24 running" 24 "$(docker ps -q --filter "name=$P-p" | wc -l)"
 check_eq "front -> mid between parallel ones" $P-pmid3 "$(http_get $P-pfront5 10.87.2.103)"
 check_eq "mid -> back between parallel ones" $P-pback7 "$(http_get $P-pmid2 10.87.3.107)"
 check_eq "back -> back inside the tier" $P-pback1 "$(http_get $P-pback8 10.87.3.101)"
-refute "back -> mid is denied" http_get $P-pback4 10.87.2.102
-refute "front -> back is denied" http_get $P-pfront1 10.87.3.104
+check_eq "front -> mid: pmid2 answers pfront6" $P-pmid2 "$(http_get $P-pfront6 10.87.2.102)"
+refute "back -> mid is denied (the same server, pmid2)" http_get $P-pback4 10.87.2.102
+check_eq "mid -> back: pback4 answers pmid6" $P-pback4 "$(http_get $P-pmid6 10.87.3.104)"
+refute "front -> back is denied (the same server, pback4)" http_get $P-pfront1 10.87.3.104
 check_eq "endpoints in tiernet's state = containers" 29 "$(ls "$STATE/endpoints" | grep -c json)"
 docker rm -f $(docker ps -aq --filter "name=$P-p") >/dev/null
 
@@ -85,7 +84,7 @@ if [ "${TIERNET_E2E_DOCKERD_RESTART:-1}" = 1 ]; then
 		"$(http_get $P-web 10.87.1.20)"
 	refute "after: mid -> front still denied" http_get $P-api2 10.87.1.20
 else
-	echo "# skipped (TIERNET_E2E_DOCKERD_RESTART=0)"
+	skip "dockerd restart with a restart-policy container (TIERNET_E2E_DOCKERD_RESTART=0)"
 fi
 
 echo "# teardown"

@@ -14,10 +14,7 @@
 # Subnets: 10.82.0.0/16.   usage: policy.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-. "$HERE/docker-lib.sh"
+. "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
 trap run_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -298,7 +295,7 @@ teardown
 
 echo "# 5. the default matrix, host switched to iptables-legacy before dockerd starts"
 if [ "$LEGACY" = 0 ]; then
-	echo "# skipped (TIERNET_E2E_LEGACY=0)"
+	skip "the default matrix on an iptables-legacy host (TIERNET_E2E_LEGACY=0)"
 else
 	TL=$(date +%s)
 	if check "switch the host to iptables-legacy and restart dockerd" switch_to_legacy; then

@@ -4,15 +4,8 @@
 # usage: bad-input.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 plugin_start "$BIN"
 on_exit plugin_stop
 
@@ -112,6 +105,17 @@ expect_err "Join of an unknown endpoint" /NetworkDriver.Join "$(join_body $NET $
 expect_err "unknown path" /NetworkDriver.Frobnicate '{}' 'unknown path'
 call /NetworkDriver.Frobnicate '{}'
 check_eq "unknown path is a 404" 404 "$CODE"
+
+echo "# a request path cannot forge a line in the log (libmicrohttpd decodes %0a)"
+CODE=$(curl -sS -g --unix-socket "$SOCK" -o "$TMP/resp" -w '%{http_code}' -X POST -H 'Host;' \
+	--data-binary '{}' 'http://plugin/NetworkDriver.Frob%0atiernet[error]:%20forged%0d%1b[2J')
+check_eq "a path with an encoded newline gets 404" 404 "$CODE"
+check_contains "its Err quotes the path with ? for each control character" "$(cat "$TMP/resp")" \
+	'unknown path \"/NetworkDriver.Frob?tiernet[error]: forged??[2J\"'
+check "the daemon logged it on one line, quoted the same way" \
+	grep -qF 'unknown path "/NetworkDriver.Frob?tiernet[error]: forged??[2J"' "$TMP/plugin.log"
+refute "no line of the daemon's log starts with the forged text" \
+	grep -q '^tiernet\[error\]: forged' "$TMP/plugin.log"
 
 head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' ' ' >"$TMP/big"
 CODE=$(curl -sS --unix-socket "$SOCK" -o "$TMP/resp" -w '%{http_code}' -X POST -H 'Host;' \

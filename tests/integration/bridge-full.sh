@@ -5,15 +5,8 @@
 # usage: bridge-full.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 # State on tmpfs: this suite is about the bridge, not about 1,023 fsyncs.
 SHM=$(mktemp -d /dev/shm/tiernet-full.XXXXXX)
 on_exit "rm -rf $SHM"

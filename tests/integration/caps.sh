@@ -9,15 +9,8 @@
 # usage: caps.sh TIERNET_BINARY
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 on_exit plugin_stop
 NET=87aa000000000000000000000000000000000000000000000000000000000001
 EP=87ee000000000000000000000000000000000000000000000000000000000001
@@ -53,7 +46,8 @@ exercise() {
 	check_contains "$1: CreateEndpoint succeeds" "$CODE $BODY" '200 {"Interface"'
 	check "$1: its state file was written" test -s "$STATE/endpoints/$EP.json"
 	call /NetworkDriver.Join "$(join_body $NET $EP /var/run/docker/netns/caps-test)"
-	check_contains "$1: Join succeeds" "$CODE" 200
+	check_contains "$1: Join succeeds (200, the interface, no Err)" "$CODE $BODY" \
+		'200 {"InterfaceName":{"SrcName":"tnc87ee00000000"'
 	container_in "$ns" tnc87ee00000000 10.87.1.2/24 10.87.1.1
 	check "$1: the host reaches the container through the bridge" busybox ping -c1 -W2 10.87.1.2
 	check_caps "$1, after requests"
@@ -87,7 +81,7 @@ cat >"$TMP/systemd-like" <<EOF
 exec setpriv --bounding-set=-all,+net_admin,+net_raw --inh-caps=-all "$BIN" "\$@"
 EOF
 chmod 0755 "$TMP/systemd-like"
-: >"$TMP/plugin.log"
+cat "$TMP/plugin.log" >>"$TMP/plugin.log.earlier"; : >"$TMP/plugin.log"
 plugin_start "$TMP/systemd-like"
 check "the daemon runs" kill -0 "$PLUGIN_PID"
 check_caps "systemd"
@@ -101,7 +95,7 @@ cat >"$TMP/no-setpcap" <<EOF
 exec setpriv --bounding-set=-all,+net_admin,+net_raw,+sys_admin --inh-caps=-all "$BIN" "\$@"
 EOF
 chmod 0755 "$TMP/no-setpcap"
-: >"$TMP/plugin.log"
+cat "$TMP/plugin.log" >>"$TMP/plugin.log.earlier"; : >"$TMP/plugin.log"
 plugin_start "$TMP/no-setpcap"
 check_caps "no CAP_SETPCAP"
 check "it warns that the bounding set keeps 1 capability" \

@@ -5,15 +5,8 @@
 # usage: core.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 plugin_start "$BIN"
 on_exit plugin_stop
 
@@ -88,8 +81,18 @@ serve_http "$NS2" 8080 c2
 check "ping between the two containers" ip netns exec "$NS1" busybox ping -c1 -W2 10.77.1.3
 check_eq "TCP between the two containers reaches c2" c2 \
 	"$(ip netns exec "$NS1" timeout 3 busybox wget -q -O - http://10.77.1.3:8080/ 2>/dev/null)"
-refute "the container cannot reach the host (no allow front -> host)" \
-	ip netns exec "$NS1" busybox ping -c1 -W1 10.77.1.1
+refute "the container cannot ping the host (no allow front -> host)" ping_once "$NS1" 10.77.1.1
+# The control: the same ping is answered once the policy allows front -> host.
+{ cat "$CONF"; echo "allow front -> host"; } >"$TMP/host.conf"
+cp "$CONF" "$TMP/default.conf"
+cp "$TMP/host.conf" "$CONF"
+plugin_hup
+check_eq "SIGHUP with allow front -> host is applied" 0 $?
+check "control: with allow front -> host the same ping is answered" ping_once "$NS1" 10.77.1.1
+cp "$TMP/default.conf" "$CONF"
+plugin_hup
+check_eq "SIGHUP back to the default policy is applied" 0 $?
+refute "and the ping is refused again" ping_once "$NS1" 10.77.1.1
 
 echo "# Leave and DeleteEndpoint"
 container_out "$NS1" tnce1e1e1e1e1e1

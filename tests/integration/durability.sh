@@ -12,19 +12,12 @@
 # usage: durability.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 T0=$SECONDS
 # Restarts run the binary several times: run a private copy, so that a rebuild of the tree
 # during the run cannot swap it (or make it briefly unexecutable) in between.
 cp "$BIN" "$TMP/tiernet-under-test" && BIN=$TMP/tiernet-under-test
 
-ip link set lo up
 plugin_start "$BIN"
 on_exit plugin_stop
 

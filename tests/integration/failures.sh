@@ -6,15 +6,8 @@
 # usage: failures.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 # A private xtables lock, so holding it never stalls the host's own iptables.
 export XTABLES_LOCKFILE=$TMP/xtables.lock
 touch "$XTABLES_LOCKFILE"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration: iptc_apply / iptc_dump / the nft pass-through against the real kernel, in a
+# Integration: xt_apply / xt_read / the nft pass-through against the real kernel, in a
 # private network namespace where the legacy and nf_tables rule sets start empty.
 # usage: fw-roundtrip.sh [BINARY]   (exit 127 = skipped)
 # BINARY is build/fw-roundtrip (the default) or build/asan/fw-roundtrip; given the tiernet

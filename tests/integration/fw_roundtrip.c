@@ -21,6 +21,7 @@
 #include <libiptc/libiptc.h>
 #include <nftables/libnftables.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -50,6 +51,24 @@ static char *dump(void)
 		text = rules_dump(&rs);
 	rules_clear(&rs);
 	return text;
+}
+
+/*
+ * Every iptc_commit of this program goes through here (the Makefile links it with
+ * -Wl,--wrap=iptc_commit), so that the race test can tell whether xt_apply met a table
+ * replaced under it (the kernel's EAGAIN, or EINVAL for lost counters) and tried again.
+ */
+int __real_iptc_commit(struct xtc_handle *h);
+int __wrap_iptc_commit(struct xtc_handle *h);
+static unsigned long commit_races;
+
+int __wrap_iptc_commit(struct xtc_handle *h)
+{
+	int r = __real_iptc_commit(h);
+
+	if (!r && (errno == EAGAIN || errno == EINVAL))
+		commit_races++;
+	return r;
 }
 
 __attribute__((format(printf, 2, 3))) static bool check(bool ok, const char *fmt, ...)
@@ -726,7 +745,7 @@ static void test_errors(void)
  * the filter table every millisecond; every apply must still succeed, through the fresh-
  * snapshot retries on EAGAIN (table replaced under us) and EINVAL (counters lost).
  */
-static void race_writer(void)
+static void race_writer(volatile unsigned long *commits)
 {
 	struct timespec ms = { .tv_nsec = 1000 * 1000 };
 	const xt_chainlabel name = "RACE";
@@ -740,8 +759,10 @@ static void race_writer(void)
 				iptc_create_chain(name, h);
 			else
 				iptc_delete_chain(name, h);
-			if (iptc_commit(h))
+			if (iptc_commit(h)) {
 				add = !add;
+				(*commits)++;
+			}
 			iptc_free(h);
 		}
 		nanosleep(&ms, NULL);
@@ -750,11 +771,21 @@ static void race_writer(void)
 
 static void test_race(void)
 {
+	volatile unsigned long *commits;
+	void *shm;
+	unsigned long races0 = commit_races, before = 0;
 	struct rules_set rs;
 	struct rules_rule r;
 	int i, fails = 0;
 	pid_t pid;
 
+	/* The writer's successful commits, counted in memory both processes see. */
+	shm =
+	    mmap(NULL, sizeof(*commits), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!check(shm != MAP_FAILED, "race: shared counter"))
+		return;
+	commits = shm;
+	*commits = 0;
 	rules_init(&rs);
 	chain(&rs, RULES_FILTER, "TIERNET-R", "FORWARD");
 	r = base(RULES_FILTER, "TIERNET-R", RULES_ACCEPT);
@@ -763,8 +794,13 @@ static void test_race(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
-		race_writer();
-	for (i = 0; pid > 0 && i < 100; i++)
+		race_writer(commits);
+	/* The writer is running before the first apply (at most 5 s). */
+	for (i = 0; pid > 0 && i < 500 && !*commits; i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	before = *commits;
+	/* 100 applies, and more (up to 3,000) until at least one met the writer's commit. */
+	for (i = 0; pid > 0 && before && (i < 100 || (commit_races == races0 && i < 3000)); i++)
 		if (apply(&rs)) {
 			fails++;
 			printf("  %s\n", last_err.msg);
@@ -773,8 +809,15 @@ static void test_race(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	check(pid > 0 && !fails, "100 applies against a concurrent libiptc writer: %d failed",
-	      fails);
+	check(pid > 0 && before && *commits > before,
+	      "race: the competing writer committed while tiernet applied (%lu commits)",
+	      *commits - before);
+	check(commit_races > races0,
+	      "race: %lu of tiernet's commits met a table replaced under them and were retried",
+	      commit_races - races0);
+	check(pid > 0 && i >= 100 && !fails,
+	      "%d applies against a concurrent libiptc writer: %d failed", i, fails);
+	munmap(shm, sizeof(*commits));
 	rules_clear(&rs);
 	check(apply(&rs) == 0, "race: the empty set cleans up");
 }
@@ -875,10 +918,8 @@ static void test_golden(void)
 	size_t i;
 
 	snprintf(pattern, sizeof(pattern), "%s/*.conf", dir ? dir : "tests/golden");
-	if (glob(pattern, 0, NULL, &g)) {
-		printf("# no golden cases under %s\n", pattern);
+	if (!check(!glob(pattern, 0, NULL, &g), "golden: cases under %s", pattern))
 		return;
-	}
 	/*
 	 * As on a host where Docker keeps legacy rules: DOCKER-USER exists, FORWARD jumps to it
 	 * first, and it ends in RETURN.  tiernet hooks from it too, and takes only that away.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Integration: `make install` / `make uninstall` into a DESTDIR.  The expected files with the
 # expected modes, the unit pointing at the installed binary (and passing systemd-analyze
-# verify where it exists), the default policy = the embedded one, a second install keeping
-# a changed policy, uninstall removing what install added except a changed policy.  Needs no
-# root and no network; build/tiernet must exist (it is not rebuilt here).
-# usage: install.sh [TIERNET_BINARY]   (the binary is not used: make install takes build/tiernet)
+# verify), the man page without warnings, the default policy = the embedded one, a second
+# install keeping a changed policy, uninstall removing what install added except a changed
+# policy.  Needs no root and no network; build/tiernet must exist (it is not rebuilt here).
+# usage: install.sh [TIERNET_BINARY]   (the binary is not used: make install takes build/tiernet,
+# so tests/run-integration.sh runs this suite once, not once per binary)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
@@ -44,14 +45,15 @@ check_eq "nothing else is installed" \
 	"$(printf '%s\n' etc/tiernet/tiernet.conf lib/systemd/system/tiernet.service \
 		usr/sbin/tiernet usr/share/man/man8/tiernet.8 | sort)" \
 	"$(cd "$D" && find . -type f | sed 's|^\./||' | sort)"
-if command -v systemd-analyze >/dev/null; then
+# Both tools come with `make deps` (systemd, man-db): missing, they fail the suite.
+if check "systemd-analyze is installed (make deps: systemd)" command -v systemd-analyze; then
 	# verify needs the ExecStart binary at its real path: check a copy pointing at DESTDIR.
 	sed "s|/usr/sbin/tiernet|$D/usr/sbin/tiernet|g" "$D/lib/systemd/system/tiernet.service" \
 		>"$TMP/tiernet.service"
 	OUT=$(systemd-analyze verify --man=no "$TMP/tiernet.service" 2>&1)
 	check_eq "systemd-analyze verify finds nothing to say" "" "$OUT"
 fi
-if command -v man >/dev/null; then
+if check "man is installed (make deps: man-db)" command -v man; then
 	OUT=$(MANWIDTH=80 man --warnings -l "$D/usr/share/man/man8/tiernet.8" 2>&1 >/dev/null)
 	check_eq "the man page renders without warnings" "" "$OUT"
 fi

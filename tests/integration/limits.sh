@@ -6,17 +6,10 @@
 # usage: limits.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 trap 'run_cleanup' EXIT
 trap 'exit 130' INT TERM
 
-ip link set lo up
 plugin_start "$BIN"
 on_exit plugin_stop
 

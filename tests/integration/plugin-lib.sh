@@ -1,12 +1,35 @@
 # Helpers to drive `tiernet serve` through its socket exactly as dockerd does (PROTOCOL.md
 # §1.1: POST, an empty Host header, no Content-Type, compact JSON plus a newline), and to
 # play dockerd's part of moving interfaces into "containers" (network namespaces).
+#
+# A suite sources this first thing, with HERE set and the tiernet binary as its argument:
+# it needs root, re-executes the suite in a private network namespace (unshare -n), and
+# sets BIN.
+. "$HERE/../lib.sh"
+need_root
+BIN=$(realpath "${1:?usage: $0 TIERNET_BINARY}")
+if [ -z "${TN_IN_NETNS:-}" ]; then
+	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
 TMP=$(mktemp -d /tmp/tiernet-it.XXXXXX)
 SOCK=$TMP/tiernet.sock
 STATE=$TMP/state
 CONF=$TMP/tiernet.conf
 PLUGIN_PID=
 on_exit "rm -rf $TMP"
+
+# A sanitizer build fails the suite on any sanitizer report.  AddressSanitizer and
+# LeakSanitizer write each report to a file of its own under $TMP/sanitizer (log_path, one per
+# process: the daemon of every start, a daemon that refused to start, `tiernet status`, ...);
+# UBSan (GCC) prints its "runtime error:" lines on stderr, for the daemon plugin.log.  The
+# daemon is stopped in the cleanup stack and LeakSanitizer reports only at exit, so the check
+# runs there, after every plugin_stop (it is registered before them), and summary prints it.
+if sanitizer_build "$BIN"; then
+	mkdir -p "$TMP/sanitizer"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TMP/sanitizer/report"
+	on_exit sanitizer_verdict
+fi
 
 write_default_policy "$CONF"
 
@@ -249,6 +272,30 @@ fw_flush_tiernet() {
 	done
 }
 
-# sanitizer_report: prints an AddressSanitizer / LeakSanitizer / UBSan report from the
-# daemon's log, if any; fails when there is none.
-sanitizer_report() { grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/plugin.log"; }
+# sanitizer_report: prints every AddressSanitizer / LeakSanitizer report file and every UBSan
+# line of the daemon's logs, if any; fails when there is none.
+sanitizer_report() {
+	local f found=1
+	for f in "$TMP"/sanitizer/report.*; do
+		[ -e "$f" ] || continue
+		echo "== $(basename "$f"):"
+		cat "$f"
+		found=0
+	done
+	grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/plugin.log* 2>/dev/null && found=0
+	return $found
+}
+
+# sanitizer_verdict: the end-of-suite check (in the cleanup stack, see above).
+sanitizer_verdict() {
+	local out line
+	if out=$(sanitizer_report); then
+		late_nok "no sanitizer report from any tiernet process of this suite"
+		while IFS= read -r line; do
+			late_note "$line"
+		done < <(printf '%s\n' "$out" |
+			grep -E '^== report|ERROR: |SUMMARY: |runtime error|^ +#[0-9]+ ' | head -60)
+	else
+		late_ok "no sanitizer report from any tiernet process of this suite (ASan, LSan, UBSan)"
+	fi
+}

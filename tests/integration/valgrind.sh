@@ -10,8 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
 need_root
 BIN=$(realpath "$1")
-if ldd "$BIN" 2>/dev/null | grep -q 'libasan\|libclang_rt.asan' ||
-	nm "$BIN" 2>/dev/null | grep -q ' __asan_init'; then
+if sanitizer_build "$BIN"; then
 	echo "# valgrind: $BIN is a sanitizer build; memcheck runs on the normal build"
 	echo "0 passed, 0 failed"
 	exit 0
@@ -51,9 +50,22 @@ exit \$rc
 WRAPPER
 chmod 0755 "$VG/tiernet"
 
+# Each sub-suite's results become this suite's: its lines are shown prefixed, its closing line
+# is added into this suite's counts, and one that died (non-zero exit without a closing
+# line, or after one without failures) is a failure.
 for suite in core bad-input; do
 	echo "# $suite.sh with the daemon under valgrind"
-	"$HERE/$suite.sh" "$VG/tiernet" 2>&1 | sed -E 's/^(ok|not ok) - /\1 - valgrind: /'
+	"$HERE/$suite.sh" "$VG/tiernet" >"$VG/$suite.out" 2>&1
+	rc=$?
+	sed -E 's/^(ok|not ok|skip) - /\1 - valgrind: /; s/^([0-9]+ passed, [0-9]+ failed.*)/# valgrind: '"$suite"'.sh: \1/' \
+		"$VG/$suite.out"
+	if counts=$(closing_counts "$VG/$suite.out"); then
+		T_PASS=$((T_PASS + ${counts% *})) T_FAIL=$((T_FAIL + ${counts#* }))
+		[ "$rc" -eq 0 ] || [ "${counts#* }" -gt 0 ] ||
+			nok "valgrind: $suite.sh exited $rc after a closing line without failures"
+	else
+		nok "valgrind: $suite.sh ended (exit $rc) without its closing line"
+	fi
 done
 
 # One log per daemon run.  Every run: no memory error.  A run stopped by SIGTERM/SIGINT (a

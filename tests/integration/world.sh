@@ -6,15 +6,8 @@
 # usage: world.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-need_root
-BIN=$(realpath "$1")
-if [ -z "${TN_IN_NETNS:-}" ]; then
-	TN_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
-. "$HERE/plugin-lib.sh"
+. "$HERE/plugin-lib.sh" # root, a private network namespace (re-executes), the daemon's helpers
 
-ip link set lo up
 W=tnit-world-$$
 on_exit "ip netns del $W"
 ip netns add "$W"
@@ -64,6 +57,24 @@ serve_whoami() {
 }
 get() { ip netns exec "$1" timeout 2 busybox wget -q -O - "$2" 2>/dev/null; }
 host_get() { timeout 2 busybox wget -q -O - "$1" 2>/dev/null; }
+# world_refused DESC PORT CONTROL_PORT CONTROL_NAME: the world gets no answer from the host's
+# PORT, while the same probe (the world fetching /cgi-bin/who, the only path the servers
+# serve, from a published port of the host's address) gets CONTROL_NAME's answer from
+# CONTROL_PORT at that moment.  Both run at once, so a dead world or a broken probe fails.
+world_refused() {
+	local no yes
+	get "$W" "http://10.80.0.1:$2/cgi-bin/who" >"$TMP/refused.out" &
+	yes=$(get "$W" "http://10.80.0.1:$3/cgi-bin/who")
+	wait $!
+	no=$(cat "$TMP/refused.out")
+	if [ -n "$no" ]; then
+		nok "$1 (port $2 answered the world: [$no])"
+	elif [[ "$yes" != "$4 10.80.0.2" ]]; then
+		nok "$1: unproven, the control (port $3) did not answer the world either ([$yes])"
+	else
+		ok "$1 (while port $3 answers the world: $yes)"
+	fi
+}
 
 call /NetworkDriver.CreateNetwork "$(net_body $FRONT front 10.80.1.1/24 10.80.1.0/24)"
 call /NetworkDriver.CreateNetwork "$(net_body $MID mid 10.80.2.1/24 10.80.2.0/24)"
@@ -107,7 +118,8 @@ check_contains "a host port taken by another mapping is refused" "$BODY" \
 pec $MID "$(ep 3)" "$(pm 6 80 18090)"
 check_contains "publishing on a tier without allow world -> T names the line to add" "$BODY" \
 	'add the line \"allow world -> mid\"'
-refute "and nothing was published" get "$W" http://10.80.0.1:18090/
+world_refused "and nothing was published" 18090 18080 web
+refute "no DNAT rule for 18090" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18090'"
 pec $BACK "$(ep 4)" "$(pm 6 80 18095)"
 check_contains "an internal tier cannot publish to the world" "$BODY" "is internal"
 pec $MID "$(ep 3)" "$(pm 6 80 18091 127.0.0.1)"
@@ -115,7 +127,13 @@ check_eq "a port bound to 127.0.0.1 is allowed on a tier without world access" '
 	"$CODE $BODY"
 check_contains "and reachable from the host through 127.0.0.1" \
 	"$(host_get http://127.0.0.1:18091/cgi-bin/who)" "api "
-refute "but not from the world" get "$W" http://10.80.0.1:18091/
+world_refused "but not from the world" 18091 18080 web
+# On front the policy lets the world reach published ports: only the binding keeps it out.
+pec $FRONT "$(ep 2)" "$(pm 6 80 18092 127.0.0.1)"
+check_eq "a port bound to 127.0.0.1 on front (a tier the world may reach)" '200 {}' "$CODE $BODY"
+check_contains "answers the host through 127.0.0.1" \
+	"$(host_get http://127.0.0.1:18092/cgi-bin/who)" "peer "
+world_refused "but not the world, though front's published ports are open to it" 18092 18080 web
 pec $BACK "$(ep 4)" "$(pm 6 80 18096 127.0.0.1)"
 check_contains "a 127.0.0.1 port even on an internal tier works from the host" \
 	"$(host_get http://127.0.0.1:18096/cgi-bin/who)" "db "
@@ -137,7 +155,7 @@ check_contains "while the world answers others at that moment" \
 echo "# revoke"
 call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
 check_eq "Revoke succeeds" '200 {}' "$CODE $BODY"
-refute "the port is gone after Revoke" get "$W" http://10.80.0.1:18080/
+world_refused "the port is gone after Revoke" 18080 "${AUTO:-1}" peer
 refute "its DNAT rule is gone" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18080'"
 
 echo "# teardown"
