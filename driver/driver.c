@@ -231,7 +231,7 @@ int driver_init(const char *state_dir, struct policy *pol, struct err *err)
 	assign_tier_ids();
 	reconcile(pol);
 	if (drv.nets)
-		drv_ip_forward_on();
+		drv_ip_forward_on(drv_any_dual());
 	drv_fw_init();
 	r = drv_fw_sync(pol, NULL, true, err);
 	if (r < 0)

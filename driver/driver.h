@@ -8,6 +8,7 @@
 #define TIERNET_DRIVER_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,13 +41,22 @@ struct driver_net_req {
 	size_t nipv4;	   /* entries in IPv4Data; only the first is used */
 	uint32_t gw, pool; /* network byte order */
 	uint8_t gw_prefix, pool_prefix;
+	size_t nipv6; /* entries in IPv6Data; only the first is used */
+	struct in6_addr gw6, pool6;
+	uint8_t gw6_prefix, pool6_prefix;
 };
 
-/* One published port (com.docker.network.portmap entry). */
+/*
+ * One published port (com.docker.network.portmap entry).  HostIP "" publishes on both
+ * families (family 0); an IPv4 HostIP on IPv4 only (AF_INET, host_ip), an IPv6 one on IPv6
+ * only (AF_INET6, host_ip6); 0.0.0.0 and :: are every address of their family.
+ */
 struct driver_port {
 	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t port;	  /* container port */
+	uint8_t family;	  /* 0 (both), AF_INET or AF_INET6 */
 	uint32_t host_ip; /* network byte order, 0 = all addresses */
+	struct in6_addr host_ip6;
 	uint16_t host_port, host_port_end;
 };
 
@@ -56,7 +66,9 @@ struct driver_ep_req {
 	char id[DRIVER_ID_LEN + 1];
 	uint32_t addr; /* network byte order */
 	uint8_t prefix;
-	bool has_ipv6;
+	bool has_ipv6; /* AddressIPv6 given: addr6/prefix6 */
+	struct in6_addr addr6;
+	uint8_t prefix6;
 	bool has_mac;
 	uint8_t mac[6];
 	struct driver_opt opts[DRIVER_OPTS_MAX]; /* user --driver-opt keys */
@@ -88,6 +100,8 @@ struct driver_pec_req {
 struct driver_join_reply {
 	char src_name[IFNAMSIZ];
 	uint32_t gateway; /* network byte order */
+	bool has_gateway6;
+	struct in6_addr gateway6;
 	bool disable_gateway_service;
 };
 

@@ -45,6 +45,27 @@ int drv_ep_save(struct drv_ep *e, struct err *err)
 
 /* ---- CreateEndpoint / DeleteEndpoint ---- */
 
+static int ep_validate6(const struct driver_ep_req *req, const struct drv_net *n, struct err *err)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct in6_addr pool;
+
+	inet_ntop(AF_INET6, &req->addr6, ip, sizeof(ip));
+	if (!n->dual)
+		return err_set(err, EINVAL,
+			       "tiernet: the endpoint has IPv6 address %s but network %.12s has no "
+			       "IPv6 subnet",
+			       ip, n->id);
+	drv_prefix6(&req->addr6, n->prefix6, &pool);
+	if (memcmp(&pool, &n->pool6, sizeof(pool)) || !memcmp(&req->addr6, &n->gw6, sizeof(pool)) ||
+	    !memcmp(&req->addr6, &n->pool6, sizeof(pool)))
+		return err_set(err, EINVAL,
+			       "tiernet: IPv6 address %s is not a host address of the network's "
+			       "IPv6 subnet",
+			       ip);
+	return 0;
+}
+
 static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n, struct err *err)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -71,7 +92,7 @@ static int ep_validate(const struct driver_ep_req *req, const struct drv_net *n,
 			       "tiernet: address %s is not a host address of "
 			       "the network's subnet",
 			       ip);
-	return 0;
+	return req->has_ipv6 ? ep_validate6(req, n, err) : 0;
 }
 
 /*
@@ -98,7 +119,9 @@ static int ep_admit(const struct driver_ep_req *req, struct drv_net **n, struct 
 			       "tiernet: network %.12s has %d endpoints, the most a Linux bridge "
 			       "takes; put more containers on another network of the tier",
 			       (*n)->id, DRV_BRIDGE_PORTS_MAX);
-	if (*old && ((*old)->addr != req->addr || strcmp((*old)->net_id, (*n)->id)))
+	if (*old && ((*old)->addr != req->addr || strcmp((*old)->net_id, (*n)->id) ||
+		     (*old)->has6 != req->has_ipv6 ||
+		     memcmp(&(*old)->addr6, &req->addr6, sizeof(req->addr6))))
 		return err_set(err, EEXIST, "tiernet: endpoint %.12s exists already", req->id);
 	return 0;
 }
@@ -109,6 +132,9 @@ static void ep_fill(struct drv_ep *e, const struct driver_ep_req *req, const str
 	snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
 	e->addr = req->addr;
 	e->prefix = req->prefix;
+	e->has6 = req->has_ipv6;
+	e->addr6 = req->addr6;
+	e->prefix6 = req->prefix6;
 	if (req->has_mac)
 		memcpy(e->mac, req->mac, 6);
 	else
@@ -258,6 +284,8 @@ int driver_join(const struct driver_join_req *req, struct driver_join_reply *rep
 		goto out;
 	snprintf(reply->src_name, sizeof(reply->src_name), "%s", e->peer);
 	reply->gateway = n->gw;
+	reply->has_gateway6 = n->dual && e->has6;
+	reply->gateway6 = n->gw6;
 	reply->disable_gateway_service = drv_net_internal(n, drv.policy);
 out:
 	pthread_mutex_unlock(&drv.lock);

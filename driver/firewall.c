@@ -20,10 +20,14 @@
 #include "driver/internal.h"
 #include "lib/log.h"
 
-/* The published ports of every endpoint, as the compiler wants them; NULL on ENOMEM. */
-static struct policy_map *collect_maps(size_t *n)
+/*
+ * The published ports of every endpoint in family's form, as the compiler wants them; NULL
+ * on ENOMEM.  IPv6: the mappings that take IPv6, of endpoints that have an IPv6 address.
+ */
+static struct policy_map *collect_maps(int family, size_t *n)
 {
 	struct policy_map *maps;
+	const struct driver_port *p;
 	struct drv_ep *e;
 	size_t i, k = 0;
 
@@ -31,14 +35,24 @@ static struct policy_map *collect_maps(size_t *n)
 	for (e = drv.eps; e; e = e->next)
 		*n += e->nports;
 	maps = calloc(*n ? *n : 1, sizeof(*maps));
-	for (e = drv.eps; maps && e; e = e->next)
-		for (i = 0; i < e->nports; i++, k++) {
-			maps[k].proto = e->ports[i].proto;
-			maps[k].host_ip = e->ports[i].host_ip;
-			maps[k].host_port = e->ports[i].host_port;
+	for (e = drv.eps; maps && e; e = e->next) {
+		if (family == AF_INET6 && !e->has6)
+			continue;
+		for (i = 0; i < e->nports; i++) {
+			p = &e->ports[i];
+			if (!drv_port_in(p, family))
+				continue;
+			maps[k].proto = p->proto;
+			maps[k].host_ip = p->host_ip;
+			maps[k].host_ip6 = p->host_ip6;
+			maps[k].host_port = p->host_port;
 			maps[k].addr = e->addr;
-			maps[k].port = e->ports[i].port;
+			maps[k].addr6 = e->addr6;
+			maps[k].port = p->port;
+			k++;
 		}
+	}
+	*n = k;
 	return maps;
 }
 
@@ -54,6 +68,9 @@ struct policy_net *drv_fw_nets(const struct policy *pol, size_t *count)
 		snprintf(nets[i].bridge, sizeof(nets[i].bridge), "%s", n->bridge);
 		nets[i].addr = n->gw;
 		nets[i].mask = drv_prefix_mask(n->prefix);
+		nets[i].dual = n->dual;
+		nets[i].addr6 = n->gw6;
+		nets[i].prefix6 = n->prefix6;
 		nets[i].tier = policy_tier_find(pol, n->tier);
 		nets[i].internal = drv_net_internal(n, pol);
 		nets[i].group = drv_net_group(n);
@@ -188,27 +205,70 @@ static uint32_t *isolated_groups(const struct policy *pol, size_t *n)
 	return v;
 }
 
+/* What one family compiles to: its published ports and its rules. */
+struct fw_set {
+	struct policy_map *maps;
+	size_t nmaps;
+	struct rules_set rs;
+};
+
+static void fw_set_free(struct fw_set *f)
+{
+	free(f->maps);
+	rules_clear(&f->rs);
+}
+
+/*
+ * Compiles family's set: IPv4 always, IPv6 when a network is dual-stack (else the IPv6
+ * set stays empty, which takes tiernet's ip6tables chains away).  0 or -errno with err.
+ */
+static int fw_compile(const struct policy *pol, const struct policy_net *nets, size_t count,
+		      int family, struct fw_set *out, struct err *err)
+{
+	struct policy_host host = { .docker = (const char(*)[IFNAMSIZ])drv.docker,
+				    .ndocker = drv.ndocker };
+	int r = 0;
+
+	rules_init_family(&out->rs, family);
+	out->maps = collect_maps(family, &out->nmaps);
+	if (!out->maps)
+		return err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
+	if (family == AF_INET6 && !drv_any_dual())
+		return 0;
+	r = policy_compile(pol, nets, count, &host, &out->rs);
+	if (!r && count)
+		r = policy_compile_maps(out->maps, out->nmaps, &out->rs);
+	if (r < 0)
+		return err_set(err, -r, "tiernet: cannot compile the %s firewall rules: %s",
+			       family == AF_INET6 ? "IPv6" : "IPv4", strerror(-r));
+	return 0;
+}
+
 /*
  * Cuts the connections rs no longer allows (policy/ct.c judges them); a failure is logged:
  * the rules are in place, only old connections may live on until they time out.
  */
 static void cut_flows(const struct policy *pol, const struct policy_net *nets, size_t n,
-		      const struct policy_map *maps, size_t nmaps, const struct drv_net *gone,
-		      const struct rules_set *rs)
+		      const struct fw_set *set, const struct drv_net *gone)
 {
 	struct policy_net g = { 0 };
 	struct policy_matrix m;
-	struct policy_flows f = { .nets = nets, .n = n, .maps = maps, .nmaps = nmaps };
+	struct policy_flows f = {
+		.family = set->rs.family, .nets = nets, .n = n, .maps = set->maps, .nmaps = set->nmaps
+	};
 	struct err err;
 	int r;
 
-	if (policy_matrix(pol, nets, n, rs, &m) < 0) {
+	if (policy_matrix(pol, nets, n, &set->rs, &m) < 0) {
 		log_error("tiernet: out of memory judging connections; old ones stay");
 		return;
 	}
 	if (gone) {
 		g.addr = gone->pool;
 		g.mask = drv_prefix_mask(gone->prefix);
+		g.dual = gone->dual;
+		g.addr6 = gone->pool6;
+		g.prefix6 = gone->prefix6;
 		g.tier = -1;
 		f.gone = &g;
 		f.ngone = 1;
@@ -218,26 +278,49 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 	if (r < 0)
 		log_error("%s", err.msg);
 	else if (r > 0)
-		log_info("cut %d connection(s) the rules no longer allow", r);
+		log_info("cut %d %s connection(s) the rules no longer allow", r,
+			 f.family == AF_INET6 ? "IPv6" : "IPv4");
 	policy_matrix_free(&m);
 }
 
-/*
- * xt_apply with what is in force as the way back: the last set applied, or at the first sync
- * what the kernel holds (a previous run's rules).  A mixed result is remembered: status
- * says so and the tick applies again until it converges.
- */
-static int apply_tables(const struct rules_set *rs, struct err *err)
+/* What is in force in family's tables: the set last applied, or what the kernel holds. */
+static const struct rules_set *in_force(int family, struct rules_set *buf)
 {
-	struct rules_set now;
 	struct err ignored;
 	int r;
 
-	rules_init(&now);
-	if (!drv.fw_applied && xt_read(&now, &ignored) < 0)
-		rules_clear(&now);
-	r = xt_apply(rs, drv.fw_applied ? &drv.fw_rules : &now, err);
-	rules_clear(&now);
+	if (drv.fw_applied)
+		return family == AF_INET6 ? &drv.fw_rules6 : &drv.fw_rules;
+	rules_init_family(buf, family);
+	r = family == AF_INET6 ? xt6_read(buf, &ignored) : xt_read(buf, &ignored);
+	if (r < 0)
+		rules_clear(buf);
+	return buf;
+}
+
+/*
+ * xt_apply for both families, IPv4 first, with what is in force as the way back: when the
+ * IPv6 tables fail, the IPv4 ones are put back, so a change is all or nothing across both.
+ * A mixed result is remembered: status says so and the tick applies again until it
+ * converges.
+ */
+static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6, struct err *err)
+{
+	struct rules_set now4, now6;
+	const struct rules_set *old4 = in_force(AF_INET, &now4), *old6 = in_force(AF_INET6, &now6);
+	struct err ignored;
+	int r;
+
+	r = xt_apply(rs4, old4, err);
+	if (r == 0) {
+		r = xt6_apply(rs6, old6, err);
+		if (r < 0 && r != -ENOTRECOVERABLE && xt_apply(old4, rs4, &ignored) < 0)
+			r = -ENOTRECOVERABLE;
+	}
+	if (!drv.fw_applied) {
+		rules_clear(&now4);
+		rules_clear(&now6);
+	}
 	if (r == -ENOTRECOVERABLE) {
 		drv.fw_mixed = true;
 		log_error("%s", err->msg);
@@ -249,52 +332,60 @@ static int apply_tables(const struct rules_set *rs, struct err *err)
 	return r;
 }
 
-int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
+/* The veth groups of the isolated tiers, the layer-2 guard, Docker's pass-through. */
+static int fw_nft(const struct policy *pol, size_t count, struct err *err)
 {
-	struct policy_host host = { .docker = (const char(*)[IFNAMSIZ])drv.docker,
-				    .ndocker = drv.ndocker };
-	uint32_t *isolated = NULL;
-	struct policy_net *nets;
-	struct policy_map *maps;
-	struct rules_set rs;
-	size_t count, nmaps, niso = 0;
+	uint32_t *isolated;
+	size_t niso = 0;
 	int r;
 
-	rules_init(&rs);
-	nets = drv_fw_nets(pol, &count);
-	maps = collect_maps(&nmaps);
 	isolated = isolated_groups(pol, &niso);
-	if (!nets || !maps || !isolated) {
+	if (!isolated)
+		return err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
+	r = nft_l2_apply(count > 0, isolated, niso, err);
+	free(isolated);
+	if (r < 0)
+		return r;
+	drv.fw_mode = nft_detect();
+	return count ? nft_passthrough_ensure(err) : nft_passthrough_remove(err);
+}
+
+int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
+{
+	struct fw_set v4 = { 0 }, v6 = { 0 };
+	struct policy_net *nets;
+	size_t count;
+	int r;
+
+	nets = drv_fw_nets(pol, &count);
+	if (!nets) {
 		r = err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
 		goto out;
 	}
-	r = policy_compile(pol, nets, count, &host, &rs);
-	if (!r && count)
-		r = policy_compile_maps(maps, nmaps, &rs);
-	if (r < 0) {
-		err_set(err, -r, "tiernet: cannot compile the firewall rules: %s", strerror(-r));
+	r = fw_compile(pol, nets, count, AF_INET, &v4, err);
+	if (!r)
+		r = fw_compile(pol, nets, count, AF_INET6, &v6, err);
+	if (!r)
+		r = apply_tables(&v4.rs, &v6.rs, err);
+	if (!r)
+		r = fw_nft(pol, count, err);
+	if (r < 0)
 		goto out;
+	if (cut || gone) {
+		cut_flows(pol, nets, count, &v4, gone);
+		if (v6.rs.nrules || (gone && gone->dual))
+			cut_flows(pol, nets, count, &v6, gone);
 	}
-	r = apply_tables(&rs, err);
-	if (r < 0)
-		goto out;
-	r = nft_l2_apply(count > 0, isolated, niso, err);
-	if (r < 0)
-		goto out;
-	drv.fw_mode = nft_detect();
-	r = count ? nft_passthrough_ensure(err) : nft_passthrough_remove(err);
-	if (r < 0)
-		goto out;
-	if (cut || gone)
-		cut_flows(pol, nets, count, maps, nmaps, gone, &rs);
 	rules_clear(&drv.fw_rules);
-	drv.fw_rules = rs;
+	rules_clear(&drv.fw_rules6);
+	drv.fw_rules = v4.rs;
+	drv.fw_rules6 = v6.rs;
 	drv.fw_applied = true;
-	rules_init(&rs);
+	rules_init(&v4.rs);
+	rules_init_family(&v6.rs, AF_INET6);
 out:
-	rules_clear(&rs);
-	free(isolated);
-	free(maps);
+	fw_set_free(&v4);
+	fw_set_free(&v6);
 	free(nets);
 	return r;
 }
@@ -310,12 +401,19 @@ static int sysctl_on(const char *path)
 	return r;
 }
 
-/* Routing between tier bridges needs IPv4 forwarding; Docker turns it on too. */
-void drv_ip_forward_on(void)
+/*
+ * Routing between tier bridges needs forwarding; Docker turns it on too.  IPv6 has only the
+ * host-wide switch (a bridge's own forwarding flag does not route), and with it on, the
+ * host's interfaces ignore router advertisements unless their accept_ra is 2: README says so.
+ */
+void drv_ip_forward_on(bool v6)
 {
 	if (sysctl_on("/proc/sys/net/ipv4/ip_forward") < 0)
 		log_warn("cannot enable net.ipv4.ip_forward; traffic between tiers will not be "
 			 "routed");
+	if (v6 && sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding") < 0)
+		log_warn("cannot enable net.ipv6.conf.all.forwarding; IPv6 traffic between tiers "
+			 "will not be routed");
 }
 
 /*
@@ -350,6 +448,8 @@ void drv_fw_tick(void)
 			 mode == NFT_MODE_NFT ? "nf_tables" : "legacy x_tables");
 	drv.fw_mode = mode;
 	r = docker_changed || drv.fw_mixed ? 0 : xt_in_place(&drv.fw_rules, &err);
+	if (r == 1 && drv.fw_rules6.nrules)
+		r = xt6_in_place(&drv.fw_rules6, &err);
 	if (r < 0)
 		log_warnx("%s", err.msg);
 	if (r == 0) {
@@ -386,6 +486,7 @@ void drv_fw_init(void)
 void drv_fw_exit(void)
 {
 	rules_clear(&drv.fw_rules);
+	rules_clear(&drv.fw_rules6);
 	free(drv.docker);
 	drv.docker = NULL;
 	drv.ndocker = 0;

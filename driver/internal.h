@@ -21,6 +21,9 @@ struct drv_net {
 	char tier[POLICY_NAME_MAX];
 	uint32_t gw, pool; /* network byte order */
 	uint8_t prefix;
+	bool dual; /* dual-stack (--ipv6): gw6/prefix6, pool6 */
+	struct in6_addr gw6, pool6;
+	uint8_t prefix6;
 	int mtu;	  /* 0 = kernel default */
 	bool internal;	  /* Docker's --internal */
 	uint64_t seq;	  /* creation order, kept across restarts */
@@ -34,6 +37,9 @@ struct drv_ep {
 	char net_id[DRIVER_ID_LEN + 1];
 	uint32_t addr; /* network byte order */
 	uint8_t prefix;
+	bool has6; /* on a dual-stack network: addr6/prefix6 */
+	struct in6_addr addr6;
+	uint8_t prefix6;
 	uint8_t mac[6];
 	char host[IFNAMSIZ], peer[IFNAMSIZ];
 	char sandbox[DRIVER_PATH_MAX]; /* from Join; "" when not joined */
@@ -63,6 +69,7 @@ struct driver {
 	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
 	enum nft_mode fw_mode;	   /* where Docker keeps its rules, last seen */
 	struct rules_set fw_rules; /* the rules last applied, for the tick's checks */
+	struct rules_set fw_rules6; /* ... their IPv6 part (empty without dual-stack networks) */
 	bool fw_applied;	   /* fw_rules holds them (false before the first sync) */
 	bool fw_mixed;		   /* a change half-applied that could not be put back */
 	char (*docker)[IFNAMSIZ];  /* Docker's own bridges, last seen (firewall.c) */
@@ -98,9 +105,16 @@ uint16_t drv_tier_id(const char *tier);
 uint32_t drv_net_group(const struct drv_net *n);
 /* The interface group of the host ends of the network's veths. */
 uint32_t drv_veth_group(const struct drv_net *n);
+struct link_v6;
+/* A dual-stack network's IPv6 side for link.c, in buf; NULL for an IPv4-only network. */
+const struct link_v6 *drv_net_link6(const struct drv_net *n, struct link_v6 *buf);
+/* a masked to its first prefix bits. */
+void drv_prefix6(const struct in6_addr *a, uint8_t prefix, struct in6_addr *out);
 /* Frees every network and endpoint (links, state and rules stay). */
 void drv_objects_free(void);
 size_t drv_net_count(void);
+/* Has any network IPv6? */
+bool drv_any_dual(void);
 size_t drv_ep_count(void);
 uint32_t drv_prefix_mask(uint8_t prefix);
 /* Internal: Docker's --internal or the tier's flag. */
@@ -131,11 +145,16 @@ void drv_fw_init(void);
 /* Do bridged frames go through iptables in this namespace (br_netfilter loaded)? */
 bool drv_br_netfilter(void);
 void drv_fw_exit(void);
-void drv_ip_forward_on(void);
+/* Turns IPv4 forwarding on, and IPv6 forwarding too when v6. */
+void drv_ip_forward_on(bool v6);
 void drv_route_localnet_on(const char *bridge);
 
 /* ports.c */
 const char *drv_proto_str(uint8_t proto);
+/* Does the mapping publish on family (AF_INET or AF_INET6)? */
+bool drv_port_in(const struct driver_port *p, int family);
+/* Is it bound to the loopback address (127.0.0.1 or ::1): for the host only? */
+bool drv_port_host_only(const struct driver_port *p);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);
 /*
@@ -148,12 +167,25 @@ int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 			 const struct driver_join_req *req, struct err *err);
 
 /* link.c */
+/* The IPv6 side of a dual-stack bridge: its gateway address. */
+struct link_v6 {
+	struct in6_addr gw;
+	uint8_t prefix;
+};
 /*
- * Creates bridge name with mac, mtu (0 = default), interface group and addr/prefix, without
- * an IPv6 address of its own, with br_netfilter on, up.  All or nothing.
+ * Creates bridge name with mac, mtu (0 = default), interface group and addr/prefix, with
+ * br_netfilter on, up; IPv6 addresses only when v6 is given (link_bridge_addr6).  All or
+ * nothing.
  */
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
-		    uint32_t group, struct err *err);
+		    const struct link_v6 *v6, uint32_t group, struct err *err);
+/*
+ * Gives a dual-stack bridge its IPv6 addresses, the link-local one derived from mac and
+ * v6's gateway, without duplicate address detection; present ones are fine.  0 or -errno.
+ */
+int link_bridge_addr6(const char *name, const uint8_t mac[6], const struct link_v6 *v6);
+/* The EUI-64 link-local address of a MAC. */
+void link_local6(const uint8_t mac[6], struct in6_addr *ll);
 /*
  * Creates the veth pair host/peer, the host end in group, without an IPv6 address, enslaved
  * to bridge and up; the peer with mac.

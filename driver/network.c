@@ -83,6 +83,32 @@ static int net_options(const struct driver_net_req *req, struct drv_net *n, stru
 	return 0;
 }
 
+/* A dual-stack network: one IPv6 subnet, /126 or larger, the gateway inside and not its base. */
+static int net_validate6(const struct driver_net_req *req, struct drv_net *n, struct err *err)
+{
+	char gw[INET6_ADDRSTRLEN];
+
+	if (req->nipv6 != 1)
+		return err_set(err, EINVAL,
+			       "tiernet: an --ipv6 network needs exactly one IPv6 subnet, got %zu; "
+			       "give one --subnet fdXX:.../64 besides the IPv4 one",
+			       req->nipv6);
+	inet_ntop(AF_INET6, &req->gw6, gw, sizeof(gw));
+	drv_prefix6(&req->gw6, req->gw6_prefix, &n->pool6);
+	if (req->gw6_prefix < 1 || req->gw6_prefix > 126 ||
+	    !memcmp(&n->pool6, &req->gw6, sizeof(n->pool6)) || IN6_IS_ADDR_LINKLOCAL(&req->gw6) ||
+	    IN6_IS_ADDR_MULTICAST(&req->gw6) || IN6_IS_ADDR_LOOPBACK(&req->gw6))
+		return err_set(err, EINVAL,
+			       "tiernet: the IPv6 subnet must be /126 or larger, not link-local or "
+			       "multicast, with a gateway inside it other than its first address "
+			       "(got gateway %s/%u)",
+			       gw, req->gw6_prefix);
+	n->dual = true;
+	n->gw6 = req->gw6;
+	n->prefix6 = req->gw6_prefix;
+	return 0;
+}
+
 static int net_validate(const struct driver_net_req *req, struct drv_net *n, struct err *err)
 {
 	if (!driver_id_valid(req->id))
@@ -90,10 +116,6 @@ static int net_validate(const struct driver_net_req *req, struct drv_net *n, str
 			       "tiernet: NetworkID \"%.70s\" is not a 64-character "
 			       "hex ID",
 			       req->id);
-	if (req->ipv6)
-		return err_set(err, EOPNOTSUPP,
-			       "tiernet: IPv6 is not supported yet; create "
-			       "the network without --ipv6");
 	if (req->nipv4 != 1)
 		return err_set(err, EINVAL,
 			       "tiernet: a network needs exactly one IPv4 subnet, "
@@ -103,6 +125,8 @@ static int net_validate(const struct driver_net_req *req, struct drv_net *n, str
 		return err_set(err, EINVAL,
 			       "tiernet: the IPv4 subnet must be /30 or larger "
 			       "with a gateway inside it");
+	if (req->ipv6 && net_validate6(req, n, err) < 0)
+		return -EINVAL;
 	snprintf(n->id, sizeof(n->id), "%s", req->id);
 	driver_bridge_name(req->id, n->bridge);
 	n->gw = req->gw;
@@ -116,12 +140,15 @@ static int net_validate(const struct driver_net_req *req, struct drv_net *n, str
 static bool net_same(const struct drv_net *a, const struct drv_net *b)
 {
 	return !strcmp(a->bridge, b->bridge) && !strcmp(a->tier, b->tier) && a->gw == b->gw &&
-	       a->prefix == b->prefix && a->mtu == b->mtu && a->internal == b->internal;
+	       a->prefix == b->prefix && a->mtu == b->mtu && a->internal == b->internal &&
+	       a->dual == b->dual && !memcmp(&a->gw6, &b->gw6, sizeof(a->gw6)) &&
+	       a->prefix6 == b->prefix6;
 }
 
 int driver_network_create(const struct driver_net_req *req, struct err *err)
 {
 	struct drv_net *n = calloc(1, sizeof(*n)), *old;
+	struct link_v6 v6;
 	uint8_t mac[6];
 	struct err ignored;
 	int r;
@@ -159,7 +186,8 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 		goto out_free;
 	}
 	driver_mac_from_ip(n->gw, mac);
-	r = link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_group(n), err);
+	r = link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_link6(n, &v6),
+			    drv_net_group(n), err);
 	if (r < 0)
 		goto out_free;
 	drv_net_append(n);
@@ -169,10 +197,10 @@ int driver_network_create(const struct driver_net_req *req, struct err *err)
 	r = state_save_net(n, err);
 	if (r < 0)
 		goto undo_link;
-	drv_ip_forward_on();
+	drv_ip_forward_on(n->dual);
 	drv_route_localnet_on(n->bridge);
-	log_info("network %.12s created: bridge %s, tier %s%s", n->id, n->bridge, n->tier,
-		 n->internal ? ", internal" : "");
+	log_info("network %.12s created: bridge %s, tier %s%s%s", n->id, n->bridge, n->tier,
+		 n->dual ? ", dual-stack" : "", n->internal ? ", internal" : "");
 	n = NULL;
 	goto out;
 undo_link:

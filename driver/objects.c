@@ -211,7 +211,37 @@ uint32_t drv_net_group(const struct drv_net *n)
 
 uint32_t drv_veth_group(const struct drv_net *n)
 {
-	return TN_GROUP | (n->tier_id & TN_GROUP_TIER);
+	return TN_GROUP | (n->dual ? TN_GROUP_DUAL : 0) | (n->tier_id & TN_GROUP_TIER);
+}
+
+const struct link_v6 *drv_net_link6(const struct drv_net *n, struct link_v6 *buf)
+{
+	if (!n->dual)
+		return NULL;
+	buf->gw = n->gw6;
+	buf->prefix = n->prefix6;
+	return buf;
+}
+
+void drv_prefix6(const struct in6_addr *a, uint8_t prefix, struct in6_addr *out)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned bits = prefix > 8 * i ? prefix - 8 * i : 0;
+
+		out->s6_addr[i] = a->s6_addr[i] & (uint8_t)(bits >= 8 ? 0xff : 0xff << (8 - bits));
+	}
+}
+
+bool drv_any_dual(void)
+{
+	const struct drv_net *n;
+
+	for (n = drv.nets; n; n = n->next)
+		if (n->dual)
+			return true;
+	return false;
 }
 
 size_t drv_net_count(void)

@@ -19,8 +19,22 @@
 
 static bool same_port(const struct driver_port *a, const struct driver_port *b)
 {
-	return a->proto == b->proto && a->port == b->port && a->host_ip == b->host_ip &&
+	return a->proto == b->proto && a->port == b->port && a->family == b->family &&
+	       a->host_ip == b->host_ip &&
+	       !memcmp(&a->host_ip6, &b->host_ip6, sizeof(a->host_ip6)) &&
 	       a->host_port == b->host_port && a->host_port_end == b->host_port_end;
+}
+
+bool drv_port_in(const struct driver_port *p, int family)
+{
+	return !p->family || p->family == family;
+}
+
+bool drv_port_host_only(const struct driver_port *p)
+{
+	if (p->family == AF_INET)
+		return p->host_ip == htonl(INADDR_LOOPBACK);
+	return p->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&p->host_ip6);
 }
 
 /* Does new[0..n) lack a mapping of old[0..nold)?  Then connections through it must go. */
@@ -91,10 +105,16 @@ int drv_ports_commit(struct drv_ep *e, struct driver_port *ports, size_t n, stru
 	return r;
 }
 
+/* Would a and b take the same host port on an address of either family? */
 static bool same_binding(const struct driver_port *a, const struct driver_port *b)
 {
-	return a->proto == b->proto && a->host_port == b->host_port &&
-	       (a->host_ip == b->host_ip || !a->host_ip || !b->host_ip);
+	bool v4 = drv_port_in(a, AF_INET) && drv_port_in(b, AF_INET) &&
+		  (a->host_ip == b->host_ip || !a->host_ip || !b->host_ip);
+	bool v6 = drv_port_in(a, AF_INET6) && drv_port_in(b, AF_INET6) &&
+		  (!memcmp(&a->host_ip6, &b->host_ip6, sizeof(a->host_ip6)) ||
+		   IN6_IS_ADDR_UNSPECIFIED(&a->host_ip6) || IN6_IS_ADDR_UNSPECIFIED(&b->host_ip6));
+
+	return a->proto == b->proto && a->host_port == b->host_port && (v4 || v6);
 }
 
 /* The endpoint (other than self) that publishes p's host port already, or NULL. */
@@ -110,21 +130,35 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 	return NULL;
 }
 
-/* A host port nobody on the host has bound: test by binding it for a moment. */
-static bool host_port_free(uint8_t proto, uint32_t host_ip, uint16_t port)
+/* Can a socket of family bind the port now?  A host without IPv6 has no IPv6 port in use. */
+static bool bind_free(int family, uint8_t proto, const void *sa, socklen_t len)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port),
-				  .sin_addr.s_addr = host_ip };
-	int fd =
-	    socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(family, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+				 0);
 	bool ok;
 
 	if (fd < 0)
-		return false;
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		return family == AF_INET6 && errno == EAFNOSUPPORT;
+	/* an IPv6 socket must not also claim the IPv4 port: that is the other test's */
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	ok = bind(fd, sa, len) == 0;
 	close(fd);
 	return ok;
+}
+
+/* A host port nobody on the host has bound, in the families p publishes on. */
+static bool host_port_free(const struct driver_port *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(p->host_port),
+				  .sin_addr.s_addr = p->host_ip };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6,
+				    .sin6_port = htons(p->host_port),
+				    .sin6_addr = p->host_ip6 };
+
+	return (!drv_port_in(p, AF_INET) || bind_free(AF_INET, p->proto, &sa, sizeof(sa))) &&
+	       (!drv_port_in(p, AF_INET6) || bind_free(AF_INET6, p->proto, &sa6, sizeof(sa6)));
 }
 
 /* Chooses host ports for -p PORT and -P, reusing what this endpoint had for the same port. */
@@ -138,7 +172,8 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 			continue;
 		for (j = 0; j < e->nports; j++)
 			if (e->ports[j].proto == p[i].proto && e->ports[j].port == p[i].port &&
-			    e->ports[j].host_ip == p[i].host_ip)
+			    e->ports[j].family == p[i].family && e->ports[j].host_ip == p[i].host_ip &&
+			    !memcmp(&e->ports[j].host_ip6, &p[i].host_ip6, sizeof(p[i].host_ip6)))
 				p[i].host_port = e->ports[j].host_port;
 		for (hp = DRIVER_PORT_AUTO_LO; !p[i].host_port && hp <= DRIVER_PORT_AUTO_HI; hp++) {
 			struct driver_port cand = p[i];
@@ -146,8 +181,7 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 			cand.host_port = (uint16_t)hp;
 			for (j = 0; j < i && !same_binding(&cand, &p[j]); j++)
 				;
-			if (j == i && !port_owner(&cand, e) &&
-			    host_port_free(cand.proto, cand.host_ip, cand.host_port))
+			if (j == i && !port_owner(&cand, e) && host_port_free(&cand))
 				p[i].host_port = (uint16_t)hp;
 		}
 		if (!p[i].host_port)
@@ -177,7 +211,7 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n, const st
 
 	for (i = 0; i < cnt; i++) {
 		if (policy_publish_check(drv.policy, tier, internal, p[i].proto, p[i].port,
-					 p[i].host_ip, err->msg, sizeof(err->msg)) < 0)
+					 drv_port_host_only(&p[i]), err->msg, sizeof(err->msg)) < 0)
 			return -EPERM;
 		if (!p[i].host_port)
 			continue;
@@ -251,7 +285,7 @@ int driver_unpublish(const char *net_id, const char *ep_id, struct err *err)
 
 /*
  * dockerd never sends ProgramExternalConnectivity on a Docker --internal network (PROTOCOL.md
- * §3.5), so ports bound to 127.0.0.1 (host access, allowed on every tier) are published at
+ * §3.5), so ports bound to 127.0.0.1 or ::1 (host access, allowed on every tier) are published at
  * Join.  Ports for the world are left to the container's non-internal gateway endpoint, if
  * it has one: said in the log, never dropped silently.
  */
@@ -265,7 +299,7 @@ int drv_publish_internal(struct drv_ep *e, const struct drv_net *n,
 	if (!loop)
 		return err_set(err, ENOMEM, "tiernet: out of memory");
 	for (i = 0; i < req->nports; i++) {
-		if (req->ports[i].host_ip == htonl(INADDR_LOOPBACK))
+		if (drv_port_host_only(&req->ports[i]))
 			loop[k++] = req->ports[i];
 		else
 			log_warnx("endpoint %.12s is on --internal network %.12s: port %u/%s is "

@@ -93,6 +93,22 @@ static void adopt(const struct link_info *l, uint32_t group)
 		log_info("%s %s now carries interface group 0x%x", l->kind, l->name, group);
 }
 
+/* A dual-stack bridge whose IPv6 addresses someone removed gets them back. */
+static void addr6_back(const struct drv_net *n)
+{
+	struct link_v6 v6;
+	uint8_t mac[6];
+	int r;
+
+	if (!drv_net_link6(n, &v6))
+		return;
+	driver_mac_from_ip(n->gw, mac);
+	r = link_bridge_addr6(n->bridge, mac, &v6);
+	if (r < 0)
+		log_error("network %.12s: cannot give bridge %s its IPv6 addresses back: %s",
+			  n->id, n->bridge, strerror(-r));
+}
+
 void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 			void (*fixup)(struct drv_net *n))
 {
@@ -100,6 +116,7 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 	struct link_info *v = NULL;
 	const struct drv_ep *e;
 	struct drv_net *n;
+	struct link_v6 v6;
 	struct err err;
 	uint8_t mac[6];
 	size_t nv = 0;
@@ -111,10 +128,12 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 		l = find(v, nv, n->bridge);
 		if (l) {
 			adopt(l, drv_net_group(n));
+			addr6_back(n);
 			continue;
 		}
 		driver_mac_from_ip(n->gw, mac);
-		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_group(n),
+		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_link6(n, &v6),
+				    drv_net_group(n),
 				    &err) < 0) {
 			log_error("network %.12s: its bridge %s was missing and cannot be "
 				  "re-created: "

@@ -126,6 +126,14 @@ static void add_ip(cJSON *o, const char *key, uint32_t a)
 	cJSON_AddStringToObject(o, key, s);
 }
 
+static void add_ip6(cJSON *o, const char *key, const struct in6_addr *a)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, s, sizeof(s));
+	cJSON_AddStringToObject(o, key, s);
+}
+
 static int save(const char *kind, const char *id, cJSON *o, struct err *err)
 {
 	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
@@ -158,6 +166,11 @@ int state_save_net(const struct drv_net *n, struct err *err)
 		cJSON_AddBoolToObject(o, "internal", n->internal);
 		cJSON_AddNumberToObject(o, "seq", (double)n->seq);
 		cJSON_AddNumberToObject(o, "tier_id", n->tier_id);
+		if (n->dual) {
+			add_ip6(o, "gateway6", &n->gw6);
+			add_ip6(o, "pool6", &n->pool6);
+			cJSON_AddNumberToObject(o, "prefix6", n->prefix6);
+		}
 	}
 	return save("networks", n->id, o, err);
 }
@@ -176,6 +189,11 @@ static void add_ports(cJSON *o, const struct drv_ep *e)
 		cJSON_AddNumberToObject(p, "port", e->ports[i].port);
 		add_ip(p, "host_ip", e->ports[i].host_ip);
 		cJSON_AddNumberToObject(p, "host_port", e->ports[i].host_port);
+		/* absent: both families (the files of tiernets before IPv6 say nothing) */
+		if (e->ports[i].family)
+			cJSON_AddNumberToObject(p, "family", e->ports[i].family == AF_INET6 ? 6 : 4);
+		if (e->ports[i].family == AF_INET6)
+			add_ip6(p, "host_ip6", &e->ports[i].host_ip6);
 	}
 }
 
@@ -192,6 +210,10 @@ int state_save_ep(const struct drv_ep *e, struct err *err)
 		cJSON_AddStringToObject(o, "network", e->net_id);
 		add_ip(o, "address", e->addr);
 		cJSON_AddNumberToObject(o, "prefix", e->prefix);
+		if (e->has6) {
+			add_ip6(o, "address6", &e->addr6);
+			cJSON_AddNumberToObject(o, "prefix6", e->prefix6);
+		}
 		cJSON_AddStringToObject(o, "mac", mac);
 		cJSON_AddStringToObject(o, "host_if", e->host);
 		cJSON_AddStringToObject(o, "peer_if", e->peer);
@@ -271,6 +293,59 @@ static bool get_ip(const cJSON *o, const char *key, uint32_t *out)
 	return s && inet_pton(AF_INET, s, out) == 1;
 }
 
+static bool get_ip6(const cJSON *o, const char *key, struct in6_addr *out)
+{
+	const char *s = get_str(o, key, INET6_ADDRSTRLEN);
+
+	return s && inet_pton(AF_INET6, s, out) == 1;
+}
+
+static bool get_int(const cJSON *o, const char *key, int lo, int hi, int *out);
+
+/* The IPv6 side of a network file: absent (IPv4 only), or whole and consistent. */
+static bool parse_net6(const cJSON *o, struct drv_net *n)
+{
+	struct in6_addr pool;
+	int prefix;
+
+	if (!cJSON_GetObjectItemCaseSensitive(o, "gateway6"))
+		return true;
+	if (!get_ip6(o, "gateway6", &n->gw6) || !get_ip6(o, "pool6", &n->pool6) ||
+	    !get_int(o, "prefix6", 1, 126, &prefix))
+		return false;
+	drv_prefix6(&n->gw6, (uint8_t)prefix, &pool);
+	n->prefix6 = (uint8_t)prefix;
+	n->dual = true;
+	return !memcmp(&pool, &n->pool6, sizeof(pool));
+}
+
+/* The IPv6 address of an endpoint file: absent, or an address with a prefix length. */
+static bool parse_ep6(const cJSON *o, struct drv_ep *e)
+{
+	int prefix;
+
+	if (!cJSON_GetObjectItemCaseSensitive(o, "address6"))
+		return true;
+	if (!get_ip6(o, "address6", &e->addr6) || !get_int(o, "prefix6", 1, 128, &prefix))
+		return false;
+	e->prefix6 = (uint8_t)prefix;
+	e->has6 = true;
+	return true;
+}
+
+/* A published port's family: absent (both), 4 or 6 with host_ip6. */
+static bool parse_port_family(const cJSON *p, struct driver_port *dp)
+{
+	int fam;
+
+	if (!cJSON_GetObjectItemCaseSensitive(p, "family"))
+		return true;
+	if (!get_int(p, "family", 4, 6, &fam) || fam == 5)
+		return false;
+	dp->family = fam == 6 ? AF_INET6 : AF_INET;
+	return fam == 4 || get_ip6(p, "host_ip6", &dp->host_ip6);
+}
+
 static bool get_int(const cJSON *o, const char *key, int lo, int hi, int *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -307,7 +382,7 @@ static struct drv_net *parse_net(const cJSON *o)
 	    get_ip(o, "gateway", &n->gw) && driver_ifname_valid(n->bridge) &&
 	    get_ip(o, "pool", &n->pool) && get_int(o, "prefix", 0, 30, &prefix) &&
 	    get_int(o, "mtu", 0, 65535, &n->mtu) && (n->mtu == 0 || n->mtu >= 68) &&
-	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal"))) {
+	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "internal")) && parse_net6(o, n)) {
 		n->prefix = (uint8_t)prefix;
 		n->internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "internal"));
 		seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
@@ -372,7 +447,8 @@ static bool parse_ports(const cJSON *o, struct drv_ep *e)
 		if (!get_int(p, "proto", 0, 255, &proto) ||
 		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
 		    !get_int(p, "port", 1, 65535, &port) ||
-		    !get_int(p, "host_port", 1, 65535, &hp) || !get_ip(p, "host_ip", &dp->host_ip))
+		    !get_int(p, "host_port", 1, 65535, &hp) || !get_ip(p, "host_ip", &dp->host_ip) ||
+		    !parse_port_family(p, dp))
 			return false;
 		dp->proto = (uint8_t)proto;
 		dp->port = (uint16_t)port;
@@ -397,7 +473,8 @@ static struct drv_ep *parse_ep(const cJSON *o)
 	    copy_str(o, "host_if", e->host, sizeof(e->host)) &&
 	    copy_str(o, "peer_if", e->peer, sizeof(e->peer)) &&
 	    copy_str(o, "sandbox", e->sandbox, sizeof(e->sandbox)) && ep_names_valid(e) &&
-	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e)) {
+	    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "joined")) && parse_ports(o, e) &&
+	    parse_ep6(o, e)) {
 		e->prefix = (uint8_t)prefix;
 		e->joined = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "joined"));
 		return e;

@@ -11,17 +11,32 @@
 #include "driver/internal.h"
 #include "lib/log.h"
 
+/* The host side of a mapping: "*:8080" (both families), "0.0.0.0:8080", "[::1]:8080". */
+static void host_str(const struct driver_port *p, char *s, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!p->family) {
+		snprintf(s, len, "*:%u", p->host_port);
+	} else if (p->family == AF_INET) {
+		inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+		snprintf(s, len, "%s:%u", ip, p->host_port);
+	} else {
+		inet_ntop(AF_INET6, &p->host_ip6, ip, sizeof(ip));
+		snprintf(s, len, "[%s]:%u", ip, p->host_port);
+	}
+}
+
 static void status_ports(cJSON *j, const struct drv_ep *e)
 {
 	cJSON *a = cJSON_AddArrayToObject(j, "ports");
-	char ip[INET_ADDRSTRLEN], s[64];
+	char ip[INET_ADDRSTRLEN], s[80];
 	size_t i;
 
 	for (i = 0; a && i < e->nports; i++) {
 		cJSON *p = cJSON_CreateObject();
 
-		drv_ip_str(e->ports[i].host_ip, ip);
-		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].host_port);
+		host_str(&e->ports[i], s, sizeof(s));
 		cJSON_AddStringToObject(p, "host", s);
 		drv_ip_str(e->addr, ip);
 		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].port);
@@ -90,8 +105,8 @@ static void matrix_text(FILE *f, const cJSON *matrix, const cJSON *tiers)
 	}
 }
 
-/* The matrix the rules read back from the kernel enforce, as "matrix". */
-static void add_matrix(cJSON *o, const struct rules_set *rules)
+/* The matrix the rules read back from the kernel enforce, as key ("matrix", "matrix6"). */
+static void add_matrix(cJSON *o, const char *key, const struct rules_set *rules)
 {
 	struct policy_matrix m;
 	struct policy_net *pn;
@@ -99,13 +114,44 @@ static void add_matrix(cJSON *o, const struct rules_set *rules)
 
 	pn = drv_fw_nets(drv.policy, &npn);
 	if (pn && !policy_matrix(drv.policy, pn, npn, rules, &m)) {
-		cJSON_AddItemToObject(o, "matrix", matrix_json(&m));
+		cJSON_AddItemToObject(o, key, matrix_json(&m));
 		policy_matrix_free(&m);
 	}
 	free(pn);
 }
 
-static cJSON *status_json(const struct rules_set *rules)
+static void add_net6(cJSON *j, const struct drv_net *n)
+{
+	char ip[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 8];
+
+	if (!n->dual)
+		return;
+	inet_ntop(AF_INET6, &n->pool6, ip, sizeof(ip));
+	snprintf(cidr, sizeof(cidr), "%s/%u", ip, n->prefix6);
+	cJSON_AddStringToObject(j, "subnet6", cidr);
+	inet_ntop(AF_INET6, &n->gw6, ip, sizeof(ip));
+	cJSON_AddStringToObject(j, "gateway6", ip);
+}
+
+/* IPv6 forwarding, which dual-stack tiers need to be routed to each other. */
+static const char *forwarding6(void)
+{
+	char c = '0';
+	FILE *f;
+
+	if (!drv_any_dual())
+		return "not needed (no dual-stack network)";
+	f = fopen("/proc/sys/net/ipv6/conf/all/forwarding", "re");
+	if (f) {
+		c = (char)fgetc(f);
+		fclose(f);
+	}
+	return c == '1' ? "on"
+			: "off: dual-stack tiers are not routed to each other; set "
+			  "net.ipv6.conf.all.forwarding=1";
+}
+
+static cJSON *status_json(const struct rules_set *rules, const struct rules_set *rules6)
 {
 	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
 	char ip[INET_ADDRSTRLEN], cidr[32];
@@ -116,7 +162,10 @@ static cJSON *status_json(const struct rules_set *rules)
 	if (!o)
 		return NULL;
 	if (rules)
-		add_matrix(o, rules);
+		add_matrix(o, "matrix", rules);
+	if (rules6 && drv_any_dual())
+		add_matrix(o, "matrix6", rules6);
+	cJSON_AddStringToObject(o, "ipv6_forwarding", forwarding6());
 	cJSON_AddStringToObject(o, "firewall",
 				drv.fw_mixed ? "MIXED: a change was half applied and could not be "
 					       "put back; tiernet applies the rules again every 2 s"
@@ -148,6 +197,7 @@ static cJSON *status_json(const struct rules_set *rules)
 		cJSON_AddStringToObject(j, "subnet", cidr);
 		drv_ip_str(n->gw, ip);
 		cJSON_AddStringToObject(j, "gateway", ip);
+		add_net6(j, n);
 		cJSON_AddStringToObject(j, "tier", n->tier);
 		cJSON_AddBoolToObject(j, "internal", drv_net_internal(n, drv.policy));
 		cJSON_AddItemToArray(nets, j);
@@ -160,6 +210,12 @@ static cJSON *status_json(const struct rules_set *rules)
 		cJSON_AddStringToObject(j, "id", e->id);
 		cJSON_AddStringToObject(j, "network", e->net_id);
 		cJSON_AddStringToObject(j, "address", ip);
+		if (e->has6) {
+			char ip6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, &e->addr6, ip6, sizeof(ip6));
+			cJSON_AddStringToObject(j, "address6", ip6);
+		}
 		cJSON_AddStringToObject(j, "veth", e->host);
 		cJSON_AddStringToObject(j, "sandbox", e->sandbox);
 		status_ports(j, e);
@@ -176,17 +232,18 @@ static const char *jstr(const cJSON *o, const char *key)
 	return v ? v : "";
 }
 
-static char *status_text(const cJSON *o, const char *rules)
+static char *status_text(const cJSON *o, const char *rules, const char *rules6)
 {
 	const cJSON *c, *matrix = cJSON_GetObjectItem(o, "matrix");
+	const cJSON *matrix6 = cJSON_GetObjectItem(o, "matrix6");
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
 	if (!f)
 		return NULL;
-	fprintf(f, "firewall: %s\nbr_netfilter: %s\n\ntiers:\n", jstr(o, "firewall"),
-		jstr(o, "br_netfilter"));
+	fprintf(f, "firewall: %s\nbr_netfilter: %s\nipv6 forwarding: %s\n\ntiers:\n",
+		jstr(o, "firewall"), jstr(o, "br_netfilter"), jstr(o, "ipv6_forwarding"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
 	    fprintf(f, "  %s%s%s\n", jstr(c, "name"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
@@ -194,14 +251,23 @@ static char *status_text(const cJSON *o, const char *rules)
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))
-	    fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n", jstr(c, "id"), jstr(c, "bridge"),
-		    jstr(c, "subnet"), jstr(c, "gateway"), jstr(c, "tier"),
-		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
+	{
+		fprintf(f, "  %.12s  %-15s  %-18s  %-15s  %s%s\n", jstr(c, "id"), jstr(c, "bridge"),
+			jstr(c, "subnet"), jstr(c, "gateway"), jstr(c, "tier"),
+			cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " (internal)" : "");
+		if (cJSON_GetObjectItem(c, "subnet6"))
+			fprintf(f, "  %12s  %-15s  %s  gateway %s\n", "", "", jstr(c, "subnet6"),
+				jstr(c, "gateway6"));
+	}
 	fprintf(f, "\nendpoints:\n  %-12s  %-12s  %-15s  %-15s  %s\n", "ID", "NETWORK", "ADDRESS",
 		"VETH", "SANDBOX");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
-	    fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n", jstr(c, "id"), jstr(c, "network"),
-		    jstr(c, "address"), jstr(c, "veth"), jstr(c, "sandbox"));
+	{
+		fprintf(f, "  %.12s  %.12s  %-15s  %-15s  %s\n", jstr(c, "id"), jstr(c, "network"),
+			jstr(c, "address"), jstr(c, "veth"), jstr(c, "sandbox"));
+		if (cJSON_GetObjectItem(c, "address6"))
+			fprintf(f, "  %12s  %12s  %s\n", "", "", jstr(c, "address6"));
+	}
 	fprintf(f, "\npublished ports:\n  %-12s  %-21s     %s\n", "ENDPOINT", "HOST", "CONTAINER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "endpoints"))
 	{
@@ -217,8 +283,14 @@ static char *status_text(const cJSON *o, const char *rules)
 		matrix_text(f, matrix, cJSON_GetObjectItem(o, "tiers"));
 	else
 		fprintf(f, "  (unreadable)\n");
+	if (matrix6) {
+		fprintf(f, "\nIPv6 reachability, read back from the ip6tables rules:\n");
+		matrix_text(f, matrix6, cJSON_GetObjectItem(o, "tiers"));
+	}
 	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s",
 		rules ? rules : "(unreadable)\n");
+	if (rules6 && rules6[0])
+		fprintf(f, "\nIPv6 rules in the kernel (legacy ip6 x_tables):\n%s", rules6);
 	if (fclose(f) != 0) {
 		free(out);
 		out = NULL;
@@ -228,27 +300,35 @@ static char *status_text(const cJSON *o, const char *rules)
 
 char *driver_status(bool json)
 {
-	struct rules_set rs;
+	struct rules_set rs, rs6;
 	struct err err;
-	char *s = NULL, *text = NULL;
-	bool read;
+	char *s = NULL, *text = NULL, *text6 = NULL;
+	bool read, read6;
 	cJSON *o;
 
 	rules_init(&rs);
+	rules_init_family(&rs6, AF_INET6);
 	pthread_mutex_lock(&drv.lock);
 	read = xt_read(&rs, &err) == 0;
 	if (!read)
 		log_warnx("%s", err.msg);
 	else
 		text = rules_dump(&rs);
-	o = status_json(read ? &rs : NULL);
+	read6 = xt6_read(&rs6, &err) == 0;
+	if (!read6)
+		log_warnx("%s", err.msg);
+	else
+		text6 = rules_dump(&rs6);
+	o = status_json(read ? &rs : NULL, read6 ? &rs6 : NULL);
 	if (o && json)
 		s = cJSON_Print(o);
 	else if (o)
-		s = status_text(o, text);
+		s = status_text(o, text, text6);
 	pthread_mutex_unlock(&drv.lock);
 	rules_clear(&rs);
+	rules_clear(&rs6);
 	free(text);
+	free(text6);
 	cJSON_Delete(o);
 	return s;
 }

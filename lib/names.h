@@ -23,14 +23,17 @@
  *   0x746e....  every tiernet link ("tn")
  *   ....8000    a bridge (else the host end of a veth)
  *   ....4000    a bridge of a Docker --internal network
- *   ....3fff    the tier id (1..16383) of the link's network, the same for every network of
+ *   ....2000    the host end of a veth on a dual-stack (--ipv6) network: IPv6 from it is
+ *               the policy's business; from other veths, the layer-2 guard drops it
+ *   ....1fff    the tier id (1..8191) of the link's network, the same for every network of
  *               a tier: bridges carry it for the iptables rules, veths for the bridge ones
  */
 #define TN_GROUP	  0x746e0000u
 #define TN_GROUP_MASK	  0xffff0000u
 #define TN_GROUP_BRIDGE	  0x00008000u
 #define TN_GROUP_INTERNAL 0x00004000u
-#define TN_GROUP_TIER	  0x00003fffu
+#define TN_GROUP_DUAL	  0x00002000u
+#define TN_GROUP_TIER	  0x00001fffu
 #define TN_TIER_ID_MAX	  TN_GROUP_TIER
 
 /* iptables chains: every chain tiernet owns starts with this. */

@@ -179,6 +179,47 @@ static int get_cidr(const cJSON *o, const char *key, bool required, uint32_t *ad
 	return 0;
 }
 
+/* "fd00:1::2/64" into addr and prefix. */
+static int parse_cidr6(const char *s, struct in6_addr *addr, uint8_t *prefix)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n;
+	long p;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	/* one to three digits only: strtol would also take a sign and spaces */
+	n = strlen(slash + 1);
+	if (!n || n > 3 || strspn(slash + 1, "0123456789") != n)
+		return -EINVAL;
+	p = strtol(slash + 1, NULL, 10);
+	if (p > 128 || inet_pton(AF_INET6, ip, addr) != 1)
+		return -EINVAL;
+	*prefix = (uint8_t)p;
+	return 0;
+}
+
+static int get_cidr6(const cJSON *o, const char *key, bool required, struct in6_addr *addr,
+		     uint8_t *prefix, struct err *err)
+{
+	char s[80], q[sizeof(s)];
+	int r = get_string(o, key, required, s, sizeof(s), err);
+
+	memset(addr, 0, sizeof(*addr));
+	*prefix = 0;
+	if (r < 0 || !s[0])
+		return r;
+	if (parse_cidr6(s, addr, prefix))
+		return err_set(err, EINVAL,
+			       "tiernet: field %s \"%s\" is not an IPv6 address "
+			       "with a prefix length such as fd00:1:2::3/64",
+			       key, text_shown(s, q, sizeof(q)));
+	return 0;
+}
+
 /* Has s a control character?  Such text has no place in a name, a value or a path. */
 static bool has_control(const char *s)
 {
@@ -265,11 +306,32 @@ static int decode_ipv4data(const cJSON *a, struct driver_net_req *req, struct er
 	return r;
 }
 
+static int decode_ipv6data(const cJSON *a, struct driver_net_req *req, struct err *err)
+{
+	const cJSON *first;
+	int r;
+
+	if (!a || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return err_set(err, EINVAL, "tiernet: field IPv6Data must be an array");
+	req->nipv6 = (size_t)cJSON_GetArraySize(a);
+	first = cJSON_GetArrayItem(a, 0);
+	if (!first)
+		return 0;
+	if (!cJSON_IsObject(first))
+		return err_set(err, EINVAL, "tiernet: IPv6Data entries must be objects");
+	r = get_cidr6(first, "Gateway", true, &req->gw6, &req->gw6_prefix, err);
+	if (!r)
+		r = get_cidr6(first, "Pool", true, &req->pool6, &req->pool6_prefix, err);
+	return r;
+}
+
 int proto_decode_create_network(const char *body, size_t len, struct driver_net_req *req,
 				struct err *err)
 {
 	cJSON *o = parse(body, len, err);
-	const cJSON *opts, *v6;
+	const cJSON *opts;
 	bool enable_v6 = false;
 	int r;
 
@@ -289,10 +351,9 @@ int proto_decode_create_network(const char *body, size_t len, struct driver_net_
 	}
 	if (!r)
 		r = decode_ipv4data(field(o, "IPv4Data"), req, err);
-	v6 = field(o, "IPv6Data");
-	if (!r && v6 && !cJSON_IsNull(v6) && !cJSON_IsArray(v6))
-		r = err_set(err, EINVAL, "tiernet: field IPv6Data must be an array");
-	req->ipv6 = enable_v6 || cJSON_GetArraySize(v6) > 0;
+	if (!r)
+		r = decode_ipv6data(field(o, "IPv6Data"), req, err);
+	req->ipv6 = enable_v6 || req->nipv6 > 0;
 	cJSON_Delete(o);
 	return r;
 }
@@ -332,7 +393,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct err *err)
 {
-	char v6[64], mac[32], q[sizeof(mac)];
+	char mac[32], q[sizeof(mac)];
 	int r;
 
 	if (!ifc || cJSON_IsNull(ifc))
@@ -341,12 +402,12 @@ static int decode_interface(const cJSON *ifc, struct driver_ep_req *req, struct 
 		return err_set(err, EINVAL, "tiernet: field Interface must be an object");
 	r = get_cidr(ifc, "Address", false, &req->addr, &req->prefix, err);
 	if (!r)
-		r = get_string(ifc, "AddressIPv6", false, v6, sizeof(v6), err);
+		r = get_cidr6(ifc, "AddressIPv6", false, &req->addr6, &req->prefix6, err);
 	if (!r)
 		r = get_string(ifc, "MacAddress", false, mac, sizeof(mac), err);
 	if (r)
 		return r;
-	req->has_ipv6 = v6[0] != '\0';
+	req->has_ipv6 = !IN6_IS_ADDR_UNSPECIFIED(&req->addr6);
 	if (mac[0]) {
 		if (parse_mac(mac, req->mac))
 			return err_set(err, EINVAL,
@@ -451,10 +512,16 @@ static int decode_port(const cJSON *e, struct driver_port *p, struct err *err)
 			       "tiernet: port %d uses protocol %d; tiernet "
 			       "publishes tcp and udp ports only",
 			       port, proto);
-	if (host_ip[0] && inet_pton(AF_INET, host_ip, &p->host_ip) != 1)
+	if (!host_ip[0])
+		p->family = 0;
+	else if (inet_pton(AF_INET, host_ip, &p->host_ip) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, host_ip, &p->host_ip6) == 1)
+		p->family = AF_INET6;
+	else
 		return err_set(err, EINVAL,
-			       "tiernet: host address \"%s\" of port %d is not an "
-			       "IPv4 address; tiernet publishes IPv4 only",
+			       "tiernet: host address \"%s\" of port %d is neither an IPv4 nor "
+			       "an IPv6 address; give one such as 127.0.0.1 or ::1",
 			       text_shown(host_ip, q, sizeof(q)), port);
 	if (hpe && hpe != hp)
 		return err_set(err, EINVAL,
@@ -592,13 +659,15 @@ char *proto_encode_create_endpoint(const struct driver_ep_reply *reply)
 char *proto_encode_join(const struct driver_join_reply *reply)
 {
 	cJSON *o = cJSON_CreateObject(), *ifn = cJSON_AddObjectToObject(o, "InterfaceName");
-	char gw[INET_ADDRSTRLEN];
+	char gw[INET_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
 	bool ok;
 
 	inet_ntop(AF_INET, &reply->gateway, gw, sizeof(gw));
+	inet_ntop(AF_INET6, &reply->gateway6, gw6, sizeof(gw6));
 	ok = ifn && cJSON_AddStringToObject(ifn, "SrcName", reply->src_name) &&
 	     cJSON_AddStringToObject(ifn, "DstPrefix", "eth") &&
 	     cJSON_AddStringToObject(o, "Gateway", reply->gateway ? gw : "") &&
+	     (!reply->has_gateway6 || cJSON_AddStringToObject(o, "GatewayIPv6", gw6)) &&
 	     (!reply->disable_gateway_service ||
 	      cJSON_AddBoolToObject(o, "DisableGatewayService", true));
 	if (!ok) {

@@ -25,7 +25,16 @@
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
  *   nat    TIERNET-POST   masquerade what leaves for the world
+ *
+ * One policy, two families: a rules_set of family AF_INET6 (ip6tables) gets the same chains
+ * and the same group rules, since groups know no family.  What differs is where addresses
+ * and ICMP appear: raw drops ::1 and the router side of ICMPv6 (advertisements, redirects,
+ * renumbering, multicast listener queries) and lets a link-local or unspecified source pass
+ * for neighbour discovery only; TIERNET-IN and TIERNET-FWD let neighbour discovery through
+ * (conntrack does not track it, and isolated tiers still need their neighbours' addresses);
+ * masquerade covers the dual-stack networks' IPv6 subnets.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -41,6 +50,7 @@
 #define G_BRIDGE (TN_GROUP | TN_GROUP_BRIDGE)
 
 struct compiler {
+	bool v6; /* the set is ip6tables' (out->family AF_INET6) */
 	const struct policy *pol;
 	const struct policy_net *nets;
 	size_t n;
@@ -73,11 +83,64 @@ static void not_ours(struct rules_rule *r)
 	r->out_group = group(TN_GROUP, M_ANY, true);
 }
 
-static void rule_src(struct rules_rule *r, const struct policy_net *net)
+/* The prefix of bits as an IPv6 mask. */
+static struct in6_addr mask6(unsigned bits)
 {
-	r->src = net->addr & net->mask;
-	r->smsk = net->mask;
+	struct in6_addr m = { 0 };
+	unsigned i;
+
+	for (i = 0; i < bits && i < 128; i++)
+		m.s6_addr[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	return m;
 }
+
+static void rule_src(struct rules_rule *r, const struct policy_net *net, bool v6)
+{
+	size_t i;
+
+	if (!v6) {
+		r->src = net->addr & net->mask;
+		r->smsk = net->mask;
+		return;
+	}
+	r->smsk6 = mask6(net->prefix6);
+	for (i = 0; i < 16; i++)
+		r->src6.s6_addr[i] = net->addr6.s6_addr[i] & r->smsk6.s6_addr[i];
+}
+
+/* Does the network take part in this family's rules? */
+static bool net_in(const struct compiler *c, const struct policy_net *net)
+{
+	return !c->v6 || net->dual;
+}
+
+/*
+ * ICMPv6 a container may send from a link-local or unspecified source, and to the host
+ * without an edge: neighbour discovery (router and neighbour solicitations, neighbour
+ * advertisements) and the listener reports that go with it.  The router's side is in
+ * icmp6_router.
+ */
+static const uint8_t icmp6_nd[] = { 133, 135, 136, 131, 132, 143 };
+/* Neighbour solicitation and advertisement. */
+static const uint8_t icmp6_neigh[] = { 135, 136 };
+/* Router advertisement, redirect, router renumbering, multicast listener query. */
+static const uint8_t icmp6_router[] = { 134, 137, 138, 130 };
+
+static int add_icmp6(struct compiler *c, struct rules_rule *r, const uint8_t *types, size_t n)
+{
+	size_t i;
+	int ret = 0;
+
+	r->proto = IPPROTO_ICMPV6;
+	r->icmp_match = true;
+	for (i = 0; i < n; i++) {
+		r->icmp_type = types[i];
+		ret |= rules_add(c->rs, r);
+	}
+	return ret;
+}
+
+#define NTYPES(a) (sizeof(a) / sizeof((a)[0]))
 
 void policy_src_chain(char *buf, size_t len, const struct policy_tier *t)
 {
@@ -96,7 +159,7 @@ static bool tier_world(const struct compiler *c, int tier)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (c->nets[i].tier == tier && net_world(c, &c->nets[i]))
+		if (c->nets[i].tier == tier && net_in(c, &c->nets[i]) && net_world(c, &c->nets[i]))
 			return true;
 	return false;
 }
@@ -106,7 +169,7 @@ static bool any_world(const struct compiler *c)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (net_world(c, &c->nets[i]))
+		if (net_in(c, &c->nets[i]) && net_world(c, &c->nets[i]))
 			return true;
 	return false;
 }
@@ -151,6 +214,8 @@ static int add_chains(struct compiler *c)
 		ret |= rules_add_chain(c->rs, RULES_NAT, CH_POST, "POSTROUTING");
 	}
 	ret |= rules_add_chain(c->rs, RULES_RAW, CH_RAW, "PREROUTING");
+	if (c->v6)
+		ret |= rules_add_chain(c->rs, RULES_RAW, CH_LL, "");
 	return ret ? -ENOMEM : 0;
 }
 
@@ -162,6 +227,55 @@ static int add_chains(struct compiler *c)
  * doing (ports published on 127.0.0.1 are reached from the host itself), whatever
  * route_localnet allows (CVE-2020-8558).
  */
+/*
+ * IPv6 before the reverse-path check.  A container is no router: hosts believe
+ * advertisements and redirects that come from a router's link-local address, which a
+ * container can forge.  A link-local or unspecified source serves neighbour discovery, or
+ * talks to a link-local address on its own link (the host's side of the bridge, where
+ * TIERNET-IN decides, or a neighbour on the bridge, where the tier's own rules do); the
+ * kernel never routes such a packet to another link.  What passes meets the reverse-path
+ * check, which accepts the unspecified source of duplicate address detection and a
+ * link-local one on its own link.
+ */
+static int raw_pre6(struct compiler *c)
+{
+	static const struct {
+		const char *addr;
+		unsigned bits;
+	} local[] = { { "fe80::", 10 }, { "::", 128 } };
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
+	ret |= add_icmp6(c, &r, icmp6_router, NTYPES(icmp6_router));
+	for (i = 0; i < NTYPES(local); i++) {
+		r = rule(RULES_RAW, CH_RAW, RULES_JUMP);
+		inet_pton(AF_INET6, local[i].addr, &r.src6);
+		r.smsk6 = mask6(local[i].bits);
+		snprintf(r.target, sizeof(r.target), "%s", CH_LL);
+		ret |= rules_add(c->rs, &r);
+	}
+	return ret;
+}
+
+/* raw TIERNET-LL: what a link-local or unspecified source may send (raw_pre6). */
+static int raw_ll(struct compiler *c)
+{
+	struct rules_rule r;
+	int ret = 0;
+
+	r = rule(RULES_RAW, CH_LL, RULES_RETURN);
+	ret |= add_icmp6(c, &r, icmp6_nd, NTYPES(icmp6_nd));
+	r = rule(RULES_RAW, CH_LL, RULES_RETURN);
+	inet_pton(AF_INET6, "fe80::", &r.dst6);
+	r.dmsk6 = mask6(10);
+	ret |= rules_add(c->rs, &r);
+	r = rule(RULES_RAW, CH_LL, RULES_DROP);
+	ret |= rules_add(c->rs, &r);
+	return ret;
+}
+
 static int raw_pre(struct compiler *c)
 {
 	struct rules_rule r;
@@ -171,12 +285,21 @@ static int raw_pre(struct compiler *c)
 	r.in_group = group(G_BRIDGE, M_BRIDGE, true);
 	ret |= rules_add(c->rs, &r);
 	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
-	r.dst = htonl(INADDR_LOOPBACK & 0xff000000u);
-	r.dmsk = htonl(0xff000000u);
+	if (c->v6) {
+		r.dst6 = in6addr_loopback;
+		r.dmsk6 = mask6(128);
+	} else {
+		r.dst = htonl(INADDR_LOOPBACK & 0xff000000u);
+		r.dmsk = htonl(0xff000000u);
+	}
 	ret |= rules_add(c->rs, &r);
+	if (c->v6)
+		ret |= raw_pre6(c);
 	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
 	r.rpf_invert = true;
 	ret |= rules_add(c->rs, &r);
+	if (c->v6)
+		ret |= raw_ll(c);
 	return ret ? -ENOMEM : 0;
 }
 
@@ -212,6 +335,10 @@ static int filter_in(struct compiler *c)
 	r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
+	if (c->v6) {
+		r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
+		ret |= add_icmp6(c, &r, icmp6_nd, NTYPES(icmp6_nd));
+	}
 	for (i = 0; i < c->pol->nedges && !ret; i++) {
 		e = &c->pol->edges[i];
 		if (e->dst != POLICY_HOST || e->src < 0 || !c->tier_group[e->src])
@@ -244,6 +371,14 @@ static int mangle_fwd(struct compiler *c)
 	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
+	/*
+	 * Neighbour discovery between two containers of one bridge (br_netfilter hands it to
+	 * FORWARD): never routed, since receivers drop ND whose hop limit is not 255.
+	 */
+	if (c->v6) {
+		r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
+		ret |= add_icmp6(c, &r, icmp6_neigh, NTYPES(icmp6_neigh));
+	}
 	r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
@@ -342,10 +477,10 @@ static int nat_post(struct compiler *c)
 	int ret = 0;
 
 	for (i = 0; i < c->n; i++) {
-		if (!net_world(c, &c->nets[i]))
+		if (!net_in(c, &c->nets[i]) || !net_world(c, &c->nets[i]))
 			continue;
 		r = rule(RULES_NAT, CH_POST, RULES_MASQUERADE);
-		rule_src(&r, &c->nets[i]);
+		rule_src(&r, &c->nets[i], c->v6);
 		r.out_group = group(TN_GROUP, M_ANY, true);
 		ret |= rules_add(c->rs, &r);
 	}
@@ -390,7 +525,9 @@ static bool valid(const struct policy *pol, const struct policy_net *nets, size_
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
 		   const struct policy_host *host, struct rules_set *out)
 {
-	struct compiler c = { .pol = pol, .nets = nets, .n = n, .host = host, .rs = out };
+	struct compiler c = {
+		.v6 = out->family == AF_INET6, .pol = pol, .nets = nets, .n = n, .host = host, .rs = out
+	};
 	size_t i;
 	int ret;
 

@@ -5,7 +5,8 @@
  * change takes an edge, a port of an edge, a published port or a network away, the
  * connections it allowed must go from the conntrack table too, or they live on.
  *
- * Each IPv4 connection that touches a tiernet subnet is judged as its first packet was:
+ * Each connection (of the family swept) that touches a tiernet subnet is judged as its first
+ * packet was:
  * from its original source to its destination after DNAT (the container a published port
  * leads to), against the matrix the new rules enforce (policy_flow_allowed), and one that
  * came through a published port only while that port is still published.  The host may
@@ -24,89 +25,137 @@
 
 #include "policy/internal.h"
 
+/* An address of either family, as conntrack and the networks give it. */
+struct addr {
+	union {
+		uint32_t v4; /* network byte order */
+		struct in6_addr v6;
+	};
+};
+
 struct sweep {
 	const struct policy_flows *f;
-	uint32_t *local; /* the host's IPv4 addresses */
+	bool v6;	     /* f->family == AF_INET6 */
+	struct addr *local;  /* the host's addresses of the family */
 	size_t nlocal;
 	struct nf_conntrack **doomed;
 	size_t ndoomed, cap;
 	int err;
 };
 
-static bool in_net(uint32_t a, uint32_t net, uint32_t mask)
+static bool in_prefix6(const struct in6_addr *a, const struct in6_addr *net, unsigned bits)
 {
-	return (a & mask) == (net & mask);
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a->s6_addr, net->s6_addr, full))
+		return false;
+	return !rest || !((a->s6_addr[full] ^ net->s6_addr[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
-static bool is_local(const struct sweep *s, uint32_t a)
+static bool addr_eq(const struct sweep *s, const struct addr *a, const struct addr *b)
+{
+	return s->v6 ? !memcmp(&a->v6, &b->v6, sizeof(a->v6)) : a->v4 == b->v4;
+}
+
+static bool in_net(const struct sweep *s, const struct addr *a, const struct policy_net *n)
+{
+	if (s->v6)
+		return n->dual && in_prefix6(&a->v6, &n->addr6, n->prefix6);
+	return (a->v4 & n->mask) == (n->addr & n->mask);
+}
+
+static bool is_local(const struct sweep *s, const struct addr *a)
 {
 	size_t i;
 
-	if ((ntohl(a) >> 24) == 127)
+	if (s->v6 ? IN6_IS_ADDR_LOOPBACK(&a->v6) || IN6_IS_ADDR_LINKLOCAL(&a->v6)
+		  : (ntohl(a->v4) >> 24) == 127)
 		return true;
 	for (i = 0; i < s->nlocal; i++)
-		if (s->local[i] == a)
+		if (addr_eq(s, &s->local[i], a))
 			return true;
 	return false;
 }
 
 /* POLICY_HOST, a tier index, or POLICY_WORLD for address a. */
-static int side_of(const struct sweep *s, uint32_t a)
+static int side_of(const struct sweep *s, const struct addr *a)
 {
 	size_t i;
 
 	for (i = 0; i < s->f->n; i++)
-		if (in_net(a, s->f->nets[i].addr, s->f->nets[i].mask))
+		if (in_net(s, a, &s->f->nets[i]))
 			return s->f->nets[i].tier;
 	return is_local(s, a) ? POLICY_HOST : POLICY_WORLD;
 }
 
-static bool in_gone(const struct sweep *s, uint32_t a)
+static bool in_gone(const struct sweep *s, const struct addr *a)
 {
 	size_t i;
 
 	for (i = 0; i < s->f->ngone; i++)
-		if (in_net(a, s->f->gone[i].addr, s->f->gone[i].mask))
+		if (in_net(s, a, &s->f->gone[i]))
 			return true;
 	return false;
 }
 
 /* Does a published port of f lead from host address odst, port oport, to dst:dport? */
-static bool published(const struct policy_flows *f, uint8_t proto, uint32_t odst, uint16_t oport,
-		      uint32_t dst, uint16_t dport)
+static bool published(const struct sweep *s, uint8_t proto, const struct addr *odst,
+		      uint16_t oport, const struct addr *dst, uint16_t dport)
 {
+	const struct policy_map *m;
 	size_t i;
 
-	for (i = 0; i < f->nmaps; i++)
-		if (f->maps[i].proto == proto && f->maps[i].host_port == oport &&
-		    (!f->maps[i].host_ip || f->maps[i].host_ip == odst) && f->maps[i].addr == dst &&
-		    f->maps[i].port == dport)
+	for (i = 0; i < s->f->nmaps; i++) {
+		m = &s->f->maps[i];
+		if (m->proto != proto || m->host_port != oport || m->port != dport)
+			continue;
+		if (s->v6 ? (IN6_IS_ADDR_UNSPECIFIED(&m->host_ip6) ||
+			     !memcmp(&m->host_ip6, &odst->v6, sizeof(odst->v6))) &&
+				!memcmp(&m->addr6, &dst->v6, sizeof(dst->v6))
+			  : (!m->host_ip || m->host_ip == odst->v4) && m->addr == dst->v4)
 			return true;
+	}
 	return false;
+}
+
+static void get_addr(const struct sweep *s, const struct nf_conntrack *ct, enum nf_conntrack_attr v4,
+		     enum nf_conntrack_attr v6, struct addr *out)
+{
+	const void *p;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->v6) {
+		out->v4 = nfct_get_attr_u32(ct, v4);
+		return;
+	}
+	p = nfct_get_attr(ct, v6);
+	if (p)
+		memcpy(&out->v6, p, sizeof(out->v6));
 }
 
 static bool allowed(const struct sweep *s, const struct nf_conntrack *ct)
 {
-	uint32_t src = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
-	uint32_t odst = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
-	uint32_t dst = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC); /* after DNAT */
 	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
 	uint16_t oport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
 	uint16_t dport = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	struct addr src, odst, dst;
 	bool dnat;
 	int from, to;
 
+	get_addr(s, ct, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC, &src);
+	get_addr(s, ct, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST, &odst);
+	get_addr(s, ct, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, &dst); /* after DNAT */
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		oport = dport = 0;
-	dnat = dst != odst || oport != dport;
-	if (in_gone(s, src) || in_gone(s, dst))
+	dnat = !addr_eq(s, &dst, &odst) || oport != dport;
+	if (in_gone(s, &src) || in_gone(s, &dst))
 		return false;
-	from = side_of(s, src);
-	to = side_of(s, dst);
+	from = side_of(s, &src);
+	to = side_of(s, &dst);
 	if (from == POLICY_WORLD && to == POLICY_WORLD)
 		return true; /* not tiernet's */
 	/* A published port leads to a container only while it is published. */
-	if (dnat && to >= 0 && !published(s->f, proto, odst, oport, dst, dport))
+	if (dnat && to >= 0 && !published(s, proto, &odst, oport, &dst, dport))
 		return false;
 	if (from == POLICY_WORLD && !dnat)
 		return false; /* the world reaches containers through published ports only */
@@ -139,27 +188,34 @@ static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, vo
 
 static int local_addrs(struct sweep *s)
 {
+	int fam = s->v6 ? AF_INET6 : AF_INET;
 	struct ifaddrs *ifa, *i;
 	size_t n = 0;
 
 	if (getifaddrs(&ifa) < 0)
 		return -errno;
 	for (i = ifa; i; i = i->ifa_next)
-		n += i->ifa_addr && i->ifa_addr->sa_family == AF_INET;
+		n += i->ifa_addr && i->ifa_addr->sa_family == fam;
 	s->local = calloc(n + 1, sizeof(*s->local));
-	for (i = ifa; s->local && i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-			s->local[s->nlocal++] =
+	for (i = ifa; s->local && i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != fam)
+			continue;
+		if (s->v6)
+			s->local[s->nlocal++].v6 =
+			    ((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+		else
+			s->local[s->nlocal++].v4 =
 			    ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
+	}
 	freeifaddrs(ifa);
 	return s->local ? 0 : -ENOMEM;
 }
 
 int ct_sweep(const struct policy_flows *f, struct err *err)
 {
-	struct sweep s = { .f = f };
+	struct sweep s = { .f = f, .v6 = f->family == AF_INET6 };
 	struct nfct_handle *h = NULL;
-	uint32_t family = AF_INET;
+	uint32_t family = s.v6 ? AF_INET6 : AF_INET;
 	size_t i, cut = 0;
 	int r;
 

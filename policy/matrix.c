@@ -77,7 +77,8 @@ static bool not_tiernet(const struct rules_group *g)
 /* Nothing but the verdict and the fields the shape names: no address, interface, state. */
 static bool plain(const struct rules_rule *r)
 {
-	return !r->unknown[0] && !r->smsk && !r->dmsk && !r->in[0] && !r->out[0] &&
+	return !r->unknown[0] && !r->smsk && !r->dmsk && !rules_prefix6(&r->smsk6) &&
+	       !rules_prefix6(&r->dmsk6) && !r->icmp_match && !r->in[0] && !r->out[0] &&
 	       !r->mark_match && !r->local_dst && !r->rpf_invert;
 }
 

@@ -30,7 +30,7 @@
 #include "lib/names.h"
 #include "policy/policy.h"
 
-#define NFT_TABLE   "ip filter"
+#define NFT_TABLE   "filter" /* in family "ip", and "ip6" where Docker keeps IPv6 rules */
 #define NFT_CHAIN   "DOCKER-USER"
 #define NFT_COMMENT TN_NFT_COMMENT
 #define NFT_RULES   2 /* the iifgroup rule, then the oifgroup rule */
@@ -48,9 +48,12 @@
 
 /* ... and in nft syntax. */
 #define RULE_FMT                                                                                   \
-	"insert rule " NFT_TABLE " " NFT_CHAIN                                                     \
+	"insert rule %s " NFT_TABLE " " NFT_CHAIN                                                  \
 	" meta %s & 0x%08x == 0x%08x meta mark & 0x%08x == "                                       \
 	"0x%08x counter accept comment \"" NFT_COMMENT "\"\n"
+
+/* The families of Docker's filter tables: IPv4 always, IPv6 when dockerd runs ip6tables. */
+static const char *const families[] = { "ip", "ip6" };
 
 static const char *const ifkeys[NFT_RULES] = { "iifgroup", "oifgroup" };
 
@@ -154,13 +157,15 @@ static bool json_str_is(const cJSON *o, const char *key, const char *want)
  * Does the chain exist?  "list chains" prints chain headers only, so this stays cheap on
  * a host with many rules, and a missing table is not an error.
  */
-static bool chain_exists(void)
+static bool chain_exists(const char *fam)
 {
 	const cJSON *it, *c;
 	cJSON *root = NULL;
+	char cmd[32];
 	bool found = false;
 
-	if (list_json("list chains ip", NULL, &root))
+	snprintf(cmd, sizeof(cmd), "list chains %s", fam);
+	if (list_json(cmd, NULL, &root))
 		return false;
 	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
 	for (it = it ? json_next(it->child, "chain") : NULL; it && !found;
@@ -174,7 +179,7 @@ static bool chain_exists(void)
 
 enum nft_mode nft_detect(void)
 {
-	return chain_exists() ? NFT_MODE_NFT : NFT_MODE_LEGACY;
+	return chain_exists("ip") ? NFT_MODE_NFT : NFT_MODE_LEGACY;
 }
 
 static bool rule_is_wanted(const cJSON *rule, size_t pos)
@@ -239,21 +244,22 @@ static int scan_rules(const cJSON *root, struct found *f)
  * Lists DOCKER-USER with handles; -ENOENT when it does not exist.  The caller frees
  * f->handles, also on error.
  */
-static int find_rules(struct found *f, struct err *e)
+static int find_rules(const char *fam, struct found *f, struct err *e)
 {
 	cJSON *root = NULL;
+	char cmd[64];
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	if (!chain_exists())
+	if (!chain_exists(fam))
 		return -ENOENT;
-	err = list_json("list chain " NFT_TABLE " " NFT_CHAIN, e, &root);
+	snprintf(cmd, sizeof(cmd), "list chain %s " NFT_TABLE " " NFT_CHAIN, fam);
+	err = list_json(cmd, e, &root);
 	if (!err) {
 		err = scan_rules(root, f);
 		if (err)
-			err_set(e, -err,
-				"nftables: cannot read chain " NFT_TABLE " " NFT_CHAIN ": %s",
-				strerror(-err));
+			err_set(e, -err, "nftables: cannot read chain %s " NFT_TABLE " " NFT_CHAIN ": %s",
+				fam, strerror(-err));
 	}
 	cJSON_Delete(root);
 	return err;
@@ -275,17 +281,17 @@ __attribute__((format(printf, 2, 3))) static int put(FILE *batch, const char *fm
  * The batch: delete every tiernet rule by handle, then (for ensure) insert the two rules.
  * "insert" puts a rule first, so the oifname rule goes in before the iifname one.
  */
-static int build_batch(FILE *batch, const struct found *f, bool insert)
+static int build_batch(FILE *batch, const char *fam, const struct found *f, bool insert)
 {
 	size_t i;
 	int err = 0;
 
 	for (i = 0; i < f->n && !err; i++)
-		err = put(batch, "delete rule " NFT_TABLE " " NFT_CHAIN " handle %lu\n",
+		err = put(batch, "delete rule %s " NFT_TABLE " " NFT_CHAIN " handle %lu\n", fam,
 			  f->handles[i]);
 	for (i = NFT_RULES; insert && i > 0 && !err; i--)
-		err = put(batch, RULE_FMT, ifkeys[i - 1], TN_GROUP_MASK, TN_GROUP, POLICY_FWMARK,
-			  POLICY_FWMARK);
+		err = put(batch, RULE_FMT, fam, ifkeys[i - 1], TN_GROUP_MASK, TN_GROUP,
+			  POLICY_FWMARK, POLICY_FWMARK);
 	return err;
 }
 
@@ -303,7 +309,7 @@ static int run_batch(const char *cmd, struct err *e)
 	return err;
 }
 
-static int update(bool insert, struct err *e)
+static int update_family(const char *fam, bool insert, struct err *e)
 {
 	struct found f;
 	char *cmd = NULL;
@@ -311,7 +317,7 @@ static int update(bool insert, struct err *e)
 	FILE *batch;
 	int err;
 
-	err = find_rules(&f, e);
+	err = find_rules(fam, &f, e);
 	if (err == -ENOENT) {
 		err = 0; /* no DOCKER-USER in nf_tables: nothing to open */
 		goto out;
@@ -323,7 +329,7 @@ static int update(bool insert, struct err *e)
 		err = err_set(e, ENOMEM, "nftables: out of memory");
 		goto out;
 	}
-	err = build_batch(batch, &f, insert);
+	err = build_batch(batch, fam, &f, insert);
 	if (fclose(batch) && !err)
 		err = -ENOMEM;
 	if (err)
@@ -334,9 +340,20 @@ out:
 	if (err)
 		err_wrap(e, -err,
 			 "tiernet: cannot update the pass-through in Docker's nftables "
-			 "DOCKER-USER chain");
+			 "%s DOCKER-USER chain",
+			 fam);
 	free(cmd);
 	free(f.handles);
+	return err;
+}
+
+static int update(bool insert, struct err *e)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]) && !err; i++)
+		err = update_family(families[i], insert, e);
 	return err;
 }
 
@@ -371,7 +388,7 @@ int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *ar
 	const char *name;
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "list chain " NFT_TABLE " %s", chain);
+	snprintf(cmd, sizeof(cmd), "list chain ip " NFT_TABLE " %s", chain);
 	r = list_json(cmd, NULL, &root);
 	if (r)
 		return r == -ENOENT ? 0 : r;
@@ -415,14 +432,15 @@ int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
 			"\t\ttype filter hook prerouting priority -300; policy accept;\n"
 			"\t\tmeta iifgroup & 0x%08x == 0x%08x ether type ip6 counter drop\n"
 			"\t}\n",
-			TN_GROUP_MASK | TN_GROUP_BRIDGE, TN_GROUP);
+			TN_GROUP_MASK | TN_GROUP_BRIDGE | TN_GROUP_DUAL, TN_GROUP);
 		if (n) {
 			fprintf(f, "\tchain isolated {\n"
 				   "\t\ttype filter hook forward priority -300; policy accept;\n"
 				   "\t\tmeta iifgroup {");
 			for (i = 0; i < n; i++)
-				fprintf(f, "%s 0x%08x", i ? "," : "", isolated[i]);
-			fprintf(f, " } ether type != { ip, arp } counter drop\n\t}\n");
+				fprintf(f, "%s 0x%08x, 0x%08x", i ? "," : "", isolated[i],
+					isolated[i] | TN_GROUP_DUAL);
+			fprintf(f, " } ether type != { ip, arp, ip6 } counter drop\n\t}\n");
 		}
 		fprintf(f, "}\n");
 	}

@@ -218,6 +218,9 @@ char *rules_dump(const struct rules_set *rs);
 struct policy_net {
 	char bridge[IFNAMSIZ];
 	uint32_t addr, mask; /* gateway address and subnet mask, network byte order */
+	bool dual;	     /* dual-stack: addr6/prefix6 are its IPv6 gateway and subnet */
+	struct in6_addr addr6;
+	uint8_t prefix6;
 	int tier;	     /* index into policy.tiers */
 	bool internal;	     /* Docker's --internal, or'ed with the tier's flag */
 	uint32_t group;	     /* the bridge's interface group (lib/names.h) */
@@ -239,6 +242,8 @@ struct policy_map {
 	uint16_t host_port;
 	uint32_t addr; /* the container's address */
 	uint16_t port;
+	/* the IPv6 form, for a set of family AF_INET6: host_ip6 :: = every local address */
+	struct in6_addr host_ip6, addr6;
 };
 
 /* compile.c */
@@ -251,20 +256,22 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 		   const struct policy_host *host, struct rules_set *out);
 /*
  * Appends the published ports maps[0..n) to out (compiled by policy_compile): DNAT from the
- * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 in OUTPUT only
- * (the host, nobody else), and the masquerade that lets 127.0.0.1 reach a container.
+ * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 (::1) in OUTPUT
+ * only (the host, nobody else), and the masquerade that lets the loopback address reach a
+ * container.  In a set of family AF_INET6 the maps' IPv6 fields are used.
  * Whether a tier may publish is the caller's check (policy_publish_check).  Returns 0 or
  * -ENOMEM; no-op when n is 0.
  */
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out);
 /*
- * May tier publish container port `port`/proto bound to host_ip?  127.0.0.1 is host access and
- * always allowed; anything else needs an `allow world -> TIER` line (whose ports, if any, must
- * include it) and a tier that is not internal (internal: the tier's or Docker's flag).
- * Returns 0, or -EPERM with a sentence naming the line to add in msg.
+ * May tier publish container port `port`/proto?  A port bound to the loopback address
+ * (host_only: 127.0.0.1 or ::1) is host access and always allowed; anything else needs an
+ * `allow world -> TIER` line (whose ports, if any, must include it) and a tier that is not
+ * internal (internal: the tier's or Docker's flag).  Returns 0, or -EPERM with a sentence
+ * naming the line to add in msg.
  */
 int policy_publish_check(const struct policy *pol, int tier, bool internal, uint8_t proto,
-			 uint16_t port, uint32_t host_ip, char *msg, size_t len);
+			 uint16_t port, bool host_only, char *msg, size_t len);
 
 /* ---------------------------------------------------------------------------------------
  * Export: the policy as Kubernetes NetworkPolicy manifests (`tiernet export kubernetes`).
@@ -430,6 +437,7 @@ int xt6_chain_ifnames(enum rules_table t, const char *chain,
 /* ct.c */
 /* What ct_sweep judges connections by. */
 struct policy_flows {
+	int family;		       /* AF_INET or AF_INET6: the entries swept */
 	const struct policy_net *nets; /* the networks now */
 	size_t n;
 	const struct policy_matrix *m; /* what the rules now enforce */
@@ -439,7 +447,7 @@ struct policy_flows {
 	size_t ngone;
 };
 /*
- * Deletes the IPv4 conntrack entries of the connections f no longer allows (ct.c says how
+ * Deletes the conntrack entries of f's family of the connections f no longer allows (ct.c says how
  * they are judged).  Returns how many it cut, or -errno with the sentence in err.
  */
 int ct_sweep(const struct policy_flows *f, struct err *err);

@@ -29,12 +29,12 @@ static bool edge_allows(const struct policy_edge *e, uint8_t proto, uint16_t por
 }
 
 int policy_publish_check(const struct policy *pol, int tier, bool internal, uint8_t proto,
-			 uint16_t port, uint32_t host_ip, char *msg, size_t len)
+			 uint16_t port, bool host_only, char *msg, size_t len)
 {
 	const struct policy_tier *t = &pol->tiers[tier];
 	const struct policy_edge *e;
 
-	if (host_ip == htonl(INADDR_LOOPBACK))
+	if (host_only)
 		return 0;
 	if (internal) {
 		snprintf(msg, len,
@@ -65,24 +65,38 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
 	return 0;
 }
 
-static struct rules_rule dnat(const char *chain, const struct policy_map *m)
+/* Is the mapping bound to the loopback address (the host only)? */
+static bool map_host_only(const struct policy_map *m, bool v6)
+{
+	return v6 ? IN6_IS_ADDR_LOOPBACK(&m->host_ip6) : m->host_ip == htonl(INADDR_LOOPBACK);
+}
+
+static struct rules_rule dnat(const char *chain, const struct policy_map *m, bool v6)
 {
 	struct rules_rule r = rules_rule_make(RULES_NAT, chain, RULES_DNAT);
 
-	if (m->host_ip) {
+	if (v6 && !IN6_IS_ADDR_UNSPECIFIED(&m->host_ip6)) {
+		r.dst6 = m->host_ip6;
+		memset(&r.dmsk6, 0xff, sizeof(r.dmsk6));
+	} else if (!v6 && m->host_ip) {
 		r.dst = m->host_ip;
 		r.dmsk = 0xffffffffu;
 	}
 	r.proto = m->proto;
 	r.dport_lo = m->host_port;
 	r.to_addr = m->addr;
+	r.to_addr6 = m->addr6;
 	r.to_port_lo = m->port;
 	return r;
 }
 
+/*
+ * In a set of family AF_INET6 the maps are IPv6 ones: host_ip6 and addr6 (the caller gives
+ * only the maps of containers with an IPv6 address whose binding takes IPv6).
+ */
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out)
 {
-	uint32_t lo = htonl(INADDR_LOOPBACK);
+	bool v6 = out->family == AF_INET6;
 	struct rules_rule r;
 	size_t i;
 	int ret = 0;
@@ -99,11 +113,11 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 	r.local_dst = true;
 	snprintf(r.target, sizeof(r.target), CH_DNAT);
 	ret |= rules_add(out, &r);
-	/* From the host itself: ports bound to 127.0.0.1 first, then the shared table. */
+	/* From the host itself: ports bound to the loopback address first, then the shared table. */
 	for (i = 0; i < n; i++) {
-		if (maps[i].host_ip != lo)
+		if (!map_host_only(&maps[i], v6))
 			continue;
-		r = dnat(CH_OUT, &maps[i]);
+		r = dnat(CH_OUT, &maps[i], v6);
 		ret |= rules_add(out, &r);
 	}
 	r = rules_rule_make(RULES_NAT, CH_OUT, RULES_JUMP);
@@ -111,15 +125,20 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 	snprintf(r.target, sizeof(r.target), CH_DNAT);
 	ret |= rules_add(out, &r);
 	for (i = 0; i < n; i++) {
-		if (maps[i].host_ip == lo)
+		if (map_host_only(&maps[i], v6))
 			continue;
-		r = dnat(CH_DNAT, &maps[i]);
+		r = dnat(CH_DNAT, &maps[i], v6);
 		ret |= rules_add(out, &r);
 	}
-	/* A connection from 127.0.0.1 needs a source the container can answer. */
+	/* A connection from the loopback address needs a source the container can answer. */
 	r = rules_rule_make(RULES_NAT, CH_POST, RULES_MASQUERADE);
-	r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
-	r.smsk = htonl(0xff000000u);
+	if (v6) {
+		r.src6 = in6addr_loopback;
+		memset(&r.smsk6, 0xff, sizeof(r.smsk6));
+	} else {
+		r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
+		r.smsk = htonl(0xff000000u);
+	}
 	r.out_group = (struct rules_group){ .on = true,
 					    .id = TN_GROUP | TN_GROUP_BRIDGE,
 					    .mask = TN_GROUP_MASK | TN_GROUP_BRIDGE };

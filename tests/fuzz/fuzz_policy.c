@@ -80,7 +80,7 @@ static void compile(const struct policy *pol)
 				(uint32_t)(i + 1);
 		/* The gate the driver asks before publishing, on every tier with a network. */
 		msg[0] = '\0';
-		if (policy_publish_check(pol, (int)i, nets[i].internal, IPPROTO_TCP, 80, 0, msg,
+		if (policy_publish_check(pol, (int)i, nets[i].internal, IPPROTO_TCP, 80, false, msg,
 					 sizeof(msg)) < 0)
 			FUZZ_ASSERT(!strncmp(msg, "tiernet: ", 9));
 	}

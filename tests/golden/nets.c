@@ -27,14 +27,15 @@ static unsigned tier_id(const struct golden_nets *g, int tier)
 
 static int parse_net(const struct policy *pol, const char *line, struct golden_nets *g)
 {
-	char bridge[32], addr[64], tier[64], flag[2][32] = { "", "" };
+	char bridge[32], addr[64], tier[64], flag[3][64] = { "", "", "" };
 	struct policy_net *net = &g->nets[g->n];
 	unsigned id = 0;
 	bool internal = false;
 	char *slash;
 	int n, k, prefix;
 
-	n = sscanf(line, "%31s %63s %63s %31s %31s", bridge, addr, tier, flag[0], flag[1]);
+	n = sscanf(line, "%31s %63s %63s %63s %63s %63s", bridge, addr, tier, flag[0], flag[1],
+		   flag[2]);
 	slash = strchr(addr, '/');
 	if (n < 3 || strlen(bridge) >= IFNAMSIZ || !slash)
 		return -EINVAL;
@@ -51,7 +52,18 @@ static int parse_net(const struct policy *pol, const char *line, struct golden_n
 	for (k = 0; k < n - 3; k++) {
 		if (!strcmp(flag[k], "internal"))
 			internal = true;
-		else if (sscanf(flag[k], "id=%u", &id) != 1 || !id || id > TN_TIER_ID_MAX)
+		else if (!strncmp(flag[k], "v6=", 3)) {
+			slash = strchr(flag[k], '/');
+			if (!slash)
+				return -EINVAL;
+			*slash = '\0';
+			prefix = atoi(slash + 1);
+			if (prefix < 1 || prefix > 128 ||
+			    inet_pton(AF_INET6, flag[k] + 3, &net->addr6) != 1)
+				return -EINVAL;
+			net->prefix6 = (uint8_t)prefix;
+			net->dual = true;
+		} else if (sscanf(flag[k], "id=%u", &id) != 1 || !id || id > TN_TIER_ID_MAX)
 			return -EINVAL;
 	}
 	if (!id)

@@ -1,11 +1,12 @@
 /*
  * The .nets files of the golden cases, for every test that compiles them (unit/
  * test_compile.c, integration/fw_roundtrip.c, export/matrix.c):
- *   BRIDGE GATEWAY/PREFIX TIER [internal] [id=N]
+ *   BRIDGE GATEWAY/PREFIX TIER [internal] [id=N] [v6=GATEWAY6/PREFIX6]
  *   docker BRIDGE
  * internal is Docker's --internal; the tier id (in the bridge's interface group) is the
- * tier's place among the tiers the file names first, unless given; "docker" lines name the
- * bridges of Docker's own networks.
+ * tier's place among the tiers the file names first, unless given; v6= makes the network
+ * dual-stack (its IPv6 gateway and prefix length); "docker" lines name the bridges of
+ * Docker's own networks.
  */
 #ifndef TIERNET_TESTS_GOLDEN_NETS_H
 #define TIERNET_TESTS_GOLDEN_NETS_H

@@ -74,12 +74,33 @@ static struct policy *parse_policy(const char *name, const char *text)
 	return pol;
 }
 
+/* dump must equal the file at path, or (TIERNET_GOLDEN_UPDATE=1) becomes it. */
+static void golden_compare(const char *path, const char *dump)
+{
+	char *expected;
+
+	if (getenv("TIERNET_GOLDEN_UPDATE") && !strcmp(getenv("TIERNET_GOLDEN_UPDATE"), "1")) {
+		spit(path, dump);
+		return;
+	}
+	expected = slurp(path);
+	cr_assert_not_null(expected, "missing %s (TIERNET_GOLDEN_UPDATE=1 writes it)", path);
+	cr_assert_str_eq(dump, expected, "%s differs", path);
+	free(expected);
+}
+
+/*
+ * NAME.rules, and with a dual-stack network in NAME.nets the IPv6 set in NAME.rules6 (else
+ * there must be no such file: an IPv4-only host gets no ip6tables rules).
+ */
 static void golden(const char *name)
 {
-	char path[512], *conf, *nets_text, *expected, *dump, bad[256];
+	char path[512], *conf, *nets_text, *dump, bad[256];
 	struct golden_nets g;
-	struct rules_set rs;
+	struct rules_set rs, rs6;
 	struct policy *pol;
+	bool dual = false;
+	size_t i;
 
 	snprintf(path, sizeof(path), "%s/%s.conf", golden_dir(), name);
 	conf = slurp(path);
@@ -95,19 +116,26 @@ static void golden(const char *name)
 	cr_assert_eq(policy_compile(pol, g.nets, g.n, &g.host, &rs), 0);
 	dump = rules_dump(&rs);
 	cr_assert_not_null(dump);
-
 	snprintf(path, sizeof(path), "%s/%s.rules", golden_dir(), name);
-	if (getenv("TIERNET_GOLDEN_UPDATE") && !strcmp(getenv("TIERNET_GOLDEN_UPDATE"), "1")) {
-		spit(path, dump);
-	} else {
-		expected = slurp(path);
-		cr_assert_not_null(expected, "missing %s (TIERNET_GOLDEN_UPDATE=1 writes it)",
-				   path);
-		cr_assert_str_eq(dump, expected, "%s differs", path);
-		free(expected);
-	}
+	golden_compare(path, dump);
 	free(dump);
 	rules_clear(&rs);
+
+	for (i = 0; i < g.n; i++)
+		dual |= g.nets[i].dual;
+	snprintf(path, sizeof(path), "%s/%s.rules6", golden_dir(), name);
+	if (dual) {
+		rules_init_family(&rs6, AF_INET6);
+		cr_assert_eq(policy_compile(pol, g.nets, g.n, &g.host, &rs6), 0);
+		dump = rules_dump(&rs6);
+		cr_assert_not_null(dump);
+		golden_compare(path, dump);
+		free(dump);
+		rules_clear(&rs6);
+	} else {
+		cr_assert_null(slurp(path), "%s exists but no network of %s.nets is dual-stack", path,
+			       name);
+	}
 	policy_free(pol);
 	free(nets_text);
 	free(conf);

@@ -197,3 +197,53 @@ Test(matrix, flow_verdicts)
 	cr_expect(!policy_flow_allowed(&x.m, 99, web, IPPROTO_TCP, 80), "no such tier");
 	unload(&x);
 }
+
+/*
+ * One policy, two families: for every golden case with dual-stack networks, the matrix the
+ * IPv6 rules enforce is the IPv4 one, cell by cell (issue 13: a pair denied over IPv4 is
+ * denied over IPv6, on the same ports).
+ */
+static void same_in_both_families(const char *name)
+{
+	struct fixture x;
+	struct rules_set rs6;
+	struct policy_matrix m6;
+	char a[256], b[256];
+	int from, to, nt;
+
+	load(&x, name);
+	rules_init_family(&rs6, AF_INET6);
+	cr_assert_eq(policy_compile(x.pol, x.g.nets, x.g.n, &x.g.host, &rs6), 0);
+	cr_assert_eq(policy_matrix(x.pol, x.g.nets, x.g.n, &rs6, &m6), 0);
+	nt = (int)x.pol->ntiers;
+	for (from = -1; from < nt; from++) {
+		for (to = -2; to < nt; to++) {
+			int f = from < 0 ? POLICY_WORLD : from;
+			int t = to == -2 ? POLICY_HOST : to == -1 ? POLICY_WORLD : to;
+
+			if (f == POLICY_WORLD && t < 0)
+				continue;
+			policy_cell_str(policy_matrix_cell(&x.m, f, t), a, sizeof(a));
+			policy_cell_str(policy_matrix_cell(&m6, f, t), b, sizeof(b));
+			cr_assert_str_eq(b, a, "%s: %d -> %d: IPv6 %s, IPv4 %s", name, f, t, b, a);
+		}
+	}
+	policy_matrix_free(&m6);
+	rules_clear(&rs6);
+	unload(&x);
+}
+
+Test(matrix, ipv6_equals_ipv4_default)
+{
+	same_in_both_families("default");
+}
+
+Test(matrix, ipv6_equals_ipv4_isolated_ports)
+{
+	same_in_both_families("isolated-ports");
+}
+
+Test(matrix, ipv6_equals_ipv4_internal_tier)
+{
+	same_in_both_families("internal-tier");
+}

@@ -39,28 +39,28 @@ Test(publish, gate_messages_name_the_line_to_add)
 	char msg[512];
 
 	load("tier front\ntier mid\ntier back internal\nallow world -> front tcp/80\n");
-	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 80, 0, msg, sizeof(msg)), 0);
-	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 8080, 0, msg, sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 80, false, msg, sizeof(msg)), 0);
+	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 8080, false, msg, sizeof(msg)),
 		     -EPERM);
 	cr_assert_str_eq(msg,
 			 "tiernet: port 8080/tcp cannot be published on tier \"front\": line 4 "
 			 "of the policy (allow world -> front) lists other ports; add tcp/8080 "
 			 "to it");
-	cr_assert_eq(policy_publish_check(pol, 1, false, IPPROTO_UDP, 53, 0, msg, sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 1, false, IPPROTO_UDP, 53, false, msg, sizeof(msg)),
 		     -EPERM);
 	cr_assert_str_eq(msg,
 			 "tiernet: port 53/udp cannot be published on tier \"mid\": add the "
 			 "line \"allow world -> mid\" (or \"allow world -> mid udp/53\") to the "
 			 "policy, or bind it to the host only with -p 127.0.0.1:HOSTPORT:53");
-	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, 0, msg, sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, false, msg, sizeof(msg)),
 		     -EPERM);
 	cr_assert(strstr(msg, "the tier is internal"), "%s", msg);
 	/* A Docker --internal network on a tier that may publish. */
-	cr_assert_eq(policy_publish_check(pol, 0, true, IPPROTO_TCP, 80, 0, msg, sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 0, true, IPPROTO_TCP, 80, false, msg, sizeof(msg)),
 		     -EPERM);
 	cr_assert(strstr(msg, "the network is internal"), "%s", msg);
 	/* 127.0.0.1 is host access: allowed everywhere. */
-	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, ip("127.0.0.1"), msg,
+	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, true, msg,
 					  sizeof(msg)),
 		     0);
 }
@@ -68,10 +68,10 @@ Test(publish, gate_messages_name_the_line_to_add)
 Test(publish, nat_rules_golden)
 {
 	struct policy_map maps[] = {
-		{ IPPROTO_TCP, 0, 18080, 0, 80 },
-		{ IPPROTO_UDP, 0, 18053, 0, 53 },
-		{ IPPROTO_TCP, 0, 18081, 0, 81 },
-		{ IPPROTO_TCP, 0, 18443, 0, 443 },
+		{ .proto = IPPROTO_TCP, .host_port = 18080, .port = 80 },
+		{ .proto = IPPROTO_UDP, .host_port = 18053, .port = 53 },
+		{ .proto = IPPROTO_TCP, .host_port = 18081, .port = 81 },
+		{ .proto = IPPROTO_TCP, .host_port = 18443, .port = 443 },
 	};
 	struct rules_set rs;
 	char *dump;
@@ -107,4 +107,54 @@ Test(publish, nat_rules_golden)
 	rules_clear(&rs);
 	cr_assert_eq(policy_compile_maps(maps, 0, &rs), 0);
 	cr_assert_eq(rs.nrules, 0);
+}
+
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+
+	cr_assert_eq(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* The same in an IPv6 set: ::1 is the host-only binding, [addr]:port the target. */
+Test(publish, nat_rules_golden_ipv6)
+{
+	struct policy_map maps[] = {
+		{ .proto = IPPROTO_TCP, .host_port = 18080, .port = 80 },
+		{ .proto = IPPROTO_TCP, .host_port = 18081, .port = 81 },
+		{ .proto = IPPROTO_TCP, .host_port = 18443, .port = 443 },
+	};
+	struct rules_set rs;
+	char *dump;
+
+	maps[0].addr6 = ip6("fd00:1:1::2");
+	maps[1].host_ip6 = ip6("::1");
+	maps[1].addr6 = ip6("fd00:1:3::2");
+	maps[2].host_ip6 = ip6("2001:db8::10");
+	maps[2].addr6 = ip6("fd00:1:1::3");
+	/* the IPv4 fields are not looked at in an IPv6 set */
+	maps[0].host_ip = maps[1].host_ip = ip("127.0.0.1");
+	rules_init_family(&rs, AF_INET6);
+	cr_assert_eq(policy_compile_maps(maps, 3, &rs), 0);
+	dump = rules_dump(&rs);
+	cr_assert_str_eq(dump,
+			 "*nat\n"
+			 ":TIERNET-PRE\n:TIERNET-OUT\n:TIERNET-DNAT\n:TIERNET-POST\n"
+			 "-I PREROUTING -j TIERNET-PRE\n"
+			 "-I OUTPUT -j TIERNET-OUT\n"
+			 "-I POSTROUTING -j TIERNET-POST\n"
+			 "-A TIERNET-PRE -m addrtype --dst-type LOCAL -j TIERNET-DNAT\n"
+			 "-A TIERNET-OUT -d ::1/128 -p tcp -m tcp --dport 18081 -j DNAT "
+			 "--to-destination [fd00:1:3::2]:81\n"
+			 "-A TIERNET-OUT -m addrtype --dst-type LOCAL -j TIERNET-DNAT\n"
+			 "-A TIERNET-DNAT -p tcp -m tcp --dport 18080 -j DNAT --to-destination "
+			 "[fd00:1:1::2]:80\n"
+			 "-A TIERNET-DNAT -d 2001:db8::10/128 -p tcp -m tcp --dport 18443 -j DNAT "
+			 "--to-destination [fd00:1:1::3]:443\n"
+			 "-A TIERNET-POST -s ::1/128 -m devgroup --dst-group "
+			 "0x746e8000/0xffff8000 -j MASQUERADE\n"
+			 "COMMIT\n");
+	free(dump);
+	rules_clear(&rs);
 }
