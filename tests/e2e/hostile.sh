@@ -268,7 +268,7 @@ ip link add rv1 netns "$NSV1" type veth peer name rv2 netns "$NSV2"
 ip netns exec "$NSV2" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.rv2.accept_ra=1
 ip -n "$NSV1" link set rv1 up
 ip -n "$NSV2" link set rv2 up
-d0=$(l2_ip6_dropped)
+g0=$(l2_ip6_dropped)
 check "b1 sends a router advertisement (prefix 2001:db8:89:98::/64) on its eth0" \
 	cns b1 $FRAMES ra eth0 2001:db8:89:98::
 sleep 2 # the control's link-local address must pass DAD before it takes an RA; b1's RA settles
@@ -282,8 +282,8 @@ check_eq "the host took no route from back's RA (ip -6 route: proto ra, the pref
 check_eq "the host took no address from it (ip -6 addr)" "" "$(ip -6 -o addr show | grep 2001:db8:89:98)"
 check_eq "tiernet's bridges still have no IPv6 address" "" \
 	"$(for t in $TIERS; do ip -6 -o addr show dev tnho$t; done 2>/dev/null)"
-check "tiernet's bridge guard dropped it (its counter: $d0 -> $(l2_ip6_dropped))" \
-	test "$(l2_ip6_dropped)" -gt "${d0:-0}"
+check "tiernet's bridge guard dropped it (its counter: $g0 -> $(l2_ip6_dropped))" \
+	test "$(l2_ip6_dropped)" -gt "${g0:-0}"
 
 # ======================================================================================
 echo "# 2, 3. IPv6: the host, another container of an isolated tier"
@@ -322,7 +322,7 @@ check "control: the host's IPv6 counter of $BRK grew ($in6 -> $(ip6_in "$BRK"))"
 	test "$(ip6_in "$BRK")" -gt "$in6"
 BR_LL=$(eui64 "$(ip -br link show tnhoback | awk '{print $3}')")
 probe_host b1 tnhoback "$BR_LL"
-n=$(lines "$LOG6") in6=$(ip6_in tnhoback) d0=$(l2_ip6_dropped)
+n=$(lines "$LOG6") in6=$(ip6_in tnhoback) g0=$(l2_ip6_dropped)
 refute "b1 (back) cannot reach the host's [::]:7272 at its bridge's would-be link-local $BR_LL" \
 	cns b1 $FRAMES tcp6 "$BR_LL%eth0" 7272
 refute "b1 cannot reach the host's [::]:7272 at 2001:db8:89:200::1" \
@@ -330,8 +330,8 @@ refute "b1 cannot reach the host's [::]:7272 at 2001:db8:89:200::1" \
 check_eq "  evidence: the host's listener logged nothing from back" "$n" "$(lines "$LOG6")"
 check_eq "  evidence: the host's IPv6 stack received nothing on tnhoback (dev_snmp6: $in6)" "$in6" \
 	"$(ip6_in tnhoback)"
-check "  evidence: tiernet's bridge guard dropped the SYNs ($d0 -> $(l2_ip6_dropped))" \
-	test "$(l2_ip6_dropped)" -gt "${d0:-0}"
+check "  evidence: tiernet's bridge guard dropped the SYNs ($g0 -> $(l2_ip6_dropped))" \
+	test "$(l2_ip6_dropped)" -gt "${g0:-0}"
 # 3: two containers of the isolated tier; the control is the same on Docker's bridge network
 cbg k2 $FRAMES listen6 7373 "$TMP/k2.log"
 cbg i2 $FRAMES listen6 7373 "$TMP/i2.log"
