@@ -278,8 +278,8 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 	if (r < 0)
 		log_error("%s", err.msg);
 	else if (r > 0)
-		log_info("cut %d %s connection(s) the rules no longer allow", r,
-			 f.family == AF_INET6 ? "IPv6" : "IPv4");
+		log_info("cut %d connection(s) the rules no longer allow%s", r,
+			 f.family == AF_INET6 ? " (IPv6)" : "");
 	policy_matrix_free(&m);
 }
 

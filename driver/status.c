@@ -11,38 +11,43 @@
 #include "driver/internal.h"
 #include "lib/log.h"
 
-/* The host side of a mapping: "*:8080" (both families), "0.0.0.0:8080", "[::1]:8080". */
-static void host_str(const struct driver_port *p, char *s, size_t len)
+/* The host side of a mapping in one family: "0.0.0.0:8080", "[::1]:8080". */
+static void host_str(const struct driver_port *p, int family, char *s, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
 
-	if (!p->family) {
-		snprintf(s, len, "*:%u", p->host_port);
-	} else if (p->family == AF_INET) {
+	if (family == AF_INET)
 		inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
-		snprintf(s, len, "%s:%u", ip, p->host_port);
-	} else {
+	else
 		inet_ntop(AF_INET6, &p->host_ip6, ip, sizeof(ip));
-		snprintf(s, len, "[%s]:%u", ip, p->host_port);
-	}
+	snprintf(s, len, family == AF_INET ? "%s:%u" : "[%s]:%u", ip, p->host_port);
 }
 
+/* One row per mapping and family the kernel holds: IPv6 ones for endpoints with IPv6. */
 static void status_ports(cJSON *j, const struct drv_ep *e)
 {
 	cJSON *a = cJSON_AddArrayToObject(j, "ports");
-	char ip[INET_ADDRSTRLEN], s[80];
+	char ip[INET6_ADDRSTRLEN], s[80];
 	size_t i;
+	int fam;
 
 	for (i = 0; a && i < e->nports; i++) {
-		cJSON *p = cJSON_CreateObject();
+		for (fam = AF_INET; fam; fam = fam == AF_INET && e->has6 ? AF_INET6 : 0) {
+			cJSON *p;
 
-		host_str(&e->ports[i], s, sizeof(s));
-		cJSON_AddStringToObject(p, "host", s);
-		drv_ip_str(e->addr, ip);
-		snprintf(s, sizeof(s), "%s:%u", ip, e->ports[i].port);
-		cJSON_AddStringToObject(p, "container", s);
-		cJSON_AddStringToObject(p, "proto", drv_proto_str(e->ports[i].proto));
-		cJSON_AddItemToArray(a, p);
+			if (!drv_port_in(&e->ports[i], fam))
+				continue;
+			p = cJSON_CreateObject();
+			host_str(&e->ports[i], fam, s, sizeof(s));
+			cJSON_AddStringToObject(p, "host", s);
+			inet_ntop(fam, fam == AF_INET ? (const void *)&e->addr : &e->addr6, ip,
+				  sizeof(ip));
+			snprintf(s, sizeof(s), fam == AF_INET ? "%s:%u" : "[%s]:%u", ip,
+				 e->ports[i].port);
+			cJSON_AddStringToObject(p, "container", s);
+			cJSON_AddStringToObject(p, "proto", drv_proto_str(e->ports[i].proto));
+			cJSON_AddItemToArray(a, p);
+		}
 	}
 }
 

@@ -106,8 +106,13 @@ static void seed_state(void)
 {
 	static const char *const tiers[] = { "front", "mid", "back" };
 	static struct driver_port ports[2] = {
-		{ IPPROTO_TCP, 80, 0, 8080, 8080 },
-		{ IPPROTO_UDP, 53, 0x0100007f, 5353, 5353 },
+		{ .proto = IPPROTO_TCP, .port = 80, .host_port = 8080, .host_port_end = 8080 },
+		{ .proto = IPPROTO_UDP,
+		  .port = 53,
+		  .family = AF_INET,
+		  .host_ip = 0x0100007f,
+		  .host_port = 5353,
+		  .host_port_end = 5353 },
 	};
 	struct err err;
 	struct drv_net n;

@@ -85,21 +85,41 @@ static void compile(const struct policy *pol)
 			FUZZ_ASSERT(!strncmp(msg, "tiernet: ", 9));
 	}
 	memset(maps, 0, sizeof(maps));
-	maps[0] = (struct policy_map){ IPPROTO_TCP, 0, 8080, htonl(0x0a000002u), 80 };
-	maps[1] = (struct policy_map){ IPPROTO_UDP, htonl(INADDR_LOOPBACK), 5353,
-				       htonl(0x0a000102u), 53 };
-	maps[2] =
-	    (struct policy_map){ IPPROTO_TCP, htonl(0xc0a80001u), 443, htonl(0x0a000203u), 8443 };
-	rules_init(&rs);
-	FUZZ_ASSERT(policy_compile(pol, nets, n, &host, &rs) == 0);
-	if (n)
-		FUZZ_ASSERT(policy_compile_maps(maps, 3, &rs) == 0);
-	for (i = 0; i < rs.nrules; i++)
-		FUZZ_ASSERT(rules_format(&rs.rules[i], line, sizeof(line)) < sizeof(line));
-	dump = rules_dump(&rs);
-	FUZZ_ASSERT(dump);
-	free(dump);
-	rules_clear(&rs);
+	maps[0] = (struct policy_map){
+		.proto = IPPROTO_TCP, .host_port = 8080, .addr = htonl(0x0a000002u), .port = 80
+	};
+	maps[1] = (struct policy_map){ .proto = IPPROTO_UDP,
+				       .host_ip = htonl(INADDR_LOOPBACK),
+				       .host_port = 5353,
+				       .addr = htonl(0x0a000102u),
+				       .port = 53 };
+	maps[2] = (struct policy_map){ .proto = IPPROTO_TCP,
+				       .host_ip = htonl(0xc0a80001u),
+				       .host_port = 443,
+				       .addr = htonl(0x0a000203u),
+				       .port = 8443 };
+	/* every other network dual-stack, and the same maps in IPv6 form */
+	for (i = 0; i < n; i += 2) {
+		nets[i].dual = true;
+		inet_pton(AF_INET6, "fd00:f:0:1::1", &nets[i].addr6);
+		nets[i].addr6.s6_addr[7] = (uint8_t)i;
+		nets[i].prefix6 = (uint8_t)(48 + i % 81);
+	}
+	inet_pton(AF_INET6, "fd00:f::2", &maps[0].addr6);
+	inet_pton(AF_INET6, "::1", &maps[1].host_ip6);
+	inet_pton(AF_INET6, "fd00:f::3", &maps[1].addr6);
+	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+		rules_init_family(&rs, family);
+		FUZZ_ASSERT(policy_compile(pol, nets, n, &host, &rs) == 0);
+		if (n)
+			FUZZ_ASSERT(policy_compile_maps(maps, 3, &rs) == 0);
+		for (i = 0; i < rs.nrules; i++)
+			FUZZ_ASSERT(rules_format(&rs.rules[i], line, sizeof(line)) < sizeof(line));
+		dump = rules_dump(&rs);
+		FUZZ_ASSERT(dump);
+		free(dump);
+		rules_clear(&rs);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
