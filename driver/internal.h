@@ -153,7 +153,7 @@ void drv_route_localnet_on(const char *bridge);
 const char *drv_proto_str(uint8_t proto);
 /* Does the mapping publish on family (AF_INET or AF_INET6)? */
 bool drv_port_in(const struct driver_port *p, int family);
-/* Is it bound to the loopback address (127.0.0.1 or ::1): for the host only? */
+/* Is it bound to 127.0.0.1: for the host only? */
 bool drv_port_host_only(const struct driver_port *p);
 /* Makes ports (malloc'ed or NULL) the endpoint's published set; on failure the old one stays. */
 int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, struct err *err);

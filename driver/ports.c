@@ -32,9 +32,7 @@ bool drv_port_in(const struct driver_port *p, int family)
 
 bool drv_port_host_only(const struct driver_port *p)
 {
-	if (p->family == AF_INET)
-		return p->host_ip == htonl(INADDR_LOOPBACK);
-	return p->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&p->host_ip6);
+	return p->family == AF_INET && p->host_ip == htonl(INADDR_LOOPBACK);
 }
 
 /* Does new[0..n) lack a mapping of old[0..nold)?  Then connections through it must go. */
@@ -210,6 +208,14 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n, const st
 	size_t i, j;
 
 	for (i = 0; i < cnt; i++) {
+		if (p[i].family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&p[i].host_ip6))
+			return err_set(err, EADDRNOTAVAIL,
+				       "tiernet: port %u/%s cannot be published on [::1]: Linux cannot "
+				       "forward the IPv6 loopback address to a container (there is no "
+				       "IPv6 route_localnet, and tiernet runs no proxy); publish it on "
+				       "127.0.0.1 for the host only (-p 127.0.0.1:%u:%u)",
+				       p[i].port, drv_proto_str(p[i].proto),
+				       p[i].host_port ? p[i].host_port : p[i].port, p[i].port);
 		if (policy_publish_check(drv.policy, tier, internal, p[i].proto, p[i].port,
 					 drv_port_host_only(&p[i]), err->msg, sizeof(err->msg)) < 0)
 			return -EPERM;

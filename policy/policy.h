@@ -256,16 +256,17 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 		   const struct policy_host *host, struct rules_set *out);
 /*
  * Appends the published ports maps[0..n) to out (compiled by policy_compile): DNAT from the
- * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 (::1) in OUTPUT
- * only (the host, nobody else), and the masquerade that lets the loopback address reach a
- * container.  In a set of family AF_INET6 the maps' IPv6 fields are used.
+ * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 in OUTPUT only
+ * (the host, nobody else), and the masquerade that lets 127.0.0.1 reach a container.  In a
+ * set of family AF_INET6 the maps' IPv6 fields are used, and ::1 is never translated (see
+ * publish.c).
  * Whether a tier may publish is the caller's check (policy_publish_check).  Returns 0 or
  * -ENOMEM; no-op when n is 0.
  */
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out);
 /*
- * May tier publish container port `port`/proto?  A port bound to the loopback address
- * (host_only: 127.0.0.1 or ::1) is host access and always allowed; anything else needs an
+ * May tier publish container port `port`/proto?  A port bound to 127.0.0.1 (host_only) is
+ * host access and always allowed; anything else needs an
  * `allow world -> TIER` line (whose ports, if any, must include it) and a tier that is not
  * internal (internal: the tier's or Docker's flag).  Returns 0, or -EPERM with a sentence
  * naming the line to add in msg.

@@ -65,10 +65,10 @@ int policy_publish_check(const struct policy *pol, int tier, bool internal, uint
 	return 0;
 }
 
-/* Is the mapping bound to the loopback address (the host only)? */
+/* Is the mapping bound to 127.0.0.1 (the host only)?  IPv6 has no such mapping: see below. */
 static bool map_host_only(const struct policy_map *m, bool v6)
 {
-	return v6 ? IN6_IS_ADDR_LOOPBACK(&m->host_ip6) : m->host_ip == htonl(INADDR_LOOPBACK);
+	return !v6 && m->host_ip == htonl(INADDR_LOOPBACK);
 }
 
 static struct rules_rule dnat(const char *chain, const struct policy_map *m, bool v6)
@@ -92,7 +92,11 @@ static struct rules_rule dnat(const char *chain, const struct policy_map *m, boo
 
 /*
  * In a set of family AF_INET6 the maps are IPv6 ones: host_ip6 and addr6 (the caller gives
- * only the maps of containers with an IPv6 address whose binding takes IPv6).
+ * only the maps of containers with an IPv6 address whose binding takes IPv6).  IPv6 differs
+ * in one place: Linux cannot forward ::1 to another interface (there is no IPv6
+ * route_localnet: the reply, translated back to ::1, arrives on the bridge and is dropped),
+ * so the host's own connections to ::1 are left alone (refused at once, not hung), and the
+ * driver refuses a mapping bound to ::1.
  */
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out)
 {
@@ -106,14 +110,20 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 	ret |= rules_add_chain(out, RULES_NAT, CH_PRE, "PREROUTING");
 	ret |= rules_add_chain(out, RULES_NAT, CH_OUT, "OUTPUT");
 	ret |= rules_add_chain(out, RULES_NAT, CH_DNAT, "");
-	if (!rules_has_chain(out, RULES_NAT, CH_POST))
+	if (!v6 && !rules_has_chain(out, RULES_NAT, CH_POST))
 		ret |= rules_add_chain(out, RULES_NAT, CH_POST, "POSTROUTING");
 	/* From other hosts and from containers (hairpin): the host's addresses only. */
 	r = rules_rule_make(RULES_NAT, CH_PRE, RULES_JUMP);
 	r.local_dst = true;
 	snprintf(r.target, sizeof(r.target), CH_DNAT);
 	ret |= rules_add(out, &r);
-	/* From the host itself: ports bound to the loopback address first, then the shared table. */
+	/* From the host itself: ports bound to 127.0.0.1 first, then the shared table. */
+	if (v6) {
+		r = rules_rule_make(RULES_NAT, CH_OUT, RULES_RETURN);
+		r.dst6 = in6addr_loopback;
+		memset(&r.dmsk6, 0xff, sizeof(r.dmsk6));
+		ret |= rules_add(out, &r);
+	}
 	for (i = 0; i < n; i++) {
 		if (!map_host_only(&maps[i], v6))
 			continue;
@@ -130,15 +140,12 @@ int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_se
 		r = dnat(CH_DNAT, &maps[i], v6);
 		ret |= rules_add(out, &r);
 	}
-	/* A connection from the loopback address needs a source the container can answer. */
+	if (v6)
+		return ret ? -ENOMEM : 0;
+	/* A connection from 127.0.0.1 needs a source the container can answer. */
 	r = rules_rule_make(RULES_NAT, CH_POST, RULES_MASQUERADE);
-	if (v6) {
-		r.src6 = in6addr_loopback;
-		memset(&r.smsk6, 0xff, sizeof(r.smsk6));
-	} else {
-		r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
-		r.smsk = htonl(0xff000000u);
-	}
+	r.src = htonl(INADDR_LOOPBACK & 0xff000000u);
+	r.smsk = htonl(0xff000000u);
 	r.out_group = (struct rules_group){ .on = true,
 					    .id = TN_GROUP | TN_GROUP_BRIDGE,
 					    .mask = TN_GROUP_MASK | TN_GROUP_BRIDGE };

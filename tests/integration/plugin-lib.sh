@@ -270,3 +270,13 @@ sanitizer_verdict() {
 		late_ok "no sanitizer report from any tiernet process of this suite (ASan, LSan, UBSan)"
 	fi
 }
+# pec NET EP PORTMAP_JSON: ProgramExternalConnectivity with a portmap (pm PROTO PORT
+# HOSTPORT [HOSTIP] makes one entry).
+pec() {
+	call /NetworkDriver.ProgramExternalConnectivity \
+		"{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[$3]}}"
+}
+pm() { # PROTO PORT HOSTPORT [HOSTIP]
+	printf '{"Proto":%d,"IP":"","Port":%d,"HostIP":"%s","HostPort":%d,"HostPortEnd":%d}' \
+		"$1" "$2" "${4:-}" "$3" "$3"
+}

@@ -36,15 +36,6 @@ container() {
 	on_exit "ip netns del $ns"
 	container_in "$ns" "tnc${3:0:12}" "$4/24" "$5"
 }
-# pec NET EP PORTMAP_JSON: ProgramExternalConnectivity with a portmap.
-pec() {
-	call /NetworkDriver.ProgramExternalConnectivity \
-		"{\"NetworkID\":\"$1\",\"EndpointID\":\"$2\",\"Options\":{\"com.docker.network.endpoint.exposedports\":[],\"com.docker.network.portmap\":[$3]}}"
-}
-pm() { # PROTO PORT HOSTPORT [HOSTIP]
-	printf '{"Proto":%d,"IP":"","Port":%d,"HostIP":"%s","HostPort":%d,"HostPortEnd":%d}' \
-		"$1" "$2" "${4:-}" "$3" "$3"
-}
 # An HTTP server that answers with the client's address (busybox httpd CGI).
 serve_whoami() {
 	mkdir -p "$TMP/who-$2/cgi-bin"

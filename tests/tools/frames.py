@@ -13,7 +13,11 @@ container with Docker's default CAP_NET_RAW: an AF_PACKET socket sends any frame
   frames.py listen6 PORT LOG          accepts TCP on [::]:PORT and appends each peer to LOG
   frames.py stream ADDR PORT SECONDS  sends a numbered line every 50 ms for SECONDS
   frames.py sink ADDR PORT LOG        accepts one TCP peer on ADDR:PORT at a time and writes
-                                      the number of bytes received so far to LOG
+                                      the number of bytes received so far to LOG (ADDR of
+                                      either family)
+  frames.py syn6 IFACE DSTMAC SRC DST PORT
+                                      one IPv6 TCP SYN from SRC (any address: spoofed) to
+                                      DST:PORT, in an Ethernet frame to DSTMAC
 """
 import fcntl
 import socket
@@ -127,8 +131,19 @@ def stream(addr, port, seconds):
         time.sleep(0.05)
 
 
+def syn6(iface, dst_mac, src, dst, port):
+    src6 = socket.inet_pton(socket.AF_INET6, src)
+    dst6 = socket.inet_pton(socket.AF_INET6, dst)
+    tcp = struct.pack("!HHIIBBHHH", 40000, int(port), 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+    pseudo = src6 + dst6 + struct.pack("!I3xB", len(tcp), 6)
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + src6 + dst6
+    eth = bytes.fromhex(dst_mac.replace(":", "")) + mac_of(iface) + b"\x86\xdd"
+    send(iface, eth + ip6 + tcp)
+
+
 def sink(addr, port, log):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
     s.listen(4)
@@ -147,7 +162,7 @@ def sink(addr, port, log):
 
 if __name__ == "__main__":
     cmds = {"ra": ra, "ether": ether, "count": count, "tcp6": tcp6, "listen6": listen6,
-            "stream": stream, "sink": sink}
+            "stream": stream, "sink": sink, "syn6": syn6}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

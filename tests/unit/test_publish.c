@@ -117,43 +117,36 @@ static struct in6_addr ip6(const char *s)
 	return a;
 }
 
-/* The same in an IPv6 set: ::1 is the host-only binding, [addr]:port the target. */
+/* The same in an IPv6 set: [addr]:port targets, and ::1 is never translated. */
 Test(publish, nat_rules_golden_ipv6)
 {
 	struct policy_map maps[] = {
 		{ .proto = IPPROTO_TCP, .host_port = 18080, .port = 80 },
-		{ .proto = IPPROTO_TCP, .host_port = 18081, .port = 81 },
 		{ .proto = IPPROTO_TCP, .host_port = 18443, .port = 443 },
 	};
 	struct rules_set rs;
 	char *dump;
 
 	maps[0].addr6 = ip6("fd00:1:1::2");
-	maps[1].host_ip6 = ip6("::1");
-	maps[1].addr6 = ip6("fd00:1:3::2");
-	maps[2].host_ip6 = ip6("2001:db8::10");
-	maps[2].addr6 = ip6("fd00:1:1::3");
+	maps[1].host_ip6 = ip6("2001:db8::10");
+	maps[1].addr6 = ip6("fd00:1:1::3");
 	/* the IPv4 fields are not looked at in an IPv6 set */
 	maps[0].host_ip = maps[1].host_ip = ip("127.0.0.1");
 	rules_init_family(&rs, AF_INET6);
-	cr_assert_eq(policy_compile_maps(maps, 3, &rs), 0);
+	cr_assert_eq(policy_compile_maps(maps, 2, &rs), 0);
 	dump = rules_dump(&rs);
 	cr_assert_str_eq(dump,
 			 "*nat\n"
-			 ":TIERNET-PRE\n:TIERNET-OUT\n:TIERNET-DNAT\n:TIERNET-POST\n"
+			 ":TIERNET-PRE\n:TIERNET-OUT\n:TIERNET-DNAT\n"
 			 "-I PREROUTING -j TIERNET-PRE\n"
 			 "-I OUTPUT -j TIERNET-OUT\n"
-			 "-I POSTROUTING -j TIERNET-POST\n"
 			 "-A TIERNET-PRE -m addrtype --dst-type LOCAL -j TIERNET-DNAT\n"
-			 "-A TIERNET-OUT -d ::1/128 -p tcp -m tcp --dport 18081 -j DNAT "
-			 "--to-destination [fd00:1:3::2]:81\n"
+			 "-A TIERNET-OUT -d ::1/128 -j RETURN\n"
 			 "-A TIERNET-OUT -m addrtype --dst-type LOCAL -j TIERNET-DNAT\n"
 			 "-A TIERNET-DNAT -p tcp -m tcp --dport 18080 -j DNAT --to-destination "
 			 "[fd00:1:1::2]:80\n"
 			 "-A TIERNET-DNAT -d 2001:db8::10/128 -p tcp -m tcp --dport 18443 -j DNAT "
 			 "--to-destination [fd00:1:1::3]:443\n"
-			 "-A TIERNET-POST -s ::1/128 -m devgroup --dst-group "
-			 "0x746e8000/0xffff8000 -j MASQUERADE\n"
 			 "COMMIT\n");
 	free(dump);
 	rules_clear(&rs);
