@@ -8,7 +8,7 @@ pkgs=(
 	# the build: gcc, make, ar, nm (binutils), pkg-config; git names the version
 	build-essential pkg-config git
 	# the libraries tiernet links, and Criterion for the unit tests
-	libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libxtables-dev
+	libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libxtables-dev
 	libnftables-dev libcap-dev libnetfilter-conntrack-dev libcriterion-dev
 	# fuzzing (clang, libFuzzer), static analysis, memory checks
 	clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
@@ -43,7 +43,7 @@ cmds=(
 	install:coreutils realpath:coreutils mktemp:coreutils seq:coreutils tee:coreutils
 )
 # pkg-config modules the Makefile asks for (it builds with empty flags when one is missing).
-mods=(libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libnftables libcap
+mods=(libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap
 	libnetfilter_conntrack criterion)
 
 missing=()

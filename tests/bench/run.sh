@@ -4,13 +4,15 @@
 # benchmark reports, it never fails the build: the exit status is 0 unless the run itself
 # could not be made (not root, tools missing).
 #
-#   1. `docker run --rm IMAGE sh -c :` on a tiernet network vs on a built-in bridge network
+#   1. `docker run --rm IMAGE sh -c :` on a tiernet network vs on a built-in bridge network;
+#      1b: on a dual-stack tier vs on an IPv4-only one of the same tier
 #   2. CreateEndpoint+Join+Leave+DeleteEndpoint through the socket with 10 / 1,000 / 5,000
 #      live endpoints (tiernet serve in `unshare -n`, its own socket, state and config), and
 #      Leave+Join of the oldest live endpoint; 2b: the same with the state on tmpfs, which
 #      shows what tiernet itself costs without the disk's fsync latency
 #   3. 64-byte UDP datagrams/s between containers: cross-tier (routed), intra-tier (bridged),
-#      against two containers on one built-in Docker bridge network
+#      against two containers on one built-in Docker bridge network; cross-tier over IPv6
+#      against the same over IPv4 (front and mid are dual-stack)
 #   4. latency of the no-op call GetCapabilities on one kept-alive connection
 #   5. published ports (issue 4): `docker run --rm` with 4 published ports on a tiernet tier
 #      vs on a built-in bridge network (a docker-proxy per port), interleaved; tiernet's RSS
@@ -147,7 +149,7 @@ dk() {
 
 docker_cleanup() {
 	"$DOCKER" rm -f $P-rx-br $P-tx-br $P-rx-front $P-rx-mid $P-tx-front $P-proxy >/dev/null 2>&1
-	"$DOCKER" network rm $P-front $P-mid $P-br >/dev/null 2>&1
+	"$DOCKER" network rm $P-front $P-mid $P-br $P-v4 >/dev/null 2>&1
 }
 
 plugin_pid=
@@ -178,20 +180,20 @@ other_tiernet() {
 		ip -o link show type bridge 2>/dev/null | grep -q ': tnb'
 }
 
-# run_series KEY [DOCKER RUN ARGS...]: RUNS `docker run --rm ARGS IMAGE sh -c :` on the tiernet
-# tier front and on the bridge network, interleaved, alternating which goes first; puts
+# run_series KEY NET ANCHOR_NET [DOCKER RUN ARGS...]: RUNS `docker run --rm ARGS IMAGE sh -c :`
+# on the network $P-NET and on $P-ANCHOR_NET, interleaved, alternating which goes first; puts
 # KEY_tn_med, KEY_br_med (s) and the sample counts.
 run_series() {
-	local key=$1 k net t0 t1 f i
-	shift
+	local key=$1 a=$2 b=$3 k net t0 t1 f i
+	shift 3
 	: >"$TMP/$key-tn"
 	: >"$TMP/$key-br"
-	dk run --rm --network $P-front "$@" "$IMAGE" sh -c : >/dev/null 2>&1	# warm-up
-	dk run --rm --network $P-br "$@" "$IMAGE" sh -c : >/dev/null 2>&1
+	dk run --rm --network $P-$a "$@" "$IMAGE" sh -c : >/dev/null 2>&1	# warm-up
+	dk run --rm --network $P-$b "$@" "$IMAGE" sh -c : >/dev/null 2>&1
 	for ((k = 0; k < RUNS; k++)); do
-		for net in $([ $((k % 2)) -eq 0 ] && echo "front br" || echo "br front"); do
+		for net in $([ $((k % 2)) -eq 0 ] && echo "$a $b" || echo "$b $a"); do
 			f=$TMP/$key-tn
-			[ $net = br ] && f=$TMP/$key-br
+			[ $net = $b ] && f=$TMP/$key-br
 			for i in 1 2 3; do	# a sample taken while dockerd was away is retaken
 				t0=$EPOCHREALTIME
 				if "$DOCKER" run --rm --network $P-$net "$@" "$IMAGE" sh -c : >/dev/null 2>>"$TMP/run.err"; then
@@ -236,17 +238,24 @@ docker_parts() {
 	on_exit docker_cleanup
 	retry 50 test -S "$PSOCK" || { note "plugin did not start"; cat "$TMP/plugin.log" >&2; return 1; }
 	docker_cleanup		# leftovers of an interrupted run (needs the plugin up)
-	dk network create -d $DRV -o tier=front --subnet 10.90.1.0/24 $P-front >/dev/null &&
-		dk network create -d $DRV -o tier=mid --subnet 10.90.2.0/24 $P-mid >/dev/null &&
+	# front and mid are dual-stack (UDP over IPv6 and IPv4 across the same edge); v4 is
+	# front's IPv4-only twin, the anchor of `docker run` on a dual-stack tier.
+	dk network create -d $DRV -o tier=front --ipv6 --subnet 10.90.1.0/24 \
+		--subnet fd00:90:1::/64 $P-front >/dev/null &&
+		dk network create -d $DRV -o tier=mid --ipv6 --subnet 10.90.2.0/24 \
+			--subnet fd00:90:2::/64 $P-mid >/dev/null &&
+		dk network create -d $DRV -o tier=front --subnet 10.90.4.0/24 $P-v4 >/dev/null &&
 		dk network create --subnet 10.90.3.0/24 $P-br >/dev/null ||
 		{ note "cannot create the networks"; cat "$TMP/plugin.log" >&2; return 1; }
 
 	# ---- part 1: docker run --rm, interleaved, alternating which goes first ----
 	note "[$(elapsed)s] part 1: docker run --rm sh -c : ($RUNS each, interleaved)"
-	run_series run
+	run_series run front br
+	note "[$(elapsed)s] part 1b: docker run --rm on a dual-stack tier vs an IPv4 one ($RUNS each)"
+	run_series run6 front v4
 	# ---- part 5a: the same with 4 published ports (bridge: 4 docker-proxy processes) ----
 	note "[$(elapsed)s] part 5a: docker run --rm -p x4 sh -c : ($RUNS each, interleaved)"
-	run_series pub -p 18101:80 -p 18102:81 -p 18103:82 -p 18104:83
+	run_series pub front br -p 18101:80 -p 18102:81 -p 18103:82 -p 18104:83
 	# ---- part 5b: one real docker-proxy's memory ----
 	local pp p
 	if dk run -d --name $P-proxy --network $P-br -p 18199:80 "$IMAGE" sleep 900 >/dev/null; then
@@ -282,15 +291,20 @@ docker_parts() {
 	local trial cs port=9100 ksoft k0 k1 hz
 	ksoft=$(pgrep -x ksoftirqd/0 | head -1)
 	hz=$(getconf CLK_TCK)
-	local cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid" "intra rx-front tx-front front") j
+	local cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid" "intra rx-front tx-front front"
+		"cross6 rx-mid tx-front mid 6") j
 	for ((trial = 0; trial < UDP_TRIALS; trial++)); do
-		for ((j = 0; j < 3; j++)); do	# the case that goes first rotates
-			set -- ${cases[$(((trial + j) % 3))]}
+		for ((j = 0; j < 4; j++)); do	# the case that goes first rotates
+			set -- ${cases[$(((trial + j) % 4))]}
 			port=$((port + 1))
 			for i in 1 2; do	# retaken once if dockerd went away meanwhile
 				dk start $P-$2 $P-$3 >/dev/null 2>&1
 				local rip
-				rip=$(ip_of $P-$2 $P-$4)
+				if [ "${5:-}" = 6 ]; then
+					rip=$("$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$P-$4\").GlobalIPv6Address}}" $P-$2)
+				else
+					rip=$(ip_of $P-$2 $P-$4)
+				fi
 				"$DOCKER" exec $P-$2 /b/udpflood recv $port $((UDP_SECS + 10)) 15 \
 					>"$TMP/rx.out" 2>/dev/null &
 				local rpid=$!
@@ -321,13 +335,17 @@ docker_parts() {
 	done
 	# Paired ratios: each trial's case against the anchor of the same trial (taken within
 	# seconds of each other), so that slow changes of the machine's load cancel out.
-	for c in cross intra; do
+	for c in cross intra cross6; do
 		[ -s "$TMP/udp-trials" ] || break
 		put udp_${c}_pratio "$(awk -v c=$c '{v[$1 " " $2] = $3; t[$1] = 1}
 			END { for (k in t) if (v[k " anchor"] > 0 && v[k " " c] > 0) print v[k " " c] / v[k " anchor"] }' \
 			"$TMP/udp-trials" | sort -n | awk '{v[NR]=$1} END{if (NR) print v[int((NR+1)/2)]}')"
 	done
-	for c in anchor cross intra; do
+	# IPv6 against IPv4 across the same edge, paired per trial
+	[ -s "$TMP/udp-trials" ] && put udp_v6v4_pratio "$(awk '{v[$1 " " $2] = $3; t[$1] = 1}
+		END { for (k in t) if (v[k " cross"] > 0 && v[k " cross6"] > 0) print v[k " cross6"] / v[k " cross"] }' \
+		"$TMP/udp-trials" | sort -n | awk '{v[NR]=$1} END{if (NR) print v[int((NR+1)/2)]}')"
+	for c in anchor cross intra cross6; do
 		[ -s "$TMP/udp-$c" ] || continue
 		put udp_${c}_med "$(sort -n "$TMP/udp-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
 		put udp_${c}_all "$(sort -n "$TMP/udp-$c" | paste -sd/)"
@@ -545,6 +563,8 @@ OUT=$TMP/table
 	printf '%.0s-' {1..104}; echo
 	row "1 docker run --rm sh -c : tiernet vs bridge (n=$(get run_tn_n)/$(get run_br_n))" \
 		"$(get run_tn_med)" "$(get run_br_med)" s "<=" 1.00
+	row "1 docker run --rm, dual-stack tier vs IPv4 tier (n=$(get run6_tn_n)/$(get run6_br_n))" \
+		"$(get run6_tn_med)" "$(get run6_br_med)" s "<=" 1.05
 	row "5 docker run --rm -p x4, tiernet vs bridge (n=$(get pub_tn_n)/$(get pub_br_n))" \
 		"$(get pub_tn_med)" "$(get pub_br_med)" s "<=" 0.90
 	row "5 RSS, 1,000 published ports vs 1,000 x docker-proxy" \
@@ -582,6 +602,8 @@ OUT=$TMP/table
 		"$(get udp_cross_med)" "$(get udp_anchor_med)" pps ">=" 0.95 ratio "$(get udp_cross_pratio)"
 	row "3 UDP 64B intra-tier front->front vs bridge (*)" \
 		"$(get udp_intra_med)" "$(get udp_anchor_med)" pps ">=" 1.00 ratio "$(get udp_intra_pratio)"
+	row "3 UDP 64B cross-tier over IPv6 vs over IPv4 (*)" \
+		"$(get udp_cross6_med)" "$(get udp_cross_med)" pps ">=" 0.95 ratio "$(get udp_v6v4_pratio)"
 	row "3   cross-tier, datagrams per sender-CPU-second (**)" \
 		"$(get udp_cross_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 0.95
 	row "3   intra-tier, datagrams per sender-CPU-second (**)" \

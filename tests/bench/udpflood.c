@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +46,16 @@ static int do_recv(int port, double secs, double wait)
 	static char bufs[BATCH][2048];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	/* One socket for both families: an IPv6 one that also takes IPv4 (v4-mapped). */
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), i, sz = 4 << 20;
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), i, sz = 4 << 20, off = 0;
 	unsigned long long count = 0;
 	double first = 0, last, t0 = now(), t;
 
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		perror("udpflood recv: bind");
 		return 1;
@@ -105,17 +110,20 @@ static int do_send(const char *addr, int port, double secs, int size)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov = { .iov_base = payload, .iov_len = (size_t)size };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), i;
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	bool v6 = strchr(addr, ':') != NULL;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0), i;
 	unsigned long long sent = 0, errs = 0;
 	double start, end, cpu;
 	struct rusage ru;
 
 	if (size < 1 || size > (int)sizeof(payload) ||
-	    inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+	    inet_pton(v6 ? AF_INET6 : AF_INET, addr, v6 ? (void *)&sa6.sin6_addr : (void *)&sa.sin_addr) != 1) {
 		fprintf(stderr, "udpflood send: bad address or size\n");
 		return 1;
 	}
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0 || (v6 ? connect(fd, (struct sockaddr *)&sa6, sizeof(sa6))
+			  : connect(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0) {
 		perror("udpflood send: connect");
 		return 1;
 	}

@@ -15,6 +15,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/docker-lib.sh" # root, BIN, a real dockerd's helpers
+. "$HERE/matrix-lib.sh" # allowed, witness, matrix
 trap run_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -37,28 +38,6 @@ cleanup_docker() {
 	return 0
 }
 
-# ---- the policy ---------------------------------------------------------------------------
-
-# allowed SRC DST: the default policy (DESIGN.md "The policy file"), intra-tier included.
-allowed() {
-	case "$1>$2" in
-	front\>front | mid\>mid | back\>back | front\>mid | mid\>back) return 0 ;;
-	*) return 1 ;;
-	esac
-}
-
-# witness DST: a client that may reach DST's first container, from another tier when the
-# policy has one (so the reply is routed back across tiers), else from DST's own tier.
-witness() {
-	case $1 in
-	front) echo $P-front2 ;;
-	mid) echo $P-front1 ;;
-	back) echo $P-mid1 ;;
-	esac
-}
-
-pingable() { docker exec "$1" ping -c1 -W1 "$2"; }
-
 # setup_tiers OCTET: networks 10.82.OCTET+0..2.0/24 (front, mid, back), two servers each.
 setup_tiers() {
 	local base=$1 i=0 t c
@@ -73,44 +52,6 @@ setup_tiers() {
 		for c in $P-${t}1 $P-${t}2; do
 			check "docker run $c on $t" run_server $c $P-$t
 			ADDR[$c]=$(ip_of $c $P-$t)
-		done
-	done
-}
-
-# tcp_yes/tcp_no/icmp_yes/icmp_no DESC CLIENT SERVER
-tcp_yes() { check_eq "$1" "$3" "$(http_get "$2" "${ADDR[$3]}")"; }
-icmp_yes() { check "$1" pingable "$2" "${ADDR[$3]}"; }
-tcp_no() {
-	check_eq "$1" "" "$(http_get "$2" "${ADDR[$3]}")"
-	check_eq "  proof: in the same run $3 answers TCP from $(witness_of "$3")" "$3" \
-		"$(http_get "$(witness_of "$3")" "${ADDR[$3]}")"
-}
-icmp_no() {
-	refute "$1" pingable "$2" "${ADDR[$3]}"
-	check "  proof: in the same run $3 answers ping from $(witness_of "$3")" \
-		pingable "$(witness_of "$3")" "${ADDR[$3]}"
-}
-# witness_of CONTAINER: for a tier's first container.
-witness_of() { local t=${1#$P-}; witness "${t%[12]}"; }
-
-# matrix: every ordered pair of tiers, TCP and ICMP.  Inter-tier: SRC1 -> DST1; intra-tier:
-# 1 -> 2 and 2 -> 1.
-matrix() {
-	local s d
-	for s in $TIERS; do
-		for d in $TIERS; do
-			if [ $s = $d ]; then
-				tcp_yes "TCP  $s -> $s (inside the tier): yes" $P-${s}1 $P-${s}2
-				tcp_yes "TCP  $s -> $s (inside the tier, back): yes" $P-${s}2 $P-${s}1
-				icmp_yes "ICMP $s -> $s (inside the tier): yes" $P-${s}1 $P-${s}2
-				icmp_yes "ICMP $s -> $s (inside the tier, back): yes" $P-${s}2 $P-${s}1
-			elif allowed $s $d; then
-				tcp_yes "TCP  $s -> $d: yes" $P-${s}1 $P-${d}1
-				icmp_yes "ICMP $s -> $d: yes" $P-${s}1 $P-${d}1
-			else
-				tcp_no "TCP  $s -> $d: no" $P-${s}1 $P-${d}1
-				icmp_no "ICMP $s -> $d: no" $P-${s}1 $P-${d}1
-			fi
 		done
 	done
 }
