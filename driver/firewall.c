@@ -253,9 +253,11 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 {
 	struct policy_net g = { 0 };
 	struct policy_matrix m;
-	struct policy_flows f = {
-		.family = set->rs.family, .nets = nets, .n = n, .maps = set->maps, .nmaps = set->nmaps
-	};
+	struct policy_flows f = { .family = set->rs.family,
+				  .nets = nets,
+				  .n = n,
+				  .maps = set->maps,
+				  .nmaps = set->nmaps };
 	struct err err;
 	int r;
 

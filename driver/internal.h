@@ -67,12 +67,12 @@ struct driver {
 	struct drv_net *nets; /* in creation order: the firewall is compiled in it */
 	struct drv_ep *eps;
 	struct drv_ep *ep_hash[DRV_EP_HASH_SIZE];
-	enum nft_mode fw_mode;	   /* where Docker keeps its rules, last seen */
-	struct rules_set fw_rules; /* the rules last applied, for the tick's checks */
+	enum nft_mode fw_mode;	    /* where Docker keeps its rules, last seen */
+	struct rules_set fw_rules;  /* the rules last applied, for the tick's checks */
 	struct rules_set fw_rules6; /* ... their IPv6 part (empty without dual-stack networks) */
-	bool fw_applied;	   /* fw_rules holds them (false before the first sync) */
-	bool fw_mixed;		   /* a change half-applied that could not be put back */
-	char (*docker)[IFNAMSIZ];  /* Docker's own bridges, last seen (firewall.c) */
+	bool fw_applied;	    /* fw_rules holds them (false before the first sync) */
+	bool fw_mixed;		    /* a change half-applied that could not be put back */
+	char (*docker)[IFNAMSIZ];   /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
 };
 extern struct driver drv;

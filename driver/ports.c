@@ -131,8 +131,9 @@ static const struct drv_ep *port_owner(const struct driver_port *p, const struct
 /* Can a socket of family bind the port now?  A host without IPv6 has no IPv6 port in use. */
 static bool bind_free(int family, uint8_t proto, const void *sa, socklen_t len)
 {
-	int one = 1, fd = socket(family, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-				 0);
+	int one = 1,
+	    fd =
+		socket(family, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	bool ok;
 
 	if (fd < 0)
@@ -170,7 +171,8 @@ static int ports_resolve(struct drv_ep *e, struct driver_port *p, size_t n, stru
 			continue;
 		for (j = 0; j < e->nports; j++)
 			if (e->ports[j].proto == p[i].proto && e->ports[j].port == p[i].port &&
-			    e->ports[j].family == p[i].family && e->ports[j].host_ip == p[i].host_ip &&
+			    e->ports[j].family == p[i].family &&
+			    e->ports[j].host_ip == p[i].host_ip &&
 			    !memcmp(&e->ports[j].host_ip6, &p[i].host_ip6, sizeof(p[i].host_ip6)))
 				p[i].host_port = e->ports[j].host_port;
 		for (hp = DRIVER_PORT_AUTO_LO; !p[i].host_port && hp <= DRIVER_PORT_AUTO_HI; hp++) {
@@ -210,9 +212,12 @@ static int ports_check(const struct drv_ep *e, const struct drv_net *n, const st
 	for (i = 0; i < cnt; i++) {
 		if (p[i].family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&p[i].host_ip6))
 			return err_set(err, EADDRNOTAVAIL,
-				       "tiernet: port %u/%s cannot be published on [::1]: Linux cannot "
-				       "forward the IPv6 loopback address to a container (there is no "
-				       "IPv6 route_localnet, and tiernet runs no proxy); publish it on "
+				       "tiernet: port %u/%s cannot be published on [::1]: Linux "
+				       "cannot "
+				       "forward the IPv6 loopback address to a container (there is "
+				       "no "
+				       "IPv6 route_localnet, and tiernet runs no proxy); publish "
+				       "it on "
 				       "127.0.0.1 for the host only (-p 127.0.0.1:%u:%u)",
 				       p[i].port, drv_proto_str(p[i].proto),
 				       p[i].host_port ? p[i].host_port : p[i].port, p[i].port);

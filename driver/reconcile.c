@@ -105,8 +105,8 @@ static void addr6_back(const struct drv_net *n)
 	driver_mac_from_ip(n->gw, mac);
 	r = link_bridge_addr6(n->bridge, mac, &v6);
 	if (r < 0)
-		log_error("network %.12s: cannot give bridge %s its IPv6 addresses back: %s",
-			  n->id, n->bridge, strerror(-r));
+		log_error("network %.12s: cannot give bridge %s its IPv6 addresses back: %s", n->id,
+			  n->bridge, strerror(-r));
 }
 
 void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
@@ -133,8 +133,7 @@ void reconcile_networks(struct drv_net *nets, const struct drv_ep *eps,
 		}
 		driver_mac_from_ip(n->gw, mac);
 		if (link_bridge_add(n->bridge, mac, n->mtu, n->gw, n->prefix, drv_net_link6(n, &v6),
-				    drv_net_group(n),
-				    &err) < 0) {
+				    drv_net_group(n), &err) < 0) {
 			log_error("network %.12s: its bridge %s was missing and cannot be "
 				  "re-created: "
 				  "%s",

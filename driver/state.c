@@ -191,7 +191,8 @@ static void add_ports(cJSON *o, const struct drv_ep *e)
 		cJSON_AddNumberToObject(p, "host_port", e->ports[i].host_port);
 		/* absent: both families (the files of tiernets before IPv6 say nothing) */
 		if (e->ports[i].family)
-			cJSON_AddNumberToObject(p, "family", e->ports[i].family == AF_INET6 ? 6 : 4);
+			cJSON_AddNumberToObject(p, "family",
+						e->ports[i].family == AF_INET6 ? 6 : 4);
 		if (e->ports[i].family == AF_INET6)
 			add_ip6(p, "host_ip6", &e->ports[i].host_ip6);
 	}
@@ -447,8 +448,8 @@ static bool parse_ports(const cJSON *o, struct drv_ep *e)
 		if (!get_int(p, "proto", 0, 255, &proto) ||
 		    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
 		    !get_int(p, "port", 1, 65535, &port) ||
-		    !get_int(p, "host_port", 1, 65535, &hp) || !get_ip(p, "host_ip", &dp->host_ip) ||
-		    !parse_port_family(p, dp))
+		    !get_int(p, "host_port", 1, 65535, &hp) ||
+		    !get_ip(p, "host_ip", &dp->host_ip) || !parse_port_family(p, dp))
 			return false;
 		dp->proto = (uint8_t)proto;
 		dp->port = (uint16_t)port;

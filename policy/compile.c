@@ -525,9 +525,12 @@ static bool valid(const struct policy *pol, const struct policy_net *nets, size_
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
 		   const struct policy_host *host, struct rules_set *out)
 {
-	struct compiler c = {
-		.v6 = out->family == AF_INET6, .pol = pol, .nets = nets, .n = n, .host = host, .rs = out
-	};
+	struct compiler c = { .v6 = out->family == AF_INET6,
+			      .pol = pol,
+			      .nets = nets,
+			      .n = n,
+			      .host = host,
+			      .rs = out };
 	size_t i;
 	int ret;
 

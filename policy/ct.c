@@ -35,8 +35,8 @@ struct addr {
 
 struct sweep {
 	const struct policy_flows *f;
-	bool v6;	     /* f->family == AF_INET6 */
-	struct addr *local;  /* the host's addresses of the family */
+	bool v6;	    /* f->family == AF_INET6 */
+	struct addr *local; /* the host's addresses of the family */
 	size_t nlocal;
 	struct nf_conntrack **doomed;
 	size_t ndoomed, cap;
@@ -99,8 +99,8 @@ static bool in_gone(const struct sweep *s, const struct addr *a)
 }
 
 /* Does a published port of f lead from host address odst, port oport, to dst:dport? */
-static bool published(const struct sweep *s, uint8_t proto, const struct addr *odst,
-		      uint16_t oport, const struct addr *dst, uint16_t dport)
+static bool published(const struct sweep *s, uint8_t proto, const struct addr *odst, uint16_t oport,
+		      const struct addr *dst, uint16_t dport)
 {
 	const struct policy_map *m;
 	size_t i;
@@ -118,8 +118,8 @@ static bool published(const struct sweep *s, uint8_t proto, const struct addr *o
 	return false;
 }
 
-static void get_addr(const struct sweep *s, const struct nf_conntrack *ct, enum nf_conntrack_attr v4,
-		     enum nf_conntrack_attr v6, struct addr *out)
+static void get_addr(const struct sweep *s, const struct nf_conntrack *ct,
+		     enum nf_conntrack_attr v4, enum nf_conntrack_attr v6, struct addr *out)
 {
 	const void *p;
 

@@ -258,7 +258,8 @@ static int find_rules(const char *fam, struct found *f, struct err *e)
 	if (!err) {
 		err = scan_rules(root, f);
 		if (err)
-			err_set(e, -err, "nftables: cannot read chain %s " NFT_TABLE " " NFT_CHAIN ": %s",
+			err_set(e, -err,
+				"nftables: cannot read chain %s " NFT_TABLE " " NFT_CHAIN ": %s",
 				fam, strerror(-err));
 	}
 	cJSON_Delete(root);

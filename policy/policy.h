@@ -221,9 +221,9 @@ struct policy_net {
 	bool dual;	     /* dual-stack: addr6/prefix6 are its IPv6 gateway and subnet */
 	struct in6_addr addr6;
 	uint8_t prefix6;
-	int tier;	     /* index into policy.tiers */
-	bool internal;	     /* Docker's --internal, or'ed with the tier's flag */
-	uint32_t group;	     /* the bridge's interface group (lib/names.h) */
+	int tier;	/* index into policy.tiers */
+	bool internal;	/* Docker's --internal, or'ed with the tier's flag */
+	uint32_t group; /* the bridge's interface group (lib/names.h) */
 };
 
 /*

@@ -1,3 +1,3 @@
 /* xt_util.c for ip6tables: see policy/xt.h ("one source, two families"). */
 #define XT_IPV6
-#include "policy/xt_util.c"
+#include "policy/xt_util.c" // NOLINT(bugprone-suspicious-include): the one source, built twice

@@ -47,7 +47,8 @@ static int do_recv(int port, double secs, double wait)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	/* One socket for both families: an IPv6 one that also takes IPv4 (v4-mapped). */
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_port = htons((uint16_t)port),
 				   .sin6_addr = IN6ADDR_ANY_INIT };
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0), i, sz = 4 << 20, off = 0;
@@ -118,7 +119,8 @@ static int do_send(const char *addr, int port, double secs, int size)
 	struct rusage ru;
 
 	if (size < 1 || size > (int)sizeof(payload) ||
-	    inet_pton(v6 ? AF_INET6 : AF_INET, addr, v6 ? (void *)&sa6.sin6_addr : (void *)&sa.sin_addr) != 1) {
+	    inet_pton(v6 ? AF_INET6 : AF_INET, addr,
+		      v6 ? (void *)&sa6.sin6_addr : (void *)&sa.sin_addr) != 1) {
 		fprintf(stderr, "udpflood send: bad address or size\n");
 		return 1;
 	}

@@ -876,8 +876,7 @@ static void kernel_order(const struct rules_set *in, struct rules_set *out)
  * The IPv6 set of a golden case with dual-stack networks: ip6tables takes it, reads it back
  * exactly, and ip6tables-legacy-save prints every rule as rules_format does.
  */
-static void golden_six(const char *conf_path, const struct policy *pol,
-		       const struct golden_nets *g)
+static void golden_six(const char *conf_path, const struct policy *pol, const struct golden_nets *g)
 {
 	struct rules_set rs, sorted, back;
 	char line[1024], *text[RULES_NTABLES], *a, *b;

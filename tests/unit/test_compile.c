@@ -133,8 +133,8 @@ static void golden(const char *name)
 		free(dump);
 		rules_clear(&rs6);
 	} else {
-		cr_assert_null(slurp(path), "%s exists but no network of %s.nets is dual-stack", path,
-			       name);
+		cr_assert_null(slurp(path), "%s exists but no network of %s.nets is dual-stack",
+			       path, name);
 	}
 	policy_free(pol);
 	free(nets_text);

@@ -39,8 +39,10 @@ Test(publish, gate_messages_name_the_line_to_add)
 	char msg[512];
 
 	load("tier front\ntier mid\ntier back internal\nallow world -> front tcp/80\n");
-	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 80, false, msg, sizeof(msg)), 0);
-	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 8080, false, msg, sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 80, false, msg, sizeof(msg)),
+		     0);
+	cr_assert_eq(policy_publish_check(pol, 0, false, IPPROTO_TCP, 8080, false, msg,
+					  sizeof(msg)),
 		     -EPERM);
 	cr_assert_str_eq(msg,
 			 "tiernet: port 8080/tcp cannot be published on tier \"front\": line 4 "
@@ -60,8 +62,7 @@ Test(publish, gate_messages_name_the_line_to_add)
 		     -EPERM);
 	cr_assert(strstr(msg, "the network is internal"), "%s", msg);
 	/* 127.0.0.1 is host access: allowed everywhere. */
-	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, true, msg,
-					  sizeof(msg)),
+	cr_assert_eq(policy_publish_check(pol, 2, true, IPPROTO_TCP, 80, true, msg, sizeof(msg)),
 		     0);
 }
 
