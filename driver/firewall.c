@@ -234,9 +234,11 @@ static int apply_tables(const struct rules_set *rs, struct err *err)
 	int r;
 
 	rules_init(&now);
+	/* Unreadable: there is no way back, and an empty set would be one that removes all. */
 	if (!drv.fw_applied && xt_read(&now, &ignored) < 0)
-		rules_clear(&now);
-	r = xt_apply(rs, drv.fw_applied ? &drv.fw_rules : &now, err);
+		r = xt_apply(rs, NULL, err);
+	else
+		r = xt_apply(rs, drv.fw_applied ? &drv.fw_rules : &now, err);
 	rules_clear(&now);
 	if (r == -ENOTRECOVERABLE) {
 		drv.fw_mixed = true;
