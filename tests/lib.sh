@@ -148,6 +148,36 @@ plugin_stop() {
 
 plugin_log() { sed 's/^/#   plugin: /' "$TMP/plugin.log"; }
 
+# plugin_hup: SIGHUP to the daemon, then waits (5 s at most) until it logged the outcome.
+# Returns 0 when the new policy was applied, 1 when it was rejected, 2 when nothing was logged.
+plugin_hup() {
+	local ok bad i
+	ok=$(grep -c 'new policy applied' "$TMP/plugin.log")
+	bad=$(grep -c 'old policy stays in force' "$TMP/plugin.log")
+	kill -HUP "$PLUGIN_PID" || return 2
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'new policy applied' "$TMP/plugin.log")" -gt "$ok" ] && return 0
+		[ "$(grep -c 'old policy stays in force' "$TMP/plugin.log")" -gt "$bad" ] && return 1
+		sleep 0.1
+	done
+	return 2
+}
+
+# sanitizer_report: prints every AddressSanitizer / LeakSanitizer report file (under
+# $TMP/sanitizer, where the integration suites point ASAN_OPTIONS' log_path) and every UBSan
+# or sanitizer line of the daemon's logs, if any; fails when there is none.
+sanitizer_report() {
+	local f found=1
+	for f in "$TMP"/sanitizer/report.*; do
+		[ -e "$f" ] || continue
+		echo "== $(basename "$f"):"
+		cat "$f"
+		found=0
+	done
+	grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/plugin.log* 2>/dev/null && found=0
+	return $found
+}
+
 # Clean up also when a suite dies half-way (timeout, ^C, a failed command under set -e).
 trap 'run_cleanup' EXIT
 trap 'exit 130' INT TERM

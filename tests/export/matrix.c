@@ -179,7 +179,7 @@ static bool traverse(const char *hook, struct pkt p, bool undecided)
 struct net {
 	char bridge[IFNAMSIZ];
 	uint32_t group; /* as the driver gives a tier's bridge */
-	uint32_t base; /* host byte order, /24 */
+	uint32_t base;	/* host byte order, /24 */
 };
 
 static struct net (*nets)[2];

@@ -2,9 +2,9 @@
  * The kernel, stubbed for fuzz_admin: links always exist and every change succeeds, the
  * firewall "kernel" keeps a copy of the last ruleset applied, and xt_read() returns it (or
  * rules the fuzz input describes, fuzz_kernel_rules).  Linked instead of driver/link.c,
- * policy/xt_*.c and policy/nft.c (the Makefile leaves those out of fuzz_admin, so a function
- * added there shows up as an undefined reference to stub here), so nothing touches a link, a
- * rule or a table.
+ * policy/xt_*.c, policy/nft.c and policy/ct.c (the Makefile leaves those out of fuzz_admin, so
+ * a function added there shows up as an undefined reference to stub here), so nothing
+ * touches a link, a rule, a table or the host's connections.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "driver/internal.h"
+#include "lib/names.h"
 #include "tests/fuzz/stub_kernel.h"
 
 const uint8_t *fuzz_kernel_rules;
@@ -20,16 +21,33 @@ size_t fuzz_kernel_rules_len;
 static struct rules_set applied;
 
 int link_bridge_add(const char *name, const uint8_t mac[6], int mtu, uint32_t addr, uint8_t prefix,
-		    struct err *err)
+		    uint32_t group, struct err *err)
 {
-	(void)name, (void)mac, (void)mtu, (void)addr, (void)prefix, (void)err;
+	(void)name, (void)mac, (void)mtu, (void)addr, (void)prefix, (void)group, (void)err;
 	return 0;
 }
 
 int link_veth_add(const char *host, const char *peer, const char *bridge, const uint8_t mac[6],
-		  int mtu, struct err *err)
+		  int mtu, uint32_t group, struct err *err)
 {
-	(void)host, (void)peer, (void)bridge, (void)mac, (void)mtu, (void)err;
+	(void)host, (void)peer, (void)bridge, (void)mac, (void)mtu, (void)group, (void)err;
+	return 0;
+}
+
+bool link_group_ours(uint32_t group)
+{
+	return (group & TN_GROUP_MASK) == TN_GROUP;
+}
+
+int link_set_group(const char *name, uint32_t group)
+{
+	(void)name, (void)group;
+	return 0;
+}
+
+int link_bridge_harden(const char *name)
+{
+	(void)name;
 	return 0;
 }
 
@@ -144,6 +162,38 @@ int xt_read(struct rules_set *out, struct err *err)
 void fuzz_kernel_free(void)
 {
 	rules_clear(&applied);
+}
+
+int xt_in_place(const struct rules_set *rs, struct err *err)
+{
+	(void)rs, (void)err;
+	return 1;
+}
+
+int xt_chain_ifnames(enum rules_table t, const char *chain,
+		     void (*fn)(const char *ifname, void *arg), void *arg)
+{
+	(void)t, (void)chain, (void)fn, (void)arg;
+	return 0;
+}
+
+int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *arg), void *arg)
+{
+	(void)chain, (void)fn, (void)arg;
+	return 0;
+}
+
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *err)
+{
+	(void)on, (void)isolated, (void)n, (void)err;
+	return 0;
+}
+
+/* Never the host's conntrack table: a fuzzed policy change must not cut real connections. */
+int ct_sweep(const struct policy_flows *f, struct err *err)
+{
+	(void)f, (void)err;
+	return 0;
 }
 
 enum nft_mode nft_detect(void)

@@ -197,21 +197,6 @@ snmp() {
 		$1 == p && c { print $c; exit }' /proc/net/snmp
 }
 
-# plugin_hup: SIGHUP to the daemon, then waits (5 s at most) until it logged the outcome.
-# Returns 0 when the new policy was applied, 1 when it was rejected, 2 when nothing was logged.
-plugin_hup() {
-	local ok bad i
-	ok=$(grep -c 'new policy applied' "$TMP/plugin.log")
-	bad=$(grep -c 'old policy stays in force' "$TMP/plugin.log")
-	kill -HUP "$PLUGIN_PID" || return 2
-	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c 'new policy applied' "$TMP/plugin.log")" -gt "$ok" ] && return 0
-		[ "$(grep -c 'old policy stays in force' "$TMP/plugin.log")" -gt "$bad" ] && return 1
-		sleep 0.1
-	done
-	return 2
-}
-
 # fw_rules: tiernet's legacy rules without counters, to compare before and after.
 fw_rules() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
 
@@ -270,20 +255,6 @@ fw_flush_tiernet() {
 			iptables-legacy -t "$table" -F "$chain"
 		done
 	done
-}
-
-# sanitizer_report: prints every AddressSanitizer / LeakSanitizer report file and every UBSan
-# line of the daemon's logs, if any; fails when there is none.
-sanitizer_report() {
-	local f found=1
-	for f in "$TMP"/sanitizer/report.*; do
-		[ -e "$f" ] || continue
-		echo "== $(basename "$f"):"
-		cat "$f"
-		found=0
-	done
-	grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/plugin.log* 2>/dev/null && found=0
-	return $found
 }
 
 # sanitizer_verdict: the end-of-suite check (in the cleanup stack, see above).

@@ -15,6 +15,7 @@ container with Docker's default CAP_NET_RAW: an AF_PACKET socket sends any frame
   frames.py sink ADDR PORT LOG        accepts one TCP peer on ADDR:PORT at a time and writes
                                       the number of bytes received so far to LOG
 """
+import fcntl
 import socket
 import struct
 import sys
@@ -22,8 +23,14 @@ import time
 
 
 def mac_of(iface):
-    with open(f"/sys/class/net/{iface}/address") as f:
-        return bytes.fromhex(f.read().strip().replace(":", ""))
+    # SIOCGIFHWADDR asks the namespace the process is in; /sys/class/net would show the
+    # namespace sysfs was mounted in (the host's, under nsenter --net).
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        ifr = fcntl.ioctl(s.fileno(), 0x8927, struct.pack("256s", iface.encode()[:15]))
+    finally:
+        s.close()
+    return ifr[18:24]
 
 
 def checksum(data):
