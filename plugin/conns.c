@@ -31,6 +31,7 @@ struct conn {
 	double started; /* when its request line arrived; 0 when no request is under way */
 	bool busy;	/* its request is being handled (a driver call): never cut */
 	bool answering; /* handled, its answer on the way out: never cut either */
+	bool used;	/* a request line has arrived on it at least once */
 	bool cut;
 	struct conn *prev, *next; /* oldest first */
 };
@@ -132,6 +133,7 @@ void conns_request(void *ctx)
 		return;
 	pthread_mutex_lock(&conns_lock);
 	c->started = now();
+	c->used = true;
 	pthread_mutex_unlock(&conns_lock);
 }
 
@@ -199,8 +201,10 @@ int conns_start(void)
  * that it must dial again), then the calls under way get up to timeout_s seconds to finish
  * and send their answers.  A request still arriving gets CONNS_DRAIN_ARRIVING_S: dockerd
  * sends a request whole, so one that is still incomplete after that is a slow or stuck
- * client, which must not hold up a restart for as long as the reaper would let it.
- * Returns how many calls were still under way at the end.
+ * client, which must not hold up a restart for as long as the reaper would let it.  A
+ * connection that has carried no request yet gets the same: it was accepted just before the
+ * stop, and its request may be in the socket still unread; cutting it would cut a call that
+ * dockerd had sent.  Returns how many calls were still under way at the end.
  */
 size_t conns_drain(unsigned timeout_s)
 {
@@ -215,9 +219,8 @@ size_t conns_drain(unsigned timeout_s)
 		for (c = head; c; c = c->next) {
 			if (c->cut)
 				continue;
-			if (c->busy || c->answering)
-				left++;
-			else if (c->started && now() - start < CONNS_DRAIN_ARRIVING_S)
+			if (c->busy || c->answering ||
+			    ((c->started || !c->used) && now() - start < CONNS_DRAIN_ARRIVING_S))
 				left++;
 			else
 				cut(c, c->started ? "tiernet is stopping and the request is "
