@@ -80,15 +80,6 @@ tn_start() {
 }
 on_exit plugin_stop
 
-# check_same DESC EXPECTED ACTUAL: check_eq for multi-line text; shows the diff on failure.
-check_same() {
-	if [ "$2" == "$3" ]; then
-		ok "$1"
-	else
-		nok "$1"
-		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/#   /' | head -30
-	fi
-}
 reply_ok() { [[ "$1" == "200 "* && "$1" != *'"Err":"'?* ]]; }
 # log_since N: the daemon's log from line N+1 on; loglines: its length now.
 loglines() { wc -l <"$TMP/plugin.log"; }
@@ -128,8 +119,9 @@ unchanged() {
 	if [ "$BEFORE" == "$now" ]; then ok "$1"
 	else nok "$1"; diff <(echo "$BEFORE") <(echo "$now") | sed 's/^/#   /' | head -20; fi
 }
-# memory: what the daemon holds (status --json without the matrix and the rules).
-memory() { status_json | jq -S 'del(.matrix)'; }
+# memory: what the daemon holds (status --json without the matrix and the rules), in ID order
+# (the order of the list is not state: a restart lists them in the order it reads them).
+memory() { status_json | jq -S 'del(.matrix) | .endpoints |= sort_by(.id) | .networks |= sort_by(.id)'; }
 no_tmp() { check_eq "$1: no temporary file left in the state directory" "" \
 	"$(find "$STATE" -name '*.tmp' | tr '\n' ' ')"; }
 # container NS NET EP ADDR/PREFIX GW: CreateEndpoint, Join, the container end into NS.
@@ -673,6 +665,8 @@ call /NetworkDriver.CreateNetwork \
 check_eq "the same CreateNetwork succeeds now" '200 {}' "$CODE $BODY"
 call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$N7\"}"
 plugin_stop
+# the hand-made links go now: section 9 counts tiernet's links
+ip link del tnkeep7; ip link del tnport7; ip link del xport7a 2>/dev/null
 fi
 
 ############################################################################################
@@ -687,7 +681,7 @@ tn_start "$S8"
 N8=$(net_id 8a8a) E81=$(ep_id 8e01) E82=$(ep_id 8e02) E83=$(ep_id 8e03) E84=$(ep_id 8e04)
 N8B=$(net_id 8b8b)
 call /NetworkDriver.CreateNetwork "$(net_body $N8 front 10.91.8.1/24 10.91.8.0/24)"
-for e in $E81 $E82 $E83; do call /NetworkDriver.CreateEndpoint "$(ep_body $N8 $e 10.91.8.${e:3:1}/24)"; done
+for e in $E81 $E82 $E83; do call /NetworkDriver.CreateEndpoint "$(ep_body $N8 $e 10.91.8.1${e:3:1}/24)"; done
 : >"$TMP/sandbox8"
 call /NetworkDriver.Join "$(join_body $N8 $E81 "$TMP/sandbox8")"
 call /NetworkDriver.Join "$(join_body $N8 $E83 "$TMP/sandbox8")"
