@@ -8,7 +8,7 @@
 #   - state and daemon agree: `tiernet status --json` holds exactly the state's networks and
 #     endpoints, the firewall is not MIXED;
 #   - no acknowledged change is lost: an endpoint whose last call was acknowledged exists
-#     (create, join, leave, publish, revoke) or is gone (delete) as that call left it;
+#     (create, join, publish) or is gone (delete) as that call left it;
 #   - rules: the enforced matrix (status --json, read back from the kernel) is the one of the
 #     policy file in force, and a clean restart, which computes everything from the state
 #     files alone, leaves the same rules in the kernel.
@@ -171,9 +171,11 @@ agree() {
 acknowledged() {
 	local lost="" ep op code
 	while read -r ep op code; do
+		# (Leave and Revoke of an unknown endpoint answer {} as dockerd's retries need: they
+		# say nothing about whether it exists.)
 		case "$op:$code" in
 		delete:ok) [ -f "$STATE/endpoints/$ep.json" ] && lost+=" deleted-but-there:${ep:0:12}" ;;
-		create:ok | join:ok | leave:ok | publish:ok | revoke:ok)
+		create:ok | join:ok | publish:ok)
 			[ -f "$STATE/endpoints/$ep.json" ] || lost+=" $op-but-gone:${ep:0:12}" ;;
 		esac
 	done < <(cat "$TMP"/client-*.log | awk '$2 != "-" && $4 != "curl-exit-7" {
