@@ -246,7 +246,12 @@ check_contains "with 1,000 idle or half-sent connections held every fresh call i
 check "and each within 2 s (slowest: $x1 ms)" awk -v x="$x1" 'BEGIN{exit !(x < 2000)}'
 check "the daemon's threads stay bounded (256 connections and a few of its own): $TH1" \
 	test "$TH1" -le 340
-check "its memory stays bounded (under 64 MB): $((RSS1 / 1024)) MB" test "$RSS1" -lt 65536
+# The sanitizer build's threads carry ASan's own per-thread memory (92 MB measured with 258
+# threads, against 13 MB for the normal build): its bound is 4 times the normal one.
+RSS_MAX=65536
+sanitizer_build "$BIN" && RSS_MAX=$((4 * 65536))
+check "its memory stays bounded (under $((RSS_MAX / 1024)) MB): $((RSS1 / 1024)) MB" \
+	test "$RSS1" -lt "$RSS_MAX"
 # The half-sent ones are cut CONNS_REQUEST_S (10 s) after their request line.
 for ((i = 0; i < 100; i++)); do
 	grep -q 'half_open=0$' "$TMP/hold.out" && break
