@@ -456,6 +456,9 @@ conns_part() {
 		--config "$TMP/tiernet.conf" --log-level warn 2>>"$TMP/plugin-cn.log" &
 	cn_pid=$!
 	"$SC" "$sock" waitcaps "$t0" 30 >/dev/null || return 1
+	# the anchor on a settled daemon too: its start-up work and first upkeep tick are over
+	$pc "$sock" time /Plugin.Activate 20 >/dev/null
+	sleep 2
 	out=$($pc "$sock" time /Plugin.Activate "$CONNS_CALLS" | tail -1)
 	put cn0_med "$(sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
 	put cn0_max "$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
@@ -463,7 +466,7 @@ conns_part() {
 	$pc "$sock" hold 500 500 60 >"$TMP/cn-hold.out" 2>&1 <&- &
 	h=$!
 	for ((k = 0; k < 300; k++)); do grep -q '^ready' "$TMP/cn-hold.out" && break; sleep 0.1; done
-	put cn_ready "$(grep -m1 '^ready' "$TMP/cn-hold.out")"
+	put cn_ready "$(grep -m1 '^ready' "$TMP/cn-hold.out" | tr ' =' '_:')"
 	# held, not arriving: the daemon has taken the flood in (its backlog is empty again)
 	for ((k = 0; k < 100; k++)); do grep -q '^t=2' "$TMP/cn-hold.out" && break; sleep 0.1; done
 	out=$($pc "$sock" time /Plugin.Activate "$CONNS_CALLS" | tail -1)
