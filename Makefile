@@ -37,7 +37,7 @@ Q := @
 endif
 
 .PHONY: all asan check unit unit-asan integration e2e test run deps freshdeps bench clean install \
-	uninstall export-test
+	uninstall export-test soak
 all: build/tiernet
 
 build/tiernet: $(OBJS)
@@ -87,8 +87,23 @@ unit-asan: build/asan/unit
 check: unit unit-asan
 
 # Root only: private network namespaces, no Docker.  The sanitizer build runs them too.
-integration: build/tiernet build/asan/tiernet build/fw-roundtrip build/asan/fw-roundtrip
+integration: build/tiernet build/asan/tiernet build/fw-roundtrip build/asan/fw-roundtrip \
+	build/fault.so
 	tests/run-integration.sh build/tiernet build/asan/tiernet
+
+# Failure injection for tests/integration/robust.sh (LD_PRELOAD; see tests/fault/fault.c).
+build/fault.so: tests/fault/fault.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (shared)"
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -shared -fPIC -o $@ $< -ldl -lpthread
+
+# Root only: the soak test (tests/integration/soak.sh) for SOAK_SECONDS (default 60) seconds:
+# random calls from several clients, SIGHUP and kill -9 against one daemon, the kernel, the
+# state and the enforced matrix checked after every restart.  SOAK_SEED repeats a run's
+# choices.
+SOAK_SECONDS ?= 60
+soak: build/tiernet
+	SOAK_SECONDS=$(SOAK_SECONDS) tests/integration/soak.sh build/tiernet
 
 # Root only: a real dockerd (started by the script when none runs).
 e2e: build/tiernet
@@ -96,7 +111,7 @@ e2e: build/tiernet
 
 # The whole suite; README's test command.  Prints one "N passed, N failed" line at the end.
 test: all asan build/unit build/asan/unit build/fw-roundtrip build/asan/fw-roundtrip \
-	build/k8s-matrix
+	build/k8s-matrix build/fault.so
 	tests/run-all.sh
 
 run: build/tiernet

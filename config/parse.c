@@ -879,11 +879,27 @@ static const char *errstr(int err, char *buf, size_t len)
 	return strerror_r(err, buf, len);
 }
 
+/*
+ * A file its owner may not read: the daemon reads it as root without CAP_DAC_OVERRIDE (it
+ * keeps only CAP_NET_ADMIN and CAP_NET_RAW), so the owner's bits decide.  Refused in every
+ * case with one sentence, so that `tiernet check` run by a full root, a start (before the
+ * capabilities are dropped) and a reload all say the same.
+ */
+static int owner_unreadable(const char *file, mode_t mode, struct config_diags *ds)
+{
+	return file_error(ds, -EACCES, file,
+			  "not readable by its owner (mode %04o): tiernet reads it without "
+			  "CAP_DAC_OVERRIDE; run \"chmod u+r %s\"",
+			  (unsigned)(mode & 07777), file);
+}
+
 /* The checks relayd parse.y check_file_secrecy makes, plus the size cap. */
 static int check_file(const char *file, const struct stat *st, struct config_diags *ds)
 {
 	if (!S_ISREG(st->st_mode))
 		return file_error(ds, -EINVAL, file, "not a regular file");
+	if (!(st->st_mode & S_IRUSR))
+		return owner_unreadable(file, st->st_mode, ds);
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return file_error(ds, -EPERM, file,
 				  "writable by group or others, refused: run \"chmod go-w %s\"",
@@ -950,6 +966,7 @@ static int read_fd(int fd, const char *file, char **text, size_t *len, struct co
 int config_read(const char *path, char **text, size_t *len, struct config_diags *diags)
 {
 	const char *file = path ? path : CONFIG_DEFAULT_PATH;
+	struct stat st;
 	char e[128];
 	int fd, ret;
 
@@ -959,6 +976,9 @@ int config_read(const char *path, char **text, size_t *len, struct config_diags 
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT && !path)
 		return -ENOENT;
+	if (fd < 0 && errno == EACCES && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !(st.st_mode & S_IRUSR))
+		return owner_unreadable(file, st.st_mode, diags);
 	if (fd < 0)
 		return file_error(diags, -errno, file, "cannot open: %s",
 				  errstr(errno, e, sizeof(e)));

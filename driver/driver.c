@@ -13,6 +13,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -140,7 +144,11 @@ static int lock_state_dir(const char *dir, struct err *err)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/*
+	 * Read-only: flock needs no write access, and a descriptor open for writing would keep
+	 * the operator from remounting a full state file system read-only (EBUSY).
+	 */
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return err_set(err, errno, "tiernet: cannot open the lock %s: %s", path,
 			       strerror(errno));
@@ -159,19 +167,111 @@ static int lock_state_dir(const char *dir, struct err *err)
 	return 0; /* the descriptor stays open for the life of the process */
 }
 
-/* The uid of whoever listens on the abstract name sa, or -1 when nobody does. */
-static long abstract_holder(const struct sockaddr_un *sa, socklen_t len)
+/*
+ * The uid that owns the socket bound to the abstract name (name[0] == '\0', len bytes), as
+ * the kernel's socket diagnostics tell it (NETLINK_SOCK_DIAG, unix_diag with UDIAG_SHOW_UID,
+ * Linux 5.3): it costs no connection, so it cannot block, and it works whatever the holder
+ * does with its socket.  Returns the uid, -ENOENT when no socket holds the name, or -errno
+ * when the kernel cannot say.
+ */
+static long abstract_owner_diag(const char *name, size_t len)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	long uid = -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} q = {
+		.nlh = { .nlmsg_len = sizeof(q),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.req = { .sdiag_family = AF_UNIX,
+			 .udiag_states = ~0u,
+			 .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_UID },
+	};
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	long found = -ENOENT, r = 0;
+	static char buf[32768];
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 
 	if (fd < 0)
+		return -errno;
+	if (sendto(fd, &q, sizeof(q), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			const struct unix_diag_msg *m = NLMSG_DATA(h);
+			const struct rtattr *a;
+			bool match = false;
+			long uid = -1;
+			int alen;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+
+				r = e->error < 0 ? e->error : -EIO;
+				goto out;
+			}
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+				continue;
+			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (a = (const struct rtattr *)(m + 1); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == UNIX_DIAG_NAME)
+					match = RTA_PAYLOAD(a) == len &&
+						!memcmp(RTA_DATA(a), name, len);
+				else if (a->rta_type == UNIX_DIAG_UID &&
+					 RTA_PAYLOAD(a) >= sizeof(uint32_t))
+					uid = (long)*(const uint32_t *)RTA_DATA(a);
+			}
+			if (match)
+				found = uid >= 0 ? uid : -EOPNOTSUPP; /* (before Linux 5.3) */
+		}
+	}
+out:
+	close(fd);
+	return r < 0 ? r : found;
+}
+
+/*
+ * The uid of whoever holds the abstract name sa (len bytes of address): -1 when nobody does,
+ * -2 when it cannot be told.  Without socket diagnostics, a connection tells the listener's
+ * uid (SO_PEERCRED); it must not wait, because a listener that accepts nothing (a full
+ * backlog) would make connect() block for ever: that would be a way for anyone to keep
+ * tiernet from starting.
+ */
+static long abstract_holder(const struct sockaddr_un *sa, socklen_t len)
+{
+	size_t nlen = len - offsetof(struct sockaddr_un, sun_path);
+	long uid = abstract_owner_diag(sa->sun_path, nlen);
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd;
+
+	if (uid >= 0)
+		return uid;
+	if (uid == -ENOENT)
 		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -2;
+	uid = -2;
 	if (connect(fd, (const struct sockaddr *)sa, len) == 0 &&
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 && clen == sizeof(cred))
 		uid = (long)cred.uid;
+	else if (errno == ECONNREFUSED)
+		uid = -1; /* bound, nobody listening: no tiernet of this version */
 	close(fd);
 	return uid;
 }
@@ -200,8 +300,12 @@ static int lock_netns(struct err *err)
 		log_warnx("the name @%s is held by uid %ld, not by root: ignored (the state "
 			  "directory's lock still keeps a second tiernet out)",
 			  name, uid);
-	else
+	else if (uid == -1)
 		log_warnx("the name @%s is taken by a socket nobody listens on: ignored", name);
+	else
+		log_warnx("the name @%s is taken and its holder cannot be told: ignored (the "
+			  "state directory's lock still keeps a second tiernet out)",
+			  name);
 	return 0;
 }
 

@@ -292,6 +292,28 @@ out:
 	return r;
 }
 
+/*
+ * Marks e as left and saves it.  When the save fails (a full or read-only state directory),
+ * e stays joined in memory as it is on disk, so the daemon and its state never disagree.
+ * Returns 0 or -errno with the sentence in err.
+ */
+static int drv_ep_unjoin(struct drv_ep *e, struct err *err)
+{
+	char sandbox[sizeof(e->sandbox)];
+	bool joined = e->joined;
+	int r;
+
+	memcpy(sandbox, e->sandbox, sizeof(sandbox));
+	e->joined = false;
+	e->sandbox[0] = '\0';
+	r = drv_ep_save(e, err);
+	if (r < 0) {
+		e->joined = joined;
+		memcpy(e->sandbox, sandbox, sizeof(sandbox));
+	}
+	return r;
+}
+
 int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 {
 	struct drv_ep *e;
@@ -308,9 +330,7 @@ int driver_leave(const char *net_id, const char *ep_id, struct err *err)
 		if (r < 0)
 			goto out;
 	}
-	e->joined = false;
-	e->sandbox[0] = '\0';
-	r = drv_ep_save(e, err);
+	r = drv_ep_unjoin(e, err);
 out:
 	pthread_mutex_unlock(&drv.lock);
 	return r;

@@ -285,7 +285,11 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 	policy_matrix_free(&m);
 }
 
-/* What is in force in family's tables: the set last applied, or what the kernel holds. */
+/*
+ * What is in force in family's tables: the set last applied, or what the kernel holds; NULL
+ * when the kernel's tables cannot be read: there is no way back then, and an empty set would
+ * be one that removes everything.
+ */
 static const struct rules_set *in_force(int family, struct rules_set *buf)
 {
 	struct err ignored;
@@ -297,7 +301,7 @@ static const struct rules_set *in_force(int family, struct rules_set *buf)
 	r = family == AF_INET6 ? xt6_read(buf, &ignored) : xt_read(buf, &ignored);
 	if (r < 0)
 		rules_clear(buf);
-	return buf;
+	return r < 0 ? NULL : buf;
 }
 
 /*
@@ -316,8 +320,11 @@ static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6
 	r = xt_apply(rs4, old4, err);
 	if (r == 0) {
 		r = xt6_apply(rs6, old6, err);
-		if (r < 0 && r != -ENOTRECOVERABLE && xt_apply(old4, rs4, &ignored) < 0)
-			r = -ENOTRECOVERABLE;
+		if (r < 0 && r != -ENOTRECOVERABLE && (!old4 || xt_apply(old4, rs4, &ignored) < 0))
+			r = err_wrap(err, ENOTRECOVERABLE,
+				     "tiernet: the firewall is in a mixed state: the IPv4 "
+				     "tables hold the new rules and could not be put back, the "
+				     "IPv6 ones hold the old");
 	}
 	if (!drv.fw_applied) {
 		rules_clear(&now4);

@@ -3,7 +3,9 @@
  * so a local process that opens many connections and sends half a request on each must not
  * keep dockerd out (each connection has its own thread, server.c):
  *   - a request whose line arrived but that is not complete after CONNS_REQUEST_S seconds
- *     is cut (a slow sender holds a thread, not the daemon);
+ *     is cut (a slow sender holds a thread, not the daemon); once it is complete, its call
+ *     and its answer take the time they need: a call that waited 12 s for the xtables lock
+ *     is answered, never cut after the work was done;
  *   - an idle connection (no request under way) goes after libmicrohttpd's idle timeout;
  *   - past CONNS_MAX connections, each new one makes room: the connection idle the longest
  *     is cut, the oldest first; a connection whose request is being handled never is.
@@ -28,6 +30,8 @@ struct conn {
 	double since;	/* when it connected, or its last request was done */
 	double started; /* when its request line arrived; 0 when no request is under way */
 	bool busy;	/* its request is being handled (a driver call): never cut */
+	bool answering; /* handled, its answer on the way out: never cut either */
+	bool used;	/* a request line has arrived on it at least once */
 	bool cut;
 	struct conn *prev, *next; /* oldest first */
 };
@@ -56,17 +60,23 @@ static void cut(struct conn *c, const char *why)
 	log_debug("connection %d cut: %s", c->fd, why);
 }
 
-/* The connection idle the longest (no request under way, not cut), or NULL. */
-static struct conn *longest_idle(void)
+/*
+ * The connection idle the longest (no request under way, not cut), or NULL; never self, the
+ * connection that needs the room: it has sent nothing yet, so it would always look the
+ * newest idle one, and with every other connection half-sent it would be cut on arrival,
+ * which is what a flood of half-sent requests must not achieve.
+ */
+static struct conn *longest_idle(const struct conn *self)
 {
 	struct conn *c, *best = NULL;
 
 	for (c = head; c; c = c->next)
-		if (!c->busy && !c->cut && !c->started && (!best || c->since < best->since))
+		if (c != self && !c->busy && !c->answering && !c->cut && !c->started &&
+		    (!best || c->since < best->since))
 			best = c;
 	/* Under a flood of half-sent requests, the oldest of those makes room as well. */
 	for (c = head; !best && c; c = c->next)
-		if (!c->busy && !c->cut)
+		if (c != self && !c->busy && !c->answering && !c->cut)
 			best = c;
 	return best;
 }
@@ -87,7 +97,7 @@ void *conns_started(int fd)
 		head = c;
 	tail = c;
 	count++;
-	if (count > CONNS_MAX && (old = longest_idle()))
+	if (count > CONNS_MAX && (old = longest_idle(c)))
 		cut(old, "more than " CONNS_MAX_TEXT " connections: the longest idle one goes");
 	pthread_mutex_unlock(&conns_lock);
 	return c;
@@ -123,6 +133,7 @@ void conns_request(void *ctx)
 		return;
 	pthread_mutex_lock(&conns_lock);
 	c->started = now();
+	c->used = true;
 	pthread_mutex_unlock(&conns_lock);
 }
 
@@ -134,6 +145,7 @@ void conns_busy(void *ctx, bool busy)
 		return;
 	pthread_mutex_lock(&conns_lock);
 	c->busy = busy;
+	c->answering = !busy;
 	pthread_cond_broadcast(&conns_changed);
 	pthread_mutex_unlock(&conns_lock);
 }
@@ -146,6 +158,7 @@ void conns_done(void *ctx)
 		return;
 	pthread_mutex_lock(&conns_lock);
 	c->started = 0;
+	c->answering = false;
 	c->since = now();
 	pthread_cond_broadcast(&conns_changed);
 	pthread_mutex_unlock(&conns_lock);
@@ -160,7 +173,8 @@ static void *reap(void *unused)
 	pthread_mutex_lock(&conns_lock);
 	while (!stopping) {
 		for (c = head; c; c = c->next)
-			if (!c->busy && c->started && now() - c->started > CONNS_REQUEST_S)
+			if (!c->busy && !c->answering && c->started &&
+			    now() - c->started > CONNS_REQUEST_S)
 				cut(c, "its request was not complete in time");
 		clock_gettime(CLOCK_REALTIME, &wait);
 		wait.tv_sec += 1;
@@ -184,12 +198,17 @@ int conns_start(void)
 
 /*
  * For a stop: idle connections go now (a client that still sends on one learns at once
- * that it must dial again), then the requests under way get up to timeout_s seconds to
- * finish and send their answers.  Returns how many were still under way at the end.
+ * that it must dial again), then the calls under way get up to timeout_s seconds to finish
+ * and send their answers.  A request still arriving gets CONNS_DRAIN_ARRIVING_S: dockerd
+ * sends a request whole, so one that is still incomplete after that is a slow or stuck
+ * client, which must not hold up a restart for as long as the reaper would let it.  A
+ * connection that has carried no request yet gets the same: it was accepted just before the
+ * stop, and its request may be in the socket still unread; cutting it would cut a call that
+ * dockerd had sent.  Returns how many calls were still under way at the end.
  */
 size_t conns_drain(unsigned timeout_s)
 {
-	double end = now() + timeout_s;
+	double start = now(), end = start + timeout_s;
 	struct timespec wait;
 	struct conn *c;
 	size_t left;
@@ -198,10 +217,15 @@ size_t conns_drain(unsigned timeout_s)
 	for (;;) {
 		left = 0;
 		for (c = head; c; c = c->next) {
-			if (c->busy || c->started)
+			if (c->cut)
+				continue;
+			if (c->busy || c->answering ||
+			    ((c->started || !c->used) && now() - start < CONNS_DRAIN_ARRIVING_S))
 				left++;
 			else
-				cut(c, "tiernet is stopping");
+				cut(c, c->started ? "tiernet is stopping and the request is "
+						    "still not complete"
+						  : "tiernet is stopping");
 		}
 		if (!left || now() >= end)
 			break;

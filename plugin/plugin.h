@@ -54,10 +54,11 @@ void server_stop(void);
 #define SERVER_DRAIN_S 10
 
 /* conns.c: bounding the connections (see there) */
-#define CONNS_MAX	256 /* past this, the longest idle connection makes room */
-#define CONNS_MAX_TEXT	"256"
-#define CONNS_REQUEST_S 10  /* seconds a request may take to arrive in full */
-#define CONNS_IDLE_S	120 /* seconds a connection may sit idle (libmicrohttpd's timeout) */
+#define CONNS_MAX	       256 /* past this, the longest idle connection makes room */
+#define CONNS_MAX_TEXT	       "256"
+#define CONNS_REQUEST_S	       10  /* seconds a request may take to arrive in full */
+#define CONNS_IDLE_S	       120 /* seconds a connection may sit idle (libmicrohttpd's timeout) */
+#define CONNS_DRAIN_ARRIVING_S 1   /* at a stop, seconds a request still arriving may take */
 /* Called by server.c from libmicrohttpd's callbacks; ctx is conns_started's result. */
 void *conns_started(int fd);
 void conns_closed(void *ctx);

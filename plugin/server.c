@@ -366,6 +366,28 @@ int server_start(const char *path)
 }
 
 /*
+ * The connections still in the listening socket's backlog when it stops: with the name
+ * unlinked first no new one can arrive, but these were made, and their clients may have sent
+ * a call already; closing the socket would reset them, a call cut after it was sent.  They
+ * are accepted and handed to libmicrohttpd, so conns_drain gives them their time.
+ */
+static void adopt_backlog(MHD_socket lfd)
+{
+	int fd, fl = fcntl(lfd, F_GETFL);
+
+	if (fl < 0 || fcntl(lfd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return;
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		struct sockaddr_un peer = { .sun_family = AF_UNIX };
+
+		if (MHD_add_connection(server_daemon, fd, (const struct sockaddr *)&peer,
+				       sizeof(peer)) != MHD_YES)
+			log_warnx("a connection made just before the stop could not be served; "
+				  "its client must call again");
+	}
+}
+
+/*
  * For an upgrade or a restart: the name goes first (a new tiernet can bind it while this
  * one finishes), no new connection is accepted, idle ones are closed at once, and the calls
  * under way get SERVER_DRAIN_S seconds to finish and answer, so none is cut half done.
@@ -379,8 +401,10 @@ void server_stop(void)
 		return;
 	unlink(server_path);
 	lfd = MHD_quiesce_daemon(server_daemon);
-	if (lfd != MHD_INVALID_SOCKET)
+	if (lfd != MHD_INVALID_SOCKET) {
+		adopt_backlog(lfd);
 		close(lfd);
+	}
 	left = conns_drain(SERVER_DRAIN_S);
 	if (left)
 		log_warnx("%zu call(s) still under way after %d s: stopping anyway", left,

@@ -399,8 +399,9 @@ bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_
  * EAGAIN (someone else changed the table) is retried a bounded number of times.  When a
  * table fails, the tables already committed are put back to old (the set in force, or NULL
  * when unknown), so the change is all-or-nothing.  Returns 0 or -errno with the sentence in
- * err; -ENOTRECOVERABLE when putting back failed too (the tables are mixed).  An empty rs
- * removes every tiernet chain and hook.
+ * err; -ENOTRECOVERABLE when putting back failed too, or when tables were committed and old
+ * is NULL (the tables are mixed; the sentence names them).  An empty rs removes every
+ * tiernet chain and hook.
  */
 int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err);
 

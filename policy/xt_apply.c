@@ -392,15 +392,17 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, struct er
 /*
  * Each table is one commit, so a change is all-or-nothing per table only; across tables it
  * is made so by putting the tables already committed back to old when a later one fails.
- * If that fails too, the tables are mixed, and the caller must know (-ENOTRECOVERABLE).
+ * If that fails too, or there is no old to put back (NULL: the kernel's rules could not be
+ * read), the tables are mixed, and the caller must know (-ENOTRECOVERABLE); the message
+ * names the tables that hold the new rules.
  */
 int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *e)
 {
 	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
 						  RULES_RAW };
 	char done[64] = "";
-	struct err undo;
-	size_t i, n = 0;
+	struct err undo = { 0 };
+	size_t i, n = 0, bad = 0;
 	int err, r = 0, fd;
 
 	err = xt_lock(&fd, e);
@@ -410,9 +412,15 @@ int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err
 		n--; /* the table that failed is unchanged */
 	for (i = 0; err && old && i < n && r == 0; i++)
 		r = apply_table(old, order[i], &undo);
-	for (i = 0; r && i < n; i++)
-		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", i ? ", " : "",
-			 rules_table_name(order[i]));
+	if (r)
+		bad = i - 1; /* tables before it were put back */
+	else if (err && !old && n) {
+		r = -ENOTRECOVERABLE;
+		err_set(&undo, ENOTRECOVERABLE, "the rules in force before could not be read");
+	}
+	for (i = bad; r && i < n; i++)
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s",
+			 i > bad ? ", " : "", rules_table_name(order[i]));
 	if (fd >= 0)
 		close(fd); /* releases the lock */
 	if (r) {

@@ -35,6 +35,15 @@ check_contains() {
 	if [[ "$2" == *"$3"* ]]; then ok "$1"; else nok "$1 ([$2] lacks [$3])"; fi
 }
 
+# check_same DESC EXPECTED ACTUAL: check_eq for multi-line text; shows the diff on failure.
+check_same() {
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		nok "$1"
+		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/#   /' | head -40
+	fi
+}
 on_exit() { T_CLEANUP+=("$*"); }
 run_cleanup() {
 	local i

@@ -11,8 +11,13 @@ LOG=$(realpath "$HERE/../build")/dockerd.log
 DOCKER=/usr/bin/docker
 started=
 
+fwd_policy_set=
 if ! "$DOCKER" info >/dev/null 2>&1; then
 	echo "# starting dockerd (log: $LOG)"
+	# dockerd 20.10 sets its FORWARD policy to DROP only when it turns forwarding on itself
+	# (PROTOCOL.md §11): after an earlier run on this boot forwarding is on already, and the
+	# suites would meet a host unlike a booted one.  Set it as dockerd would; put back below.
+	fwd_was_on=$(cat /proc/sys/net/ipv4/ip_forward)
 	setsid dockerd >"$LOG" 2>&1 </dev/null &
 	started=$!
 	for _ in $(seq 1 120); do
@@ -23,6 +28,10 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
 		echo "dockerd did not start:"; tail -30 "$LOG"
 		echo "0 passed, 1 failed"
 		exit 1
+	fi
+	if [ "$fwd_was_on" = 1 ] && nft list chain ip filter FORWARD 2>/dev/null | grep -q 'policy accept'; then
+		echo "# forwarding was on before dockerd started: FORWARD policy set to DROP as on a booted host"
+		iptables-nft -P FORWARD DROP && fwd_policy_set=1
 	fi
 fi
 rc=0
@@ -37,6 +46,7 @@ if [ -n "$started" ]; then
 	[ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = dockerd ] || pid=$started
 	kill "$pid" 2>/dev/null; wait "$started" 2>/dev/null
 	for _ in $(seq 1 300); do [ -d /proc/"$pid" ] || break; sleep 0.2; done
+	[ -n "$fwd_policy_set" ] && iptables-nft -P FORWARD ACCEPT 2>/dev/null
 fi
 if [ $rc -ne 0 ] && [ -n "$started" ]; then
 	echo "# dockerd log (last 40 lines):"; tail -40 "$LOG" | sed 's/^/#   /'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every integration suite (private network namespaces, no Docker) once per binary given:
 # the normal build and the AddressSanitizer/UBSan build.  install.sh (`make install` into a
-# DESTDIR, which installs build/tiernet whatever binary is given) runs once.  A suite that
+# DESTDIR, which installs build/tiernet whatever binary is given) and soak.sh (its bounded
+# 60 s run, the normal binary; `make soak` for longer runs) run once.  A suite that
 # dies before its closing line counts as a failure (run_suite, tests/lib.sh).
 # usage: run-integration.sh BINARY [BINARY...]
 set -u
@@ -14,7 +15,7 @@ for bin in "$@"; do
 	for t in "$HERE"/integration/*.sh; do
 		case $t in
 		*-lib.sh) continue ;;
-		*/install.sh) [ $first = 1 ] || continue ;;
+		*/install.sh | */soak.sh) [ $first = 1 ] || continue ;;
 		esac
 		echo "# integration: $(basename "$t") with $bin"
 		run_suite "$t" "$bin" || rc=1

@@ -20,6 +20,8 @@
 #      RSS of one real docker-proxy, and the time of one ProgramExternalConnectivity then
 #   6. restarts (issue 5): start-up (exec to the first GetCapabilities answer) with 1,000
 #      persisted live endpoints vs with none, and the RSS with 1,000 endpoints vs none
+#   7. slow clients (issue 12): /Plugin.Activate on a fresh connection while 500 idle and 500
+#      half-sent connections are held vs none, and the daemon's RSS meanwhile
 #
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
@@ -457,6 +459,46 @@ rc_part || { note "part 6 failed"; cat "$TMP/plugin-rc.log" >&2; }
 rc_stop
 holder_stop
 
+# ---- part 7: 1,000 idle or half-sent connections held (issue 12) ----
+# A fresh connection's /Plugin.Activate, 50 calls one after the other, with nothing else
+# connected and then while plugcall.py holds 500 idle and 500 half-sent connections (half a
+# request body each); the daemon's RSS in both states.  Its own namespace (unshare -n), its
+# own socket and state.
+CONNS_CALLS=${BENCH_CONNS_CALLS:-50}
+cn_pid=
+cn_stop() { [ -n "$cn_pid" ] && { kill -TERM "$cn_pid" 2>/dev/null; wait "$cn_pid" 2>/dev/null; }; cn_pid=; }
+on_exit cn_stop
+conns_part() {
+	local pc="python3 $ROOT/tests/tools/plugcall.py" sock=$TMP/cn.sock t0=$EPOCHREALTIME out h k
+	unshare -n "$BIN" serve --socket "$sock" --state-dir "$TMP/state-cn" \
+		--config "$TMP/tiernet.conf" --log-level warn 2>>"$TMP/plugin-cn.log" &
+	cn_pid=$!
+	"$SC" "$sock" waitcaps "$t0" 30 >/dev/null || return 1
+	# the anchor on a settled daemon too: its start-up work and first upkeep tick are over
+	$pc "$sock" time /Plugin.Activate 20 >/dev/null
+	sleep 2
+	out=$($pc "$sock" time /Plugin.Activate "$CONNS_CALLS" | tail -1)
+	put cn0_med "$(sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
+	put cn0_max "$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
+	put cn0_rss "$(rss $cn_pid)"
+	$pc "$sock" hold 500 500 60 >"$TMP/cn-hold.out" 2>&1 <&- &
+	h=$!
+	for ((k = 0; k < 300; k++)); do grep -q '^ready' "$TMP/cn-hold.out" && break; sleep 0.1; done
+	put cn_ready "$(grep -m1 '^ready' "$TMP/cn-hold.out" | tr ' =' '_:')"
+	# held, not arriving: the daemon has taken the flood in (its backlog is empty again)
+	for ((k = 0; k < 100; k++)); do grep -q '^t=2' "$TMP/cn-hold.out" && break; sleep 0.1; done
+	out=$($pc "$sock" time /Plugin.Activate "$CONNS_CALLS" | tail -1)
+	put cn1000_med "$(sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
+	put cn1000_max "$(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' <<<"$out" | awk '{print $1 * 1000}')"
+	put cn1000_failed "$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$out")"
+	put cn1000_rss "$(rss $cn_pid)"
+	put cn1000_threads "$(awk '/^Threads:/ {print $2}' /proc/$cn_pid/status)"
+	kill "$h" 2>/dev/null; wait "$h" 2>/dev/null
+	return 0
+}
+note "[$(elapsed)s] part 7: a fresh call with 1,000 idle or half-sent connections held vs none"
+conns_part || { note "part 7 failed"; cat "$TMP/plugin-cn.log" >&2; }
+cn_stop
 # ---- part 2 last: 12,000 links in private namespaces ----
 # Three plugins, with 10, 1,000 and 5,000 live endpoints (created and joined), and the
 # cycles of an extra endpoint interleaved across them, so that all three see the same
@@ -578,6 +620,10 @@ OUT=$TMP/table
 		"$(awk -v v="$(get rc0_start_med)" 'BEGIN{if (v != "") print v / 1e6}')" s "<=" 1 abs
 	row "6 RSS with 1,000 endpoints vs with none" \
 		"$(get rc1000_rss)" "$(get rc0_rss)" kB "<=" 6144 abs
+	row "7 fresh /Plugin.Activate, 1,000 idle/half-sent held vs 0" \
+		"$(get cn1000_med)" "$(get cn0_med)" us "<=" 2.00
+	row "7 RSS with 1,000 idle/half-sent connections held vs 0" \
+		"$(get cn1000_rss)" "$(get cn0_rss)" kB "" "" info
 	row "2 Create+Join+Leave+Delete, 5000 vs 10 endpoints" \
 		"$(get n5000_cycle_med)" "$(get n10_cycle_med)" ms "<=" 1.50
 	row "2 Join+Leave (the new endpoint), 5000 vs 10" \
@@ -652,6 +698,8 @@ OUT=$TMP/table
 	echo "     populating 1,000 (state on disk): $(get rc_populate_s) s; VmRSS with 1,000: $(get rc1000_rss) kB" \
 		"(RssAnon $(get rc1000_anon) + RssFile $(get rc1000_file)), after a restart $(get rc1000r_rss) kB;" \
 		"with none $(get rc0_rss) kB (RssAnon $(get rc0_anon))"
+	echo "  7: Activate max us none/1,000 held $(get cn0_max)/$(get cn1000_max), failed with 1,000 held:" \
+		"$(get cn1000_failed); holder: $(get cn_ready); daemon threads meanwhile $(get cn1000_threads)"
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
 	echo "whole run $(elapsed) s"

@@ -41,15 +41,6 @@ plugin_up() {
 	retry 100 call_ok /NetworkDriver.GetCapabilities
 }
 
-# check_same DESC EXPECTED ACTUAL: check_eq for multi-line text; shows the diff on failure.
-check_same() {
-	if [ "$2" == "$3" ]; then
-		ok "$1"
-	else
-		nok "$1"
-		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/#   /' | head -40
-	fi
-}
 
 # reply_ok "CODE BODY": a 200 without an Err.
 reply_ok() { [[ "$1" == "200 "* && "$1" != *'"Err":"'?* ]]; }

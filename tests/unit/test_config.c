@@ -689,6 +689,23 @@ Test(config_load, world_writable_refused)
 	tmp_cleanup(&t);
 }
 
+/* Root without CAP_DAC_OVERRIDE (the daemon) cannot read it: refused the same way by all. */
+Test(config_load, owner_unreadable_refused)
+{
+	char expected[512], *out;
+	struct tmp t;
+
+	tmp_file(&t, TIERS3, strlen(TIERS3), 0244);
+	out = load_err(t.path, -EACCES);
+	snprintf(expected, sizeof(expected),
+		 "%s: error: not readable by its owner (mode 0244): tiernet reads it without "
+		 "CAP_DAC_OVERRIDE; run \"chmod u+r %s\"\n",
+		 t.path, t.path);
+	cr_assert_str_eq(out, expected);
+	free(out);
+	tmp_cleanup(&t);
+}
+
 Test(config_load, oversized_file)
 {
 	size_t len = CONFIG_FILE_MAX + 1;
