@@ -37,6 +37,9 @@ cleanup_docker() {
 	return 0
 }
 dc() { docker-compose -f "$ROOT/examples/compose-ipv6.yml" -p $PROJECT --no-ansi "$@"; }
+# Which dockerd restore_host restarts after the legacy part: without this it restarts none,
+# and the suites after this one find no dockerd.
+dockerd_ensure
 on_exit restore_host
 on_exit plugin_stop
 on_exit cleanup_docker
