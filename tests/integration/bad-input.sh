@@ -85,9 +85,9 @@ expect_err "bridge name without the tn prefix" /NetworkDriver.CreateNetwork \
 expect_err "bridge name of another network" /NetworkDriver.CreateNetwork \
 	"$(net_body $UNKNOWN front 10.79.2.1/24 10.79.2.0/24 '"com.docker.network.bridge.name":"tnbab0000000000"')" \
 	'is already used by network ab0000000000'
-expect_err "IPv6" /NetworkDriver.CreateNetwork \
-	"{\"NetworkID\":\"$UNKNOWN\",\"Options\":{\"com.docker.network.enable_ipv6\":true,\"com.docker.network.generic\":{\"tier\":\"front\"}},\"IPv4Data\":[{\"Gateway\":\"10.79.2.1/24\",\"Pool\":\"10.79.2.0/24\"}],\"IPv6Data\":[{\"Gateway\":\"fd00::1/64\",\"Pool\":\"fd00::/64\"}]}" \
-	"IPv6 is not supported yet"
+expect_err "two IPv6 subnets" /NetworkDriver.CreateNetwork \
+	"{\"NetworkID\":\"$UNKNOWN\",\"Options\":{\"com.docker.network.enable_ipv6\":true,\"com.docker.network.generic\":{\"tier\":\"front\"}},\"IPv4Data\":[{\"Gateway\":\"10.79.2.1/24\",\"Pool\":\"10.79.2.0/24\"}],\"IPv6Data\":[{\"Gateway\":\"fd00::1/64\",\"Pool\":\"fd00::/64\"},{\"Gateway\":\"fd00:1::1/64\",\"Pool\":\"fd00:1::/64\"}]}" \
+	"needs exactly one IPv6 subnet, got 2"
 expect_err "no IPv4 subnet" /NetworkDriver.CreateNetwork \
 	"{\"NetworkID\":\"$UNKNOWN\",\"Options\":{\"com.docker.network.generic\":{\"tier\":\"front\"}},\"IPv4Data\":[]}" \
 	"needs exactly one IPv4 subnet, got 0"
