@@ -2,7 +2,7 @@
 # Runs every end-to-end suite against a real dockerd.  Starts dockerd when none runs (and
 # stops it afterwards), keeping its log in build/dockerd.log for failures.  A suite that dies
 # before its closing line counts as a failure (run_suite, tests/lib.sh).
-# usage: run-e2e.sh TIERNET_BINARY
+# usage: run-e2e.sh TIERNET_BINARY      (E2E_ONLY="names.sh core.sh" runs only those suites)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -37,6 +37,9 @@ fi
 rc=0
 for t in "$HERE"/e2e/*.sh; do
 	case $t in *-lib.sh) continue ;; esac
+	if [ -n "${E2E_ONLY:-}" ]; then
+		case " $E2E_ONLY " in *" $(basename "$t") "*) ;; *) continue ;; esac
+	fi
 	echo "# e2e: $(basename "$t")"
 	run_suite "$t" "$BIN" || rc=1
 done

@@ -4,7 +4,7 @@
 # DESTDIR, which installs build/tiernet whatever binary is given) and soak.sh (its bounded
 # 60 s run, the normal binary; `make soak` for longer runs) run once.  A suite that
 # dies before its closing line counts as a failure (run_suite, tests/lib.sh).
-# usage: run-integration.sh BINARY [BINARY...]
+# usage: run-integration.sh BINARY [BINARY...]   (INTEG_ONLY="core.sh" runs only those suites)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -15,6 +15,11 @@ for bin in "$@"; do
 	for t in "$HERE"/integration/*.sh; do
 		case $t in
 		*-lib.sh) continue ;;
+		esac
+		if [ -n "${INTEG_ONLY:-}" ]; then
+			case " $INTEG_ONLY " in *" $(basename "$t") "*) ;; *) continue ;; esac
+		fi
+		case $t in
 		*/install.sh | */soak.sh) [ $first = 1 ] || continue ;;
 		esac
 		echo "# integration: $(basename "$t") with $bin"
