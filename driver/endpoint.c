@@ -229,7 +229,7 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 			       ep_id, state_where(), strerror(-r));
 	}
 	drv_ep_unlink(e);
-	if (e->nports && drv_fw_sync(drv.policy, NULL, true, &fw) < 0)
+	if (e->nports && drv_fw_sync_ports(true, &fw) < 0)
 		log_error("%s", fw.msg);
 	pthread_mutex_unlock(&drv.lock);
 

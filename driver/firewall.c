@@ -308,19 +308,23 @@ static const struct rules_set *in_force(int family, struct rules_set *buf)
  * xt_apply for both families, IPv4 first, with what is in force as the way back: when the
  * IPv6 tables fail, the IPv4 ones are put back, so a change is all or nothing across both.
  * A mixed result is remembered: status says so and the tick applies again until it
- * converges.
+ * converges.  With changed_only (the caller has checked that what was applied last is in
+ * force and consistent), only the tables that differ from it are committed, both ways.
  */
-static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6, struct err *err)
+static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6,
+			bool changed_only, struct err *err)
 {
 	struct rules_set now4, now6;
 	const struct rules_set *old4 = in_force(AF_INET, &now4), *old6 = in_force(AF_INET6, &now6);
 	struct err ignored;
 	int r;
 
-	r = xt_apply(rs4, old4, err);
+	r = changed_only ? xt_apply_changed(rs4, old4, err) : xt_apply(rs4, old4, err);
 	if (r == 0) {
-		r = xt6_apply(rs6, old6, err);
-		if (r < 0 && r != -ENOTRECOVERABLE && (!old4 || xt_apply(old4, rs4, &ignored) < 0))
+		r = changed_only ? xt6_apply_changed(rs6, old6, err) : xt6_apply(rs6, old6, err);
+		if (r < 0 && r != -ENOTRECOVERABLE &&
+		    (!old4 || (changed_only ? xt_apply_changed(old4, rs4, &ignored)
+					    : xt_apply(old4, rs4, &ignored)) < 0))
 			r = err_wrap(err, ENOTRECOVERABLE,
 				     "tiernet: the firewall is in a mixed state: the IPv4 "
 				     "tables hold the new rules and could not be put back, the "
@@ -359,7 +363,12 @@ static int fw_nft(const struct policy *pol, size_t count, struct err *err)
 	return count ? nft_passthrough_ensure(err) : nft_passthrough_remove(err);
 }
 
-int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
+/*
+ * Compiles and applies both families; the full form (changed_only false) also re-applies
+ * every table and tiernet's nf_tables objects, which repairs what others changed.
+ */
+static int fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut,
+		   bool changed_only, struct err *err)
 {
 	struct fw_set v4 = { 0 }, v6 = { 0 };
 	struct policy_net *nets;
@@ -375,8 +384,8 @@ int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, 
 	if (!r)
 		r = fw_compile(pol, nets, count, AF_INET6, &v6, err);
 	if (!r)
-		r = apply_tables(&v4.rs, &v6.rs, err);
-	if (!r)
+		r = apply_tables(&v4.rs, &v6.rs, changed_only, err);
+	if (!r && !changed_only)
 		r = fw_nft(pol, count, err);
 	if (r < 0)
 		goto out;
@@ -397,6 +406,23 @@ out:
 	fw_set_free(&v6);
 	free(nets);
 	return r;
+}
+
+int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err)
+{
+	return fw_sync(pol, gone, cut, false, err);
+}
+
+/*
+ * Published ports are only DNAT and the rules that let their traffic in: nothing of the
+ * nf_tables side (the layer-2 guard, Docker's pass-through) depends on them, and most of a
+ * full sync's cost was committing the tables a port does not touch, in both families.  So
+ * a change of ports commits only the tables that changed, when what was applied last is
+ * known to be in force; otherwise (nothing applied yet, a mixed state) the full sync.
+ */
+int drv_fw_sync_ports(bool cut, struct err *err)
+{
+	return fw_sync(drv.policy, NULL, cut, drv.fw_applied && !drv.fw_mixed, err);
 }
 
 static int sysctl_on(const char *path)

@@ -136,6 +136,11 @@ int drv_ep_save(struct drv_ep *e, struct err *err);
  * the new rules do not allow are cut.  Returns 0 or -errno with err.
  */
 int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, struct err *err);
+/*
+ * drv_fw_sync after a change of published ports only: commits just the tables whose rules
+ * changed, and leaves the nf_tables side alone.  0 or -errno with err.
+ */
+int drv_fw_sync_ports(bool cut, struct err *err);
 /* The networks as the compiler sees them under pol (malloc'ed, *n of them), or NULL. */
 struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
 /* Puts back what others undid (every few seconds; see firewall.c).  drv.lock held. */

@@ -63,11 +63,19 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, str
 
 	e->ports = ports;
 	e->nports = n;
-	r = drv_fw_sync(drv.policy, NULL, lost_any(old, nold, ports, n), err);
+	/*
+	 * The same set (dockerd's ProgramExternalConnectivity without ports, on every start of
+	 * a container) compiles to the same rules: nothing to commit.
+	 */
+	if (n == nold && !lost_any(old, nold, ports, n) && !lost_any(ports, n, old, nold)) {
+		free(old);
+		return 0;
+	}
+	r = drv_fw_sync_ports(lost_any(old, nold, ports, n), err);
 	if (r < 0) {
 		e->ports = old;
 		e->nports = nold;
-		drv_fw_sync(drv.policy, NULL, false, &ignored);
+		drv_fw_sync_ports(false, &ignored);
 		free(ports);
 		return r;
 	}

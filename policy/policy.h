@@ -209,6 +209,12 @@ size_t rules_format(const struct rules_rule *r, char *buf, size_t len);
  */
 char *rules_dump(const struct rules_set *rs);
 
+/* rules_cmp.c */
+/* Do a and b match the same packets the same way and do the same with them? */
+bool rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b);
+/* Do a and b have the same chains, hooks and rules (in order) in table t, family alike? */
+bool rules_table_equal(const struct rules_set *a, const struct rules_set *b, enum rules_table t);
+
 /* ---------------------------------------------------------------------------------------
  * The compiler: policy plus the live networks in, rules out.  Pure.
  */
@@ -406,6 +412,15 @@ bool policy_flow_allowed(const struct policy_matrix *m, int from, int to, uint8_
 int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err);
 
 /*
+ * xt_apply for a change from last, the set this family last committed (never NULL): commits
+ * only the tables whose chains, hooks or rules differ between rs and last, so a published
+ * port costs one commit of the nat table, not a snapshot and a commit of every table.  It
+ * trusts last to be what the kernel holds: the full xt_apply (start-up, SIGHUP, and the
+ * tick when a hook or chain is missing) is what repairs a table someone else changed.
+ */
+int xt_apply_changed(const struct rules_set *rs, const struct rules_set *last, struct err *err);
+
+/*
  * Are rs's chains all there and its hooks exactly in place, first in their chains (dockerd
  * inserts its own rules at the top of FORWARD when it starts or creates a network, and
  * creates DOCKER-USER after tiernet when started later)?  Rule contents are not compared.
@@ -431,6 +446,7 @@ int xt_chain_ifnames(enum rules_table t, const char *chain,
 
 /* The same four for ip6tables' tables (rs of family AF_INET6): policy/xt6_*.c. */
 int xt6_apply(const struct rules_set *rs, const struct rules_set *old, struct err *err);
+int xt6_apply_changed(const struct rules_set *rs, const struct rules_set *last, struct err *err);
 int xt6_in_place(const struct rules_set *rs, struct err *err);
 int xt6_read(struct rules_set *out, struct err *err);
 int xt6_chain_ifnames(enum rules_table t, const char *chain,

@@ -57,6 +57,7 @@
 #define iptc_strerror	      ip6tc_strerror
 /* this family's symbols */
 #define xt_apply	    xt6_apply
+#define xt_apply_changed    xt6_apply_changed
 #define xt_read		    xt6_read
 #define xt_in_place	    xt6_in_place
 #define xt_chain_ifnames    xt6_chain_ifnames

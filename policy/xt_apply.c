@@ -355,13 +355,19 @@ static int xt_lock(int *fd, struct err *e)
 		       path && path[0] ? path : XT_LOCK_PATH);
 }
 
-/* One snapshot, one commit; a fresh snapshot when someone else committed in between. */
-static int apply_table(const struct rules_set *rs, enum rules_table t, struct err *e)
+/*
+ * One snapshot, one commit; a fresh snapshot when someone else committed in between.  When
+ * table t of rs is the same as that of same (what was committed last), nothing is done.
+ */
+static int apply_table(const struct rules_set *rs, enum rules_table t,
+		       const struct rules_set *same, struct err *e)
 {
 	struct xtc_handle *h;
 	bool race;
 	int try, err;
 
+	if (same && rules_table_equal(rs, same, t))
+		return 0;
 	if (!rules_uses_table(rs, t) && !xt_table_present(t))
 		return 0;
 	for (try = 1;; try++) {
@@ -394,9 +400,11 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, struct er
  * is made so by putting the tables already committed back to old when a later one fails.
  * If that fails too, or there is no old to put back (NULL: the kernel's rules could not be
  * read), the tables are mixed, and the caller must know (-ENOTRECOVERABLE); the message
- * names the tables that hold the new rules.
+ * names the tables that hold the new rules.  With changed_only, the tables where rs and old
+ * agree are left alone, both ways.
  */
-int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *e)
+static int apply_tables(const struct rules_set *rs, const struct rules_set *old,
+			bool changed_only, struct err *e)
 {
 	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
 						  RULES_RAW };
@@ -407,11 +415,11 @@ int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err
 
 	err = xt_lock(&fd, e);
 	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++, n++)
-		err = apply_table(rs, order[i], e);
+		err = apply_table(rs, order[i], changed_only ? old : NULL, e);
 	if (err && err != -EBUSY)
 		n--; /* the table that failed is unchanged */
 	for (i = 0; err && old && i < n && r == 0; i++)
-		r = apply_table(old, order[i], &undo);
+		r = apply_table(old, order[i], changed_only ? rs : NULL, &undo);
 	if (r)
 		bad = i - 1; /* tables before it were put back */
 	else if (err && !old && n) {
@@ -433,6 +441,16 @@ int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err
 	if (err)
 		err_wrap(e, -err, "tiernet: cannot apply the firewall rules");
 	return err;
+}
+
+int xt_apply(const struct rules_set *rs, const struct rules_set *old, struct err *e)
+{
+	return apply_tables(rs, old, false, e);
+}
+
+int xt_apply_changed(const struct rules_set *rs, const struct rules_set *last, struct err *e)
+{
+	return apply_tables(rs, last, true, e);
 }
 
 /* Are table t's hooks of rs in place, first, and each of its chains there? */

@@ -149,6 +149,50 @@ check_eq "Revoke succeeds" '200 {}' "$CODE $BODY"
 world_refused "the port is gone after Revoke" 18080 "${AUTO:-1}" peer
 refute "its DNAT rule is gone" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18080'"
 
+echo "# a port change commits only the tables it changes: the rules of a full re-apply"
+# Both families' legacy rules, counters stripped.
+fw_all() { fw_rules; ip6tables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
+# same_as_full DESC: the rules in force (hand-made markers aside) are what SIGHUP's full
+# re-apply (every table of both families compiled and committed) leaves.
+same_as_full() {
+	local before
+	before=$(fw_all | grep -v tnit-marker)
+	plugin_hup || { nok "$1: SIGHUP was not applied"; return; }
+	check_eq "$1" "$before" "$(fw_all)"
+}
+# A hand-made rule in a tiernet chain of filter and of nat shows which tables a call commits:
+# a commit of a table rewrites its tiernet chains and takes the marker away.
+FCH=$(iptables-legacy -S | awk '$1 == "-N" && $2 ~ /^TIERNET/ {print $2; exit}')
+marker() { iptables-legacy ${1:+-t $1} -A "$2" -p tcp --dport 18999 -m comment --comment tnit-marker -j RETURN; }
+has_marker() { iptables-legacy -t "$1" -S | grep -q tnit-marker; }
+marker "" "$FCH" && marker nat TIERNET-DNAT
+check "hand-made markers are in filter ($FCH) and nat" sh -c \
+	"iptables-legacy -S | grep -q tnit-marker && iptables-legacy -t nat -S | grep -q tnit-marker"
+pec $FRONT "$(ep 2)" "$(pm 6 80 0)"
+check_eq "Program with the mappings the endpoint has already succeeds" '200 {}' "$CODE $BODY"
+check "and commits nothing (the marker in nat stays)" has_marker nat
+call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
+check_eq "Revoke of an endpoint without mappings succeeds" '200 {}' "$CODE $BODY"
+check "and commits nothing either" has_marker nat
+check_eq "the auto port still reaches its container" "peer 10.80.0.2" \
+	"$(get "$W" "http://10.80.0.1:${AUTO:-1}/cgi-bin/who")"
+pec $FRONT "$(ep 1)" "$(pm 6 80 18080)"
+check_eq "Program of a new mapping succeeds" '200 {}' "$CODE $BODY"
+refute "and commits nat afresh (its marker is gone)" has_marker nat
+check "but not filter, which a port does not change (its marker stays)" has_marker filter
+check_eq "the new mapping reaches its container from the world" "web 10.80.0.2" \
+	"$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
+same_as_full "after a Program that changed ports, the rules are those of a full re-apply"
+refute "which commits filter too (its marker is gone)" has_marker filter
+marker nat TIERNET-DNAT
+call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
+check_eq "Revoke of that mapping succeeds" '200 {}' "$CODE $BODY"
+refute "and commits nat afresh" has_marker nat
+world_refused "the revoked port is gone" 18080 "${AUTO:-1}" peer
+same_as_full "after a Revoke that changed ports, the rules are those of a full re-apply"
+pec $FRONT "$(ep 2)" "$(pm 6 80 0)"
+same_as_full "after a Program without change, the rules are those of a full re-apply"
+
 echo "# teardown"
 for i in 1 2 3 4; do
 	case $i in 1 | 2) net=$FRONT ;; 3) net=$MID ;; 4) net=$BACK ;; esac
