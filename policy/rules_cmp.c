@@ -3,6 +3,7 @@
  * changed: a libiptc commit replaces a whole table (about 1.3 us per rule it holds, plus the
  * snapshot), and a published port changes only the nat table of one family.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -41,47 +42,62 @@ bool rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b)
 	       a->to_port_hi == b->to_port_hi;
 }
 
-/* Moves index i of arr[0..n) on to the next element of table t (n when none is left). */
-#define NEXT_IN(arr, n, i, t)                                                                      \
-	do {                                                                                       \
-		while ((i) < (n) && (arr)[i].table != (t))                                         \
-			(i)++;                                                                     \
-	} while (0)
+/* table_at() reads an element's table from its first bytes. */
+_Static_assert(offsetof(struct rules_chain, table) == 0 && offsetof(struct rules_hook, table) == 0 &&
+		       offsetof(struct rules_rule, table) == 0,
+	       "chains, hooks and rules must begin with their table");
 
-bool rules_table_equal(const struct rules_set *a, const struct rules_set *b, enum rules_table t)
+static bool chain_equal(const void *a, const void *b)
+{
+	return !strcmp(((const struct rules_chain *)a)->name, ((const struct rules_chain *)b)->name);
+}
+
+static bool hook_equal(const void *a, const void *b)
+{
+	const struct rules_hook *x = a, *y = b;
+
+	return !strcmp(x->from, y->from) && !strcmp(x->to, y->to);
+}
+
+static bool rule_equal(const void *a, const void *b)
+{
+	return rules_rule_equal(a, b);
+}
+
+/* The element at index i of an array of elements of size bytes that begin with their table. */
+static enum rules_table table_at(const void *v, size_t size, size_t i)
+{
+	return *(const enum rules_table *)((const char *)v + i * size);
+}
+
+/*
+ * Do a[0..na) and b[0..nb), arrays of chains, hooks or rules (each begins with its table),
+ * hold the same elements of table t in the same order?
+ */
+static bool seq_equal(const void *a, size_t na, const void *b, size_t nb, size_t size,
+		      enum rules_table t, bool (*eq)(const void *, const void *))
 {
 	size_t i = 0, j = 0;
 
-	if (a->family != b->family)
-		return false;
 	for (;; i++, j++) {
-		NEXT_IN(a->chains, a->nchains, i, t);
-		NEXT_IN(b->chains, b->nchains, j, t);
-		if (i == a->nchains || j == b->nchains)
-			break;
-		if (strcmp(a->chains[i].name, b->chains[j].name))
+		while (i < na && table_at(a, size, i) != t)
+			i++;
+		while (j < nb && table_at(b, size, j) != t)
+			j++;
+		if (i == na || j == nb)
+			return i == na && j == nb;
+		if (!eq((const char *)a + i * size, (const char *)b + j * size))
 			return false;
 	}
-	if (i != a->nchains || j != b->nchains)
-		return false;
-	for (i = 0, j = 0;; i++, j++) {
-		NEXT_IN(a->hooks, a->nhooks, i, t);
-		NEXT_IN(b->hooks, b->nhooks, j, t);
-		if (i == a->nhooks || j == b->nhooks)
-			break;
-		if (strcmp(a->hooks[i].from, b->hooks[j].from) ||
-		    strcmp(a->hooks[i].to, b->hooks[j].to))
-			return false;
-	}
-	if (i != a->nhooks || j != b->nhooks)
-		return false;
-	for (i = 0, j = 0;; i++, j++) {
-		NEXT_IN(a->rules, a->nrules, i, t);
-		NEXT_IN(b->rules, b->nrules, j, t);
-		if (i == a->nrules || j == b->nrules)
-			break;
-		if (!rules_rule_equal(&a->rules[i], &b->rules[j]))
-			return false;
-	}
-	return i == a->nrules && j == b->nrules;
+}
+
+bool rules_table_equal(const struct rules_set *a, const struct rules_set *b, enum rules_table t)
+{
+	return a->family == b->family &&
+	       seq_equal(a->chains, a->nchains, b->chains, b->nchains, sizeof(*a->chains), t,
+			 chain_equal) &&
+	       seq_equal(a->hooks, a->nhooks, b->hooks, b->nhooks, sizeof(*a->hooks), t,
+			 hook_equal) &&
+	       seq_equal(a->rules, a->nrules, b->rules, b->nrules, sizeof(*a->rules), t,
+			 rule_equal);
 }
