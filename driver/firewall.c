@@ -311,8 +311,8 @@ static const struct rules_set *in_force(int family, struct rules_set *buf)
  * converges.  With changed_only (the caller has checked that what was applied last is in
  * force and consistent), only the tables that differ from it are committed, both ways.
  */
-static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6,
-			bool changed_only, struct err *err)
+static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6, bool changed_only,
+			struct err *err)
 {
 	struct rules_set now4, now6;
 	const struct rules_set *old4 = in_force(AF_INET, &now4), *old6 = in_force(AF_INET6, &now6);

@@ -10,8 +10,8 @@
 
 static bool group_equal(const struct rules_group *a, const struct rules_group *b)
 {
-	return a->on == b->on && (!a->on || (a->inv == b->inv && a->id == b->id &&
-					     a->mask == b->mask));
+	return a->on == b->on &&
+	       (!a->on || (a->inv == b->inv && a->id == b->id && a->mask == b->mask));
 }
 
 static bool addr6_equal(const struct in6_addr *a, const struct in6_addr *b)
@@ -32,24 +32,25 @@ bool rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b)
 	       a->dport_hi == b->dport_hi && a->icmp_match == b->icmp_match &&
 	       a->icmp_type == b->icmp_type && group_equal(&a->in_group, &b->in_group) &&
 	       group_equal(&a->out_group, &b->out_group) && a->rpf_invert == b->rpf_invert &&
-	       a->ctstate == b->ctstate && a->mark_match == b->mark_match &&
-	       a->mark == b->mark && a->mark_mask == b->mark_mask &&
-	       a->local_dst == b->local_dst && !strcmp(a->comment, b->comment) &&
-	       !strcmp(a->unknown, b->unknown) && a->verdict == b->verdict &&
-	       !strcmp(a->target, b->target) && a->set_mark == b->set_mark &&
-	       a->set_mask == b->set_mask && a->to_addr == b->to_addr &&
-	       addr6_equal(&a->to_addr6, &b->to_addr6) && a->to_port_lo == b->to_port_lo &&
-	       a->to_port_hi == b->to_port_hi;
+	       a->ctstate == b->ctstate && a->mark_match == b->mark_match && a->mark == b->mark &&
+	       a->mark_mask == b->mark_mask && a->local_dst == b->local_dst &&
+	       !strcmp(a->comment, b->comment) && !strcmp(a->unknown, b->unknown) &&
+	       a->verdict == b->verdict && !strcmp(a->target, b->target) &&
+	       a->set_mark == b->set_mark && a->set_mask == b->set_mask &&
+	       a->to_addr == b->to_addr && addr6_equal(&a->to_addr6, &b->to_addr6) &&
+	       a->to_port_lo == b->to_port_lo && a->to_port_hi == b->to_port_hi;
 }
 
 /* table_at() reads an element's table from its first bytes. */
-_Static_assert(offsetof(struct rules_chain, table) == 0 && offsetof(struct rules_hook, table) == 0 &&
-		       offsetof(struct rules_rule, table) == 0,
+_Static_assert(offsetof(struct rules_chain, table) == 0 &&
+		   offsetof(struct rules_hook, table) == 0 &&
+		   offsetof(struct rules_rule, table) == 0,
 	       "chains, hooks and rules must begin with their table");
 
 static bool chain_equal(const void *a, const void *b)
 {
-	return !strcmp(((const struct rules_chain *)a)->name, ((const struct rules_chain *)b)->name);
+	return !strcmp(((const struct rules_chain *)a)->name,
+		       ((const struct rules_chain *)b)->name);
 }
 
 static bool hook_equal(const void *a, const void *b)

@@ -359,8 +359,8 @@ static int xt_lock(int *fd, struct err *e)
  * One snapshot, one commit; a fresh snapshot when someone else committed in between.  When
  * table t of rs is the same as that of same (what was committed last), nothing is done.
  */
-static int apply_table(const struct rules_set *rs, enum rules_table t,
-		       const struct rules_set *same, struct err *e)
+static int apply_table(const struct rules_set *rs, enum rules_table t, const struct rules_set *same,
+		       struct err *e)
 {
 	struct xtc_handle *h;
 	bool race;
@@ -403,8 +403,8 @@ static int apply_table(const struct rules_set *rs, enum rules_table t,
  * names the tables that hold the new rules.  With changed_only, the tables where rs and old
  * agree are left alone, both ways.
  */
-static int apply_tables(const struct rules_set *rs, const struct rules_set *old,
-			bool changed_only, struct err *e)
+static int apply_tables(const struct rules_set *rs, const struct rules_set *old, bool changed_only,
+			struct err *e)
 {
 	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
 						  RULES_RAW };
