@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,23 @@ static void on_signal(int sig)
 	(void)sig;
 }
 
+/*
+ * The daemon's large allocations are short-lived: a compiled rule set and libiptc's copy of a
+ * table, hundreds of kB each with 1,000 published ports, made and freed by every change.
+ * glibc keeps freed memory for reuse: in one arena per thread that ever allocated (each
+ * connection has its thread), and it raises its mmap threshold after the first large free,
+ * so that later large blocks come from the heap and stay there.  Calls are serialised by the
+ * driver's lock anyway, so one arena costs no parallelism; a fixed threshold gives large
+ * blocks back to the kernel when freed (an munmap, microseconds), and the heap's free top
+ * goes back above 64 kB.  Must run before any thread starts.
+ */
+static void malloc_setup(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024);
+}
+
 static int serve(const struct serve_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -138,6 +156,7 @@ static int serve(const struct serve_opts *o)
 	sigaction(SIGHUP, &sa, NULL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	malloc_setup();
 
 	pol = load_policy(o, true, &src);
 	if (!pol)

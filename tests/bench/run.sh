@@ -752,6 +752,8 @@ fi
 # (VALUE vs GOAL) or info (no goal).
 row() {
 	local name=$1 val=$2 anc=$3 unit=$4 op=$5 goal=$6 mode=${7:-ratio} pr=${8:-}
+	# a part BENCH_ONLY left out has no row
+	[ -n "${BENCH_ONLY:-}" ] && [ -z "$val$anc$pr" ] && return 0
 	awk -v name="$name" -v val="$val" -v anc="$anc" -v unit="$unit" -v op="$op" \
 		-v goal="$goal" -v mode="$mode" -v pr="$pr" '
 	function fmt(v) {
