@@ -249,6 +249,21 @@ static int create_chains(const struct rules_set *rs, enum rules_table t, struct 
 	return 0;
 }
 
+/*
+ * The error of a rule append_rule() cannot add, with the rule as text: made only then, since
+ * a table of 1,000 published ports would otherwise format 1,000 lines per commit.
+ */
+static int append_fail(const struct rules_rule *r, struct err *e, int err, const char *verb,
+		       const char *why)
+{
+	char line[XT_LINE_MAX];
+
+	rules_format(r, line, sizeof(line));
+	return err_set(e, err, "iptables table %s, chain %.*s: cannot %s rule \"%s\": %s",
+		       rules_table_name(r->table), (int)sizeof(r->chain), r->chain, verb, line,
+		       why);
+}
+
 static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct err *e)
 {
 	const char *tname = rules_table_name(r->table);
@@ -263,24 +278,20 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
 		return err_set(e, EINVAL, "iptables table %s: a rule has an unterminated name",
 			       tname);
 	}
-	rules_format(r, line, sizeof(line));
 	if (r->verdict == RULES_JUMP && (!xt_is_tiernet(r->target) || !iptc_is_chain(r->target, h)))
-		err = -ENOENT;
-	else if (!iptc_is_chain(r->chain, h) || !xt_is_tiernet(r->chain))
-		err = -EINVAL;
-	if (err)
-		return err_set(e, -err, "iptables table %s, chain %.*s: cannot add rule \"%s\": %s",
-			       tname, (int)sizeof(r->chain), r->chain, line,
-			       err == -ENOENT ? "it jumps to a chain that is not one of tiernet's"
-					      : "the chain is not one of tiernet's");
+		return append_fail(r, e, ENOENT, "add",
+				   "it jumps to a chain that is not one of tiernet's");
+	if (!iptc_is_chain(r->chain, h) || !xt_is_tiernet(r->chain))
+		return append_fail(r, e, EINVAL, "add", "the chain is not one of tiernet's");
 	err = xt_entry_build(&en, r);
 	if (err)
-		return err_set(e, -err, "iptables table %s, chain %s: cannot build rule \"%s\": %s",
-			       tname, r->chain, line, strerror(-err));
+		return append_fail(r, e, -err, "build", strerror(-err));
 	snprintf(chain, sizeof(chain), "%s", r->chain);
-	if (!iptc_append_entry(chain, &en.e, h))
+	if (!iptc_append_entry(chain, &en.e, h)) {
+		rules_format(r, line, sizeof(line));
 		return xt_fail(e, "iptables table %s, chain %s: cannot add rule \"%s\"", tname,
 			       r->chain, line);
+	}
 	return 0;
 }
 
