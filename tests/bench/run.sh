@@ -518,6 +518,7 @@ pub_part() {
 		sed 's/^/pub1000_/' >>"$R" || return 1
 	# issue 16: 1,000 endpoints (750 more, without ports) and the 1,000 ports
 	"$SC" "$TMP/pub.sock" populate "$A" 10.90.0.0/16 250 750 250 >/dev/null || return 1
+	sleep 2.5	# steady state: the daemon's 2 s tick has run once since
 	put pube_anon "$(rss "$pid" RssAnon)"
 	put pube_rss "$(rss "$pid")"
 	return 0
