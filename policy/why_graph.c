@@ -83,7 +83,9 @@ static void policy_edges(struct graph *g)
 		/* "allow a -> b tcp/80, ..." minus its head: just the ports, or "all". */
 		p = strchr(ports, '>');
 		p = p ? strchr(p + 2, ' ') : NULL;
-		snprintf(label, sizeof(label), "%s (line %u)", p ? p + 1 : "all", e->line);
+		/* From the world: only to published ports (the publishing gate). */
+		snprintf(label, sizeof(label), "%s%s (line %u)",
+			 e->src == POLICY_WORLD ? "published: " : "", p ? p + 1 : "all", e->line);
 		edge(g, e->src, e->dst, label, 0);
 	}
 	for (i = 0; i < pol->ntiers; i++)

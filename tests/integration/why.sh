@@ -196,7 +196,7 @@ TN graph >"$TMP/g.dot"
 check "graph --format dot parses with Graphviz (dot -Tsvg)" dot -Tsvg -o "$TMP/g.svg" "$TMP/g.dot"
 check "the SVG has an edge" grep -q 'class="edge"' "$TMP/g.svg"
 G=$(cat "$TMP/g.dot")
-for e in '"world" -> "front" \[label="tcp/80 \(line 6\)"' '"front" -> "mid" \[label="tcp/8080 \(line 7\)"' \
+for e in '"world" -> "front" \[label="published: tcp/80 \(line 6\)"' '"front" -> "mid" \[label="tcp/8080 \(line 7\)"' \
 	'"mid" -> "back" \[label="all \(line 8\)"' '"mid" -> "host" \[label="tcp/9100 \(line 9\)"'; do
 	if [[ "$G" =~ $e ]]; then ok "graph has the edge $e"; else nok "graph has the edge $e"; fi
 done

@@ -207,7 +207,7 @@ Test(why, graph)
 	cr_expect(strstr(dot, "\"back\" [label=\"back (internal)\\n0 networks, 0 endpoints\", "
 			      "style=\"rounded,dashed\"];"),
 		  "%s", dot);
-	cr_expect(strstr(dot, "\"world\" -> \"front\" [label=\"all (line 7)\"];"), "%s", dot);
+	cr_expect(strstr(dot, "\"world\" -> \"front\" [label=\"published: all (line 7)\"];"), "%s", dot);
 	cr_expect(strstr(dot, "\"mid\" -> \"back\" [label=\"all (line 9)\"];"), "%s", dot);
 	cr_expect(strstr(dot, "\"mid\" -> \"world\" [label=\"egress\", style=dashed];"), "%s", dot);
 	cr_expect_null(strstr(dot, "\"back\" -> \"world\""), "an internal tier has no egress");
