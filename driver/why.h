@@ -8,8 +8,11 @@
 #define TIERNET_DRIVER_WHY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lib/err.h"
+
+struct rules_set;
 
 /*
  * Explains a new connection from `from` to `to` (tier names, "world", "host", or IPv4/IPv6
@@ -38,5 +41,14 @@ int driver_diff(const char *name, const char *text, char **json, struct err *err
  * "<embedded default>"), from what the state directory keeps, into buf.
  */
 void driver_policy_name(char *buf, size_t len);
+
+/*
+ * counters.c, for status.c (drv.lock held): adds "counters" to the status object o (allowed
+ * per allow line, denied per tier pair) from the rules read back (either may be NULL), and
+ * prints that part of the text report.
+ */
+struct cJSON;
+void drv_counters_json(struct cJSON *o, const struct rules_set *rs, const struct rules_set *rs6);
+void drv_counters_text(FILE *f, const struct cJSON *o);
 
 #endif

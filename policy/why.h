@@ -102,6 +102,32 @@ int why_graph(const struct policy *pol, const struct why_graph_tier *stats,
 	      const struct policy_matrix *declared, const struct policy_matrix *enforced,
 	      bool mermaid, char **out);
 
+/* why_counters.c */
+/*
+ * The kernel's counters by policy line and tier pair.  Allowed: per allow line (pol's
+ * edges, in order), the packets and bytes of the rules that implement it, which only the
+ * first packets of new connections meet (replies and later packets pass on conntrack's
+ * shortcut, per packet cheaper than counting them per edge).  Denied: per ordered pair of
+ * tiers (and tier -> host), the new connections the rules dropped.
+ */
+struct why_count {
+	uint64_t pkts, bytes;
+};
+struct why_counters {
+	size_t nedges, ntiers;
+	struct why_count *edges; /* [nedges] */
+	uint64_t *denied;	 /* [ntiers][ntiers + 1]; column ntiers is the host */
+};
+/* Zeroed counters for pol; 0 or -ENOMEM.  Free with why_counters_free. */
+int why_counters_init(const struct policy *pol, struct why_counters *c);
+void why_counters_free(struct why_counters *c);
+/*
+ * Adds the counters of rs (read back from the kernel: xt_read or xt6_read, so both
+ * families can be summed) to c; nets[0..n) say which bridge group is which tier.
+ */
+void why_counters_add(const struct policy *pol, const struct policy_net *nets, size_t n,
+		      const struct rules_set *rs, struct why_counters *c);
+
 /* why_diff.c */
 /* One ordered pair whose ports go from denied to allowed (allowed true) or back. */
 struct why_change {

@@ -2,7 +2,8 @@
 # Integration: asking why.  `tiernet serve` in a private network namespace, driven through
 # its socket the way dockerd drives it; network namespaces play the containers.  Checks
 # `tiernet explain` (every reason, by tier and by IPv4/IPv6 address, --json, exit
-# statuses, an enforced matrix that differs from the declared one), `tiernet check --diff`
+# statuses, an enforced matrix that differs from the declared one), the counters in
+# `tiernet status` with real traffic, `tiernet check --diff`
 # against the running daemon, `tiernet graph` (parsed by Graphviz), and the errors (unknown
 # tier or address, malformed port, no daemon).  Subnets: 10.99.0.0/16, fd00:99::/48.
 # usage: why.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
@@ -127,6 +128,31 @@ check_eq "--json: declared and enforced agree" "allowed allowed false" \
 	"$(jexplain '[.declared,.enforced,.differs]|join(" ")' front mid tcp/8080)"
 check_eq "--json: the fix and where" "allow front -> mid tcp/8080, tcp/22 $CONF:7" \
 	"$(jexplain '.fix + " " + .fix_replaces' front mid tcp/22)"
+
+echo "# counters in status, with real traffic"
+NSF=tnwhy-f-$$ NSM=tnwhy-m-$$ NSB=tnwhy-b-$$
+on_exit "ip netns del $NSF; ip netns del $NSM; ip netns del $NSB"
+container_in "$NSF" tnc99e100000000 10.99.1.2/24 10.99.1.1
+container_in "$NSM" tnc99e200000000 10.99.2.2/24 10.99.2.1
+container_in "$NSB" tnc99e300000000 10.99.3.2/24 10.99.3.1
+serve_http "$NSM" 8080 mid
+serve_http "$NSB" 8080 back
+counter() { TN status --json | jq -r "$1"; }
+a0=$(counter '.counters.allowed[] | select(.line == 7) | .packets')
+d0=$(counter '[.counters.denied[] | select(.from == "front" and .to == "back") | .connections] | add // 0')
+check_eq "front reaches mid:8080 (allowed by line 7)" mid "$(http_get "$NSF" 10.99.2.2 8080)"
+check_eq "front reaches mid:8080 again" mid "$(http_get "$NSF" 10.99.2.2 8080)"
+refute "front does not reach back:8080 (no edge)" http_get "$NSF" 10.99.3.2 8080
+check_eq "control: mid reaches back:8080" back "$(http_get "$NSM" 10.99.3.2 8080)"
+a1=$(counter '.counters.allowed[] | select(.line == 7) | .packets')
+d1=$(counter '[.counters.denied[] | select(.from == "front" and .to == "back") | .connections] | add // 0')
+check "allow front -> mid tcp/8080 counted the two connections ($a0 -> $a1)" test "$a1" -ge $((a0 + 2))
+check "bytes are counted too" test "$(counter '.counters.allowed[] | select(.line == 7) | .bytes')" -gt 0
+check "front -> back counted the denied connection ($d0 -> $d1)" test "$d1" -gt "$d0"
+check "mid -> back (allow mid -> back) counted the control" \
+	test "$(counter '.counters.allowed[] | select(.line == 8) | .packets')" -ge 1
+check_contains "status text shows the counters" "$(TN status)" "allow front -> mid tcp/8080"
+check_contains "... and the denied pairs" "$(TN status | sed -n '/DENIED FROM/,/^$/p')" "front -> back"
 
 echo "# enforced differs from declared"
 # Someone deletes the edge rule front -> mid from the kernel; explain answers from the kernel.

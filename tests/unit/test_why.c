@@ -207,7 +207,8 @@ Test(why, graph)
 	cr_expect(strstr(dot, "\"back\" [label=\"back (internal)\\n0 networks, 0 endpoints\", "
 			      "style=\"rounded,dashed\"];"),
 		  "%s", dot);
-	cr_expect(strstr(dot, "\"world\" -> \"front\" [label=\"published: all (line 7)\"];"), "%s", dot);
+	cr_expect(strstr(dot, "\"world\" -> \"front\" [label=\"published: all (line 7)\"];"), "%s",
+		  dot);
 	cr_expect(strstr(dot, "\"mid\" -> \"back\" [label=\"all (line 9)\"];"), "%s", dot);
 	cr_expect(strstr(dot, "\"mid\" -> \"world\" [label=\"egress\", style=dashed];"), "%s", dot);
 	cr_expect_null(strstr(dot, "\"back\" -> \"world\""), "an internal tier has no egress");
@@ -217,5 +218,49 @@ Test(why, graph)
 	cr_expect(strstr(mm, "  t1 -.->|\"egress\"| world\n"), "%s", mm);
 	free(dot);
 	free(mm);
+	policy_free(pol);
+}
+
+#include "tests/golden/nets.h"
+
+/* The counters of golden "default" with a count put on the rules of some shapes. */
+Test(why, counters)
+{
+	struct policy *pol = load("tests/golden/default.conf");
+	char *nets = slurp("tests/golden/default.nets"), bad[256], buf[512];
+	struct golden_nets g;
+	struct why_counters c;
+	struct rules_set rs;
+	size_t i;
+
+	cr_assert_eq(golden_nets_parse(pol, nets, &g, bad, sizeof(bad)), 0, "%s", bad);
+	rules_init(&rs);
+	cr_assert_eq(policy_compile(pol, g.nets, g.n, &g.host, &rs), 0);
+	for (i = 0; i < rs.nrules; i++) {
+		rules_format(&rs.rules[i], buf, sizeof(buf));
+		/* front -> mid (mark in TIERNET-SRC-front to mid's group), and a denial. */
+		if (strstr(buf, "-A TIERNET-SRC-front --dst-group 0x746e8002") ||
+		    (strstr(buf, "-A TIERNET-SRC-front") && strstr(buf, "0x746e8002"))) {
+			rs.rules[i].pkts = 3;
+			rs.rules[i].bytes = 180;
+		}
+		if (strstr(buf, "-A TIERNET-DNY-front") && strstr(buf, "0x746e8003"))
+			rs.rules[i].pkts = 7;
+		if (strstr(buf, "-A TIERNET-IN") && strstr(buf, "0x746e8002") && strstr(buf, "NEW"))
+			rs.rules[i].pkts = 2;
+	}
+	cr_assert_eq(why_counters_init(pol, &c), 0);
+	why_counters_add(pol, g.nets, g.n, &rs, &c);
+	why_counters_add(pol, g.nets, g.n, &rs, &c); /* the other family: summed */
+	cr_expect_eq(c.edges[1].pkts, 6, "allow front -> mid: %llu",
+		     (unsigned long long)c.edges[1].pkts);
+	cr_expect_eq(c.edges[1].bytes, 360);
+	cr_expect_eq(c.edges[0].pkts, 0);
+	cr_expect_eq(c.denied[0 * 4 + 2], 14, "front -> back denied");
+	cr_expect_eq(c.denied[1 * 4 + 3], 4, "mid -> host denied");
+	cr_expect_eq(c.denied[2 * 4 + 0], 0);
+	why_counters_free(&c);
+	rules_clear(&rs);
+	free(nets);
 	policy_free(pol);
 }
