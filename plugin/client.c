@@ -55,13 +55,15 @@ static int send_all(int fd, const char *buf, size_t len)
 /* Reads until the daemon closes; *out malloc'ed and NUL-terminated. */
 static int read_all(int fd, char **out)
 {
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *nb;
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap), *nb;
 	ssize_t n;
 
+	if (!buf)
+		return -ENOMEM;
 	do {
 		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 65536;
+			cap *= 2;
 			nb = realloc(buf, cap);
 			if (!nb) {
 				free(buf);

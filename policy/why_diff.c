@@ -126,7 +126,7 @@ static bool minus(const struct cell *a, const struct cell *b, char *buf, size_t 
 }
 
 /* The tier names of both policies, old's first, then world and host. */
-static const char **names(const struct policy *old, const struct policy *new, size_t *n)
+static const char **tier_names(const struct policy *old, const struct policy *new, size_t *n)
 {
 	const char **v = calloc(old->ntiers + new->ntiers + 2, sizeof(*v));
 	size_t i;
@@ -164,7 +164,7 @@ int why_diff(const struct policy *old, const struct policy *new, struct why_chan
 {
 	struct cell *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
 	char ports[WHY_TEXT_MAX];
-	const char **v = names(old, new, n);
+	const char **v = tier_names(old, new, n);
 	size_t nn = *n, i, j;
 	int r = 0;
 
