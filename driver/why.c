@@ -145,6 +145,28 @@ static bool tier_live(int tier, int family)
 	return false;
 }
 
+/*
+ * Asked by tier name: are all of the tier's live networks (in family) Docker --internal?
+ * Then the tier has no world traffic, for that reason, whatever its own flags say.
+ */
+static bool tier_all_dinternal(int tier, int family)
+{
+	const struct drv_net *n;
+	bool any = false;
+
+	if (tier < 0)
+		return false;
+	for (n = drv.nets; n; n = n->next) {
+		if ((family == AF_INET6 && !n->dual) ||
+		    strcmp(n->tier, drv.policy->tiers[tier].name))
+			continue;
+		if (!n->internal)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 /* What the kernel does with the flow: 1 allowed, 0 denied, -errno unreadable. */
 static int enforced(const struct why_flow *f, int family, bool *declared, struct err *err)
 {
@@ -252,8 +274,10 @@ static int explain_locked(const char *from, const char *to, const struct why_flo
 	family = a.addr ? a.family : b.family;
 	f.src = a.tier;
 	f.dst = b.tier;
-	f.src_dinternal = a.net && a.ep && a.net->internal;
-	f.dst_dinternal = b.net && b.ep && b.net->internal;
+	f.src_dinternal =
+	    a.addr ? a.net && a.ep && a.net->internal : tier_all_dinternal(a.tier, family);
+	f.dst_dinternal =
+	    b.addr ? b.net && b.ep && b.net->internal : tier_all_dinternal(b.tier, family);
 	if (why_decide(drv.policy, &f, &v) < 0)
 		return err_set(err, EINVAL, "tiernet: %s", v.why);
 	if (v.allowed && f.src == POLICY_WORLD && b.ep && !published(b.ep, &f, family)) {

@@ -134,9 +134,9 @@ static void print_explain(const cJSON *a)
 		       "rules every 2 s; `tiernet status` shows them)\n",
 		       jstr(a, "declared"), jstr(a, "enforced"));
 	else if (!strncmp(jstr(a, "enforced"), "no rules", 8))
-		printf("  note: nothing is enforced yet (a tier has no live %s network); this is "
+		printf("  note: nothing is enforced yet (a tier has no live %snetwork); this is "
 		       "what the policy declares\n",
-		       !strcmp(jstr(a, "family"), "ipv6") ? "dual-stack" : "");
+		       !strcmp(jstr(a, "family"), "ipv6") ? "dual-stack " : "");
 }
 
 void explain_usage(FILE *f)
