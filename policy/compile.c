@@ -147,6 +147,11 @@ void policy_src_chain(char *buf, size_t len, const struct policy_tier *t)
 	snprintf(buf, len, CH_SRC "%.*s", POLICY_TIER_LEN, t->name);
 }
 
+void policy_dny_chain(char *buf, size_t len, const struct policy_tier *t)
+{
+	snprintf(buf, len, CH_DNY "%.*s", POLICY_TIER_LEN, t->name);
+}
+
 /* A network may reach the world (and be reached from it) unless it or its tier is internal. */
 static bool net_world(const struct compiler *c, const struct policy_net *net)
 {
@@ -208,6 +213,8 @@ static int add_chains(struct compiler *c)
 			continue;
 		policy_src_chain(name, sizeof(name), &c->pol->tiers[i]);
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, name, "");
+		policy_dny_chain(name, sizeof(name), &c->pol->tiers[i]);
+		ret |= rules_add_chain(c->rs, RULES_FILTER, name, "");
 	}
 	if (any_world(c)) {
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_WORLD, "");
@@ -303,10 +310,38 @@ static int raw_pre(struct compiler *c)
 	return ret ? -ENOMEM : 0;
 }
 
-/* filter TIERNET-FWD: tiernet traffic passes only when mangle marked it. */
+/*
+ * filter TIERNET-DNY-<tier>: the tier's denied new connections, dropped by destination tier
+ * so that each rule's counter says how many went from this tier to that one (`tiernet
+ * status`).  Only a denied packet gets here: per allowed packet, nothing changes.
+ */
+static int filter_dny(struct compiler *c, int tier)
+{
+	char chain[RULES_CHAIN_MAX];
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	policy_dny_chain(chain, sizeof(chain), &c->pol->tiers[tier]);
+	for (i = 0; i < c->pol->ntiers; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, chain, RULES_DROP);
+		r.out_group = group(c->tier_group[i], M_TIER, false);
+		ret |= rules_add(c->rs, &r);
+	}
+	return ret ? -ENOMEM : 0;
+}
+
+/*
+ * filter TIERNET-FWD: tiernet traffic passes only when mangle marked it.  New connections
+ * that were not go through their tier's TIERNET-DNY chain first (counted per pair).
+ */
 static int filter_fwd(struct compiler *c)
 {
+	char chain[RULES_CHAIN_MAX];
 	struct rules_rule r;
+	size_t i;
 	int ret = 0;
 
 	r = rule(RULES_FILTER, CH_FWD, RULES_RETURN);
@@ -316,8 +351,22 @@ static int filter_fwd(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
+	for (i = 0; i < c->pol->ntiers; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, CH_FWD, RULES_JUMP);
+		r.in_group = group(c->tier_group[i], M_TIER, false);
+		r.ctstate = RULES_CT_NEW;
+		policy_dny_chain(chain, sizeof(chain), &c->pol->tiers[i]);
+		snprintf(r.target, sizeof(r.target), "%s", chain);
+		ret |= rules_add(c->rs, &r);
+	}
 	r = rule(RULES_FILTER, CH_FWD, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
+	/* After TIERNET-FWD's, so that each chain's rules are together, as iptables-save has it. */
+	for (i = 0; i < c->pol->ntiers; i++)
+		if (c->tier_group[i])
+			ret |= filter_dny(c, (int)i);
 	return ret ? -ENOMEM : 0;
 }
 
@@ -346,6 +395,15 @@ static int filter_in(struct compiler *c)
 		r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
 		r.in_group = group(c->tier_group[e->src], M_TIER, false);
 		ret = add_ports(c, &r, e);
+	}
+	/* Denied new connections to the host, one counter per tier (`tiernet status`). */
+	for (i = 0; i < c->pol->ntiers && !ret; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, CH_IN, RULES_DROP);
+		r.in_group = group(c->tier_group[i], M_TIER, false);
+		r.ctstate = RULES_CT_NEW;
+		ret = rules_add(c->rs, &r);
 	}
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
