@@ -268,7 +268,7 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
 {
 	const char *tname = rules_table_name(r->table);
 	char line[XT_LINE_MAX];
-	xt_chainlabel chain;
+	xt_chainlabel chain = "";
 	struct xt_entry en;
 	int err = 0;
 
