@@ -5,7 +5,7 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
 PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
-	libnetfilter_conntrack
+	libnetfilter_conntrack ldns libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
@@ -19,7 +19,7 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. $(PKG_CFLAGS) -DTIERNET_VERSION='"$(VER
 CFLAGS  ?= -O2
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
+SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c dns/*.c)
 LIB_SRCS  := $(filter-out plugin/main.c,$(SRCS))
 TEST_SRCS := $(wildcard tests/unit/*.c) tests/golden/nets.c
 
