@@ -17,6 +17,8 @@ SOCK=$TMP/tiernet.sock
 STATE=$TMP/state
 CONF=$TMP/tiernet.conf
 PLUGIN_PID=
+# Names across tiers only where a suite asks (names.sh, with a fake Engine API).
+PLUGIN_ARGS="--names off"
 on_exit "rm -rf $TMP"
 
 # A sanitizer build fails the suite on any sanitizer report.  AddressSanitizer and
