@@ -319,7 +319,6 @@ static int open_socket(uint16_t port)
 	rs.sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (rs.sock < 0)
 		return -errno;
-	setsockopt(rs.sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(rs.sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(rs.sock, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    bind(rs.sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
