@@ -266,12 +266,17 @@ build/bench/sockcall: tests/bench/sockcall.c
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< -lpthread
 
 # Static: it runs inside the busybox image through a bind mount.
+build/bench/dnsbench: tests/bench/dnsbench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -static $(WARN) -o $@ $<
+
 build/bench/udpflood: tests/bench/udpflood.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static)"
 	$(Q)$(CC) -std=gnu11 -O2 -static $(WARN) -o $@ $<
 
-bench: build/tiernet build/bench/sockcall build/bench/udpflood
+bench: build/tiernet build/bench/sockcall build/bench/udpflood build/bench/dnsbench
 	tests/bench/run.sh build/tiernet build/bench
 
 # ---- tiernet export kubernetes (README "More than one host"): no root, no kernel.

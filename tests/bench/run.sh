@@ -20,13 +20,17 @@
 #      RSS of one real docker-proxy, and the time of one ProgramExternalConnectivity then
 #   6. restarts (issue 5): start-up (exec to the first GetCapabilities answer) with 1,000
 #      persisted live endpoints vs with none, and the RSS with 1,000 endpoints vs none
+#   8. names across tiers (issue 14, tests/bench/names-part.sh): a cross-tier name through
+#      Docker's embedded resolver and tiernet vs a same-network name Docker answers itself,
+#      median and p99; the same while another container floods tiernet with queries
 #   7. slow clients (issue 12): /Plugin.Activate on a fresh connection while 500 idle and 500
 #      half-sent connections are held vs none, and the daemon's RSS meanwhile
 #
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
 #   BENCH_UDP_SECS=3 BENCH_PEC_CYCLES=20 BENCH_STARTS=5 BENCH_SKIP_DOCKER=1 (no docker parts)
-#   BENCH_SKIP_SCALE=1 (no part 2/2b)
+#   BENCH_SKIP_SCALE=1 (no part 2/2b) BENCH_ONLY="names" (only the parts named: caps docker
+#   pub rc conns scale names) BENCH_NAMES_QUERIES=400
 # Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
 # Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
 # operator's tiernet nor the e2e suites' "tntest" is touched.
@@ -38,6 +42,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BIN=$(realpath "${1:-$ROOT/build/tiernet}")
 TOOLS=$(realpath "${2:-$ROOT/build/bench}")
 SC=$TOOLS/sockcall
+# only PART: is PART one of BENCH_ONLY (all parts when it is empty)?
+only() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 UF=$TOOLS/udpflood
 RUNS=${BENCH_RUNS:-15}
 CYCLES=${BENCH_CYCLES:-50}
@@ -114,7 +120,7 @@ on_exit sock_stop_all	# stops only those still running: never a PID that was reu
 
 # ---- part 4 first, on a quiet machine ----
 note "[$(elapsed)s] part 4: GetCapabilities latency ($NCAPS calls, one connection)"
-if sock_plugin caps; then
+if only caps && sock_plugin caps; then
 	"$SC" "$TMP/caps.sock" caps "$NCAPS" >>"$R" || note "part 4 failed"
 fi
 sock_stop_all
@@ -359,8 +365,8 @@ docker_parts() {
 	return 0
 }
 
-if [ -n "${BENCH_SKIP_DOCKER:-}" ]; then
-	note "docker parts skipped (BENCH_SKIP_DOCKER)"
+if [ -n "${BENCH_SKIP_DOCKER:-}" ] || ! only docker; then
+	note "docker parts skipped (BENCH_SKIP_DOCKER or BENCH_ONLY)"
 else
 	docker_parts || note "docker parts failed or incomplete"
 	docker_cleanup	# containers, networks, then our plugin, before the heavy part 2
@@ -391,7 +397,7 @@ pub_part() {
 	return 0
 }
 note "[$(elapsed)s] part 5c: 1,000 published ports (250 endpoints x 4), RSS and one PEC"
-pub_part || note "part 5c failed"
+! only pub || pub_part || note "part 5c failed"
 sock_stop_all
 
 # ---- part 6: start-up with 1,000 persisted live endpoints (issue 5) ----
@@ -455,7 +461,7 @@ rc_part() {
 	return 0
 }
 note "[$(elapsed)s] part 6: start-up with 1,000 persisted endpoints ($STARTS starts) and RSS"
-rc_part || { note "part 6 failed"; cat "$TMP/plugin-rc.log" >&2; }
+! only rc || rc_part || { note "part 6 failed"; cat "$TMP/plugin-rc.log" >&2; }
 rc_stop
 holder_stop
 
@@ -497,7 +503,7 @@ conns_part() {
 	return 0
 }
 note "[$(elapsed)s] part 7: a fresh call with 1,000 idle or half-sent connections held vs none"
-conns_part || { note "part 7 failed"; cat "$TMP/plugin-cn.log" >&2; }
+! only conns || conns_part || { note "part 7 failed"; cat "$TMP/plugin-cn.log" >&2; }
 cn_stop
 # ---- part 2 last: 12,000 links in private namespaces ----
 # Three plugins, with 10, 1,000 and 5,000 live endpoints (created and joined), and the
@@ -541,7 +547,7 @@ scale_part() {
 	sed -e "s/^t0_/${key}10_/" -e "s/^t1_/${key}1000_/" -e "s/^t2_/${key}5000_/" "$TMP/cycles" >>"$R"
 	return 0
 }
-if [ -z "${BENCH_SKIP_SCALE:-}" ]; then
+if [ -z "${BENCH_SKIP_SCALE:-}" ] && only scale; then
 note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
 scale_part n "$TMP" || note "part 2 failed"
 sock_stop_all
@@ -550,6 +556,13 @@ sock_stop_all
 note "[$(elapsed)s] part 2b: the same, state on tmpfs"
 scale_part m "$SHM" || note "part 2b failed"
 sock_stop_all
+fi
+
+# ---- part 8: names across tiers ----
+. "$HERE/names-part.sh"
+if only names && [ -z "${BENCH_SKIP_DOCKER:-}" ]; then
+	note "[$(elapsed)s] part 8: names across tiers ($NAMES_Q queries x 3 rounds per figure)"
+	names_part || { note "part 8 failed"; cat "$TMP/plugin-names.log" >&2; }
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -658,6 +671,13 @@ OUT=$TMP/table
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
 	row "4 GetCapabilities p99 (anchor: trivial server)" \
 		"$(get caps_p99)" "$(get floor_p99)" us "<=" 200 abs
+	row "8 name across tiers vs same-network name, median" \
+		"$(get names_cross_med)" "$(get names_anchor_med)" us "<=" 1.20
+	row "8   p99" "$(get names_cross_p99)" "$(get names_anchor_p99)" us "<=" 1.20
+	row "8 across tiers while a container floods, median" \
+		"$(get names_flood_med)" "$(get names_anchor_med)" us "<=" 2.00
+	row "8   p99 (anchor: same-network name, no flood)" \
+		"$(get names_flood_p99)" "$(get names_anchor_p99)" us "<=" 2.00
 	echo "(*) received datagrams/s, medians of $UDP_TRIALS trials; ratio: median of the per-trial ratios to the anchor of the same trial"
 	echo "(**) 1 / (median CPU time per datagram on the sender's CPU: sender + its softirq + ksoftirqd/0): the rate one"
 	echo "     dedicated CPU would reach; it does not depend on how busy the machine is"
@@ -702,6 +722,10 @@ OUT=$TMP/table
 		"$(get cn1000_failed); holder: $(get cn_ready); daemon threads meanwhile $(get cn1000_threads)"
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
+	echo "  8: median/p99 us per round: same-network $(get names_anchor_all); across tiers $(get names_cross_all);" \
+		"across tiers under flood $(get names_flood_all); same-network under flood $(get names_anchorflood_all)"
+	echo "     flood sent to $(get names_flood_target):53 from another front container; rate-limited by tiernet:" \
+		"$(get names_limited) queries"
 	echo "whole run $(elapsed) s"
 } >"$OUT"
 cp "$OUT" "$BUILD/bench.txt"
