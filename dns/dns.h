@@ -22,20 +22,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_PORT_DEFAULT   15353 /* where TIERNET-DNS redirects the queries */
-#define DNS_TTL		   2	 /* seconds: answers follow changes within a second */
-#define DNS_NAME_MAX	   254	 /* a name in text, with the NUL */
-#define DNS_ID_LEN	   64	 /* Docker's IDs */
-#define DNS_TIERS_MAX	   256	 /* POLICY_TIERS_MAX */
-#define DNS_TIER_NAME_MAX  32	 /* POLICY_NAME_MAX */
-#define DNS_ADDRS_MAX	   32	 /* addresses in one answer */
-#define DNS_NAMES_MAX	   65536 /* entries in the name table: bounded memory */
-#define DNS_NAMES_PER_CT   64	 /* names (name and aliases x networks) of one container */
-#define DNS_QPS		   200	 /* queries per second one container may send ... */
-#define DNS_BURST	   400	 /* ... and in one burst */
-#define DNS_PENDING_MAX	   1024	 /* queries forwarded and not yet answered */
-#define DNS_FORWARD_MS	   5000	 /* how long an upstream may take */
-#define DNS_DOCKER_SOCKET  "/var/run/docker.sock"
+#define DNS_PORT_DEFAULT  15353u /* where TIERNET-DNS redirects the queries */
+#define DNS_TTL		  2	 /* seconds: answers follow changes within a second */
+#define DNS_NAME_MAX	  254	 /* a name in text, with the NUL */
+#define DNS_ID_LEN	  64	 /* Docker's IDs */
+#define DNS_TIERS_MAX	  256	 /* POLICY_TIERS_MAX */
+#define DNS_TIER_NAME_MAX 32	 /* POLICY_NAME_MAX */
+#define DNS_ADDRS_MAX	  32	 /* addresses in one answer */
+#define DNS_NAMES_MAX	  65536	 /* entries in the name table: bounded memory */
+#define DNS_NAMES_PER_CT  64	 /* names (name and aliases x networks) of one container */
+#define DNS_QPS		  200	 /* queries per second one container may send ... */
+#define DNS_BURST	  400	 /* ... and in one burst */
+#define DNS_PENDING_MAX	  1024	 /* queries forwarded and not yet answered */
+#define DNS_FORWARD_MS	  5000	 /* how long an upstream may take */
+#define DNS_DOCKER_SOCKET "/var/run/docker.sock"
 
 /* ---- nametab.c */
 /* One name of one container on one network. */
@@ -72,7 +72,7 @@ enum nametab_verdict {
 
 struct nametab_answer {
 	size_t n;
-	int family; /* of v[] */
+	int family;			  /* of v[] */
 	struct in6_addr v[DNS_ADDRS_MAX]; /* AF_INET: the first 4 bytes */
 };
 

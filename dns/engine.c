@@ -37,7 +37,7 @@ static struct {
 	pthread_t thread;
 	atomic_bool stop;
 	char socket[256];
-	CURL *get;		 /* one-shot GETs */
+	CURL *get;		/* one-shot GETs */
 	struct engjson_ct *cts; /* the running containers followed, by ID */
 	size_t ncts;
 	struct buf line; /* the events stream's current line */

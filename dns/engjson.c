@@ -33,8 +33,7 @@ static bool id_ok(const char *s)
 }
 
 /* Adds name on network net (addresses from net's object) to ct; -E2BIG past the bound. */
-static int add_name(struct engjson_ct *ct, const char *name, const char *net_id,
-		    const cJSON *net)
+static int add_name(struct engjson_ct *ct, const char *name, const char *net_id, const cJSON *net)
 {
 	struct nametab_entry *e;
 	const char *a4 = str_of(net, "IPAddress"), *a6 = str_of(net, "GlobalIPv6Address");
@@ -98,8 +97,9 @@ int engjson_container(const char *body, size_t len, struct engjson_ct *ct)
 		name++;
 	state = cJSON_GetObjectItemCaseSensitive(root, "State");
 	ct->running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"));
-	nets = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(root, "NetworkSettings"), "Networks");
+	nets = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root,
+										 "NetworkSettings"),
+						"Networks");
 	if (!ct->running || !cJSON_IsObject(nets))
 		goto out;
 	ct->v = calloc(DNS_NAMES_PER_CT, sizeof(*ct->v));

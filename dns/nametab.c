@@ -111,8 +111,8 @@ static void add_addr(const struct nametab_entry *e, struct nametab_answer *out)
 }
 
 /* Every entry called name whose network is in tier dst, into out. */
-static void collect(const struct nametab *t, const struct nametab_view *view, size_t first,
-		    int dst, struct nametab_answer *out)
+static void collect(const struct nametab *t, const struct nametab_view *view, size_t first, int dst,
+		    struct nametab_answer *out)
 {
 	size_t i;
 

@@ -26,8 +26,8 @@ bool ratelimit_take(struct ratelimit *rl, uint32_t src, uint64_t now_ms)
 	if (now_ms > s->last_ms) {
 		add = (now_ms - s->last_ms) * DNS_QPS;
 		s->tokens_milli = add + s->tokens_milli > DNS_BURST * 1000u
-					  ? DNS_BURST * 1000u
-					  : (uint32_t)(s->tokens_milli + add);
+				      ? DNS_BURST * 1000u
+				      : (uint32_t)(s->tokens_milli + add);
 		s->last_ms = now_ms;
 	}
 	if (s->tokens_milli < 1000)

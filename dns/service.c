@@ -6,10 +6,10 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns/dns.h"
 #include "driver/driver.h"
@@ -90,11 +90,14 @@ static void check_loopback_upstream(void)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, " nameserver %63s", addr) != 1 || strncmp(addr, "127.", 4))
 			continue;
-		if (!strcmp(addr, "127.0.0.53") && !access("/run/systemd/resolve/resolv.conf", R_OK))
+		if (!strcmp(addr, "127.0.0.53") &&
+		    !access("/run/systemd/resolve/resolv.conf", R_OK))
 			continue;
 		snprintf(svc.upstream_note, sizeof(svc.upstream_note),
-			 "the host's resolver %s is on loopback: dockerd forwards from the host for "
-			 "containers without --dns, so tiernet cannot answer names across tiers for "
+			 "the host's resolver %s is on loopback: dockerd forwards from the host "
+			 "for "
+			 "containers without --dns, so tiernet cannot answer names across tiers "
+			 "for "
 			 "them; give containers an upstream off loopback (dockerd --dns ADDR, or "
 			 "compose dns:)",
 			 addr);
@@ -216,8 +219,9 @@ static char *status_text(const cJSON *o)
 		cJSON_GetStringValue(cJSON_GetObjectItem(o, "why")));
 	fprintf(f, "  names per tier:");
 	cJSON_ArrayForEach(c, per) fprintf(f, " %s %d", c->string, c->valueint);
-	fprintf(f, "\n  queries: %.0f answered, %.0f nxdomain, %.0f forwarded, %.0f refused, "
-		   "%.0f rate-limited, %.0f failed\n",
+	fprintf(f,
+		"\n  queries: %.0f answered, %.0f nxdomain, %.0f forwarded, %.0f refused, "
+		"%.0f rate-limited, %.0f failed\n",
 		cJSON_GetNumberValue(cJSON_GetObjectItem(o, "answered")),
 		cJSON_GetNumberValue(cJSON_GetObjectItem(o, "nxdomain")),
 		cJSON_GetNumberValue(cJSON_GetObjectItem(o, "forwarded")),

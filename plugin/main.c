@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "plugin/export.h"
-#include "dns/dns.h"
 #include "plugin/plugin.h"
 #include "policy/policy.h"
 
@@ -217,7 +217,8 @@ static void usage_serve(FILE *f)
 		"exist)\n"
 		"  --state-dir DIR   default %s\n"
 		"  --log-level LEVEL error, warn, info (default) or debug\n"
-		"  --names on|off    names across tiers (default on): containers resolve NAME.TIER\n"
+		"  --names on|off    names across tiers (default on): containers resolve "
+		"NAME.TIER\n"
 		"                    and NAME on the tiers the policy lets them reach\n"
 		"  --docker-socket PATH\n"
 		"                    default %s; read with GET only (names of\n"
@@ -417,13 +418,10 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 
 static int cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT,
-				NULL,
-				PLUGIN_STATE_DEFAULT,
-				.serve = true,
-				.dns = { .on = true,
-					 .socket = DNS_DOCKER_SOCKET,
-					 .port = DNS_PORT_DEFAULT } };
+	struct serve_opts o = {
+		PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT, .serve = true,
+		.dns = { .on = true, .socket = DNS_DOCKER_SOCKET, .port = DNS_PORT_DEFAULT }
+	};
 	int r;
 
 	if (env_defaults(&o) < 0)
@@ -438,7 +436,8 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT, .state_dir = PLUGIN_STATE_DEFAULT };
+	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT,
+				.state_dir = PLUGIN_STATE_DEFAULT };
 	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
 	struct source src;
@@ -472,7 +471,8 @@ static int cmd_check(int argc, char **argv)
 /* A minimal HTTP/1.0 client for the admin route; the daemon's socket is root-only. */
 static int cmd_status(int argc, char **argv)
 {
-	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT, .state_dir = PLUGIN_STATE_DEFAULT };
+	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT,
+				.state_dir = PLUGIN_STATE_DEFAULT };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *body;
 	char req[256], *buf = NULL;

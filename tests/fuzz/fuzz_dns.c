@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(strlen(q.qname) < sizeof(q.qname));
 	for (src = 0; src < 3; src++) {
 		v = nametab_resolve(&tab, &view, src, q.qname,
-				    q.qtype == LDNS_RR_TYPE_A      ? AF_INET
+				    q.qtype == LDNS_RR_TYPE_A	   ? AF_INET
 				    : q.qtype == LDNS_RR_TYPE_AAAA ? AF_INET6
 								   : 0,
 				    &a);

@@ -14,7 +14,9 @@
 
 #include "dns/dns.h"
 
-#define NET(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define NET(c)                                                                                     \
+	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+	    c c c c c c c c c c c c c c c c c c c
 #define N_FRONT NET("a")
 #define N_MID	NET("b")
 #define N_BACK	NET("c")
@@ -72,8 +74,8 @@ static void setup(void)
 	v[n++] = ent("cache", N_MID, CT("5"), "10.95.2.5", NULL);
 	v[n++] = ent("cache", N_BACK, CT("6"), "10.95.3.6", NULL); /* hidden from front */
 	v[n++] = ent("both", N_MID, CT("7"), "10.95.2.7", NULL);
-	v[n++] = ent("both", N_FRONT, CT("8"), "10.95.1.8", NULL); /* two reachable tiers */
-	v[n++] = ent("ext", N_OTHER, CT("9"), "172.17.0.9", NULL); /* Docker's own network */
+	v[n++] = ent("both", N_FRONT, CT("8"), "10.95.1.8", NULL);	  /* two reachable tiers */
+	v[n++] = ent("ext", N_OTHER, CT("9"), "172.17.0.9", NULL);	  /* Docker's own network */
 	v[n++] = ent("api", N_MID, CT("2"), "10.95.2.2", "fd00:95:2::2"); /* duplicate */
 	v[n++] = ent("v4only", N_MID2, CT("a"), "10.95.4.2", NULL);
 	nametab_build(&tab, v, n);
@@ -122,7 +124,8 @@ Test(names, tier_qualified_name_is_nxdomain_when_hidden)
 	cr_assert_eq(a.n, 0, "never an address of a hidden tier");
 	cr_assert_eq(ask(MID, "db.back.", AF_INET, &a), NAMETAB_ANSWER, "the control");
 	cr_assert(has(&a, "10.95.3.2"));
-	cr_assert_eq(ask(BACK, "web.front", AF_INET, &a), NAMETAB_NXDOMAIN, "edges have a direction");
+	cr_assert_eq(ask(BACK, "web.front", AF_INET, &a), NAMETAB_NXDOMAIN,
+		     "edges have a direction");
 }
 
 Test(names, tier_qualified_unknown_name_is_nxdomain)
@@ -173,7 +176,8 @@ Test(names, aaaa_answers_ipv6_and_nodata_without_it)
 	cr_assert_eq(ask(FRONT, "api.mid", AF_INET6, &a), NAMETAB_ANSWER);
 	cr_assert_eq(a.n, 1);
 	cr_assert(has(&a, "fd00:95:2::2"));
-	cr_assert_eq(ask(FRONT, "v4only.mid", AF_INET6, &a), NAMETAB_ANSWER, "NODATA, not NXDOMAIN");
+	cr_assert_eq(ask(FRONT, "v4only.mid", AF_INET6, &a), NAMETAB_ANSWER,
+		     "NODATA, not NXDOMAIN");
 	cr_assert_eq(a.n, 0);
 	cr_assert_eq(ask(FRONT, "api.mid", 0, &a), NAMETAB_ANSWER, "other types: NODATA");
 	cr_assert_eq(a.n, 0);
@@ -213,12 +217,13 @@ Test(names, too_long_name_forwards)
 /* ---- the Engine API's JSON */
 
 static const char inspect[] =
-	"{\"Id\":\"" CT("1") "\",\"Name\":\"/proj_api_1\",\"State\":{\"Running\":true},"
-	"\"NetworkSettings\":{\"Networks\":{"
-	"\"proj_mid\":{\"NetworkID\":\"" N_MID "\",\"Aliases\":[\"api\",\"0123456789ab\"],"
-	"\"IPAddress\":\"10.95.2.2\",\"GlobalIPv6Address\":\"fd00:95:2::2\"},"
-	"\"proj_back\":{\"NetworkID\":\"" N_BACK "\",\"Aliases\":null,"
-	"\"IPAddress\":\"10.95.3.9\",\"GlobalIPv6Address\":\"\"}}}}";
+    "{\"Id\":\"" CT("1") "\",\"Name\":\"/proj_api_1\",\"State\":{\"Running\":true},"
+			 "\"NetworkSettings\":{\"Networks\":{"
+			 "\"proj_mid\":{\"NetworkID\":\"" N_MID
+			 "\",\"Aliases\":[\"api\",\"0123456789ab\"],"
+			 "\"IPAddress\":\"10.95.2.2\",\"GlobalIPv6Address\":\"fd00:95:2::2\"},"
+			 "\"proj_back\":{\"NetworkID\":\"" N_BACK "\",\"Aliases\":null,"
+			 "\"IPAddress\":\"10.95.3.9\",\"GlobalIPv6Address\":\"\"}}}}";
 
 Test(engjson, container_names_on_each_network)
 {
@@ -234,7 +239,8 @@ Test(engjson, container_names_on_each_network)
 			cr_assert(ct.v[i].has6);
 		} else {
 			back++;
-			cr_assert_str_eq(ct.v[i].name, "proj_api_1", "aliases stay on their network");
+			cr_assert_str_eq(ct.v[i].name, "proj_api_1",
+					 "aliases stay on their network");
 			cr_assert(!ct.v[i].has6);
 		}
 	}
@@ -246,7 +252,8 @@ Test(engjson, container_names_on_each_network)
 Test(engjson, stopped_or_bad_container)
 {
 	struct engjson_ct ct;
-	const char stopped[] = "{\"Id\":\"" CT("1") "\",\"Name\":\"/x\",\"State\":{\"Running\":false}}";
+	const char stopped[] =
+	    "{\"Id\":\"" CT("1") "\",\"Name\":\"/x\",\"State\":{\"Running\":false}}";
 
 	cr_assert_eq(engjson_container(stopped, strlen(stopped), &ct), 0);
 	cr_assert(!ct.running);
@@ -260,10 +267,12 @@ Test(engjson, stopped_or_bad_container)
 Test(engjson, events)
 {
 	char id[DNS_ID_LEN + 1];
-	const char c[] = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"" CT("2") "\"}}";
+	const char c[] =
+	    "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"" CT("2") "\"}}";
 	const char n[] = "{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"" N_MID
 			 "\",\"Attributes\":{\"container\":\"" CT("3") "\"}}}";
-	const char other[] = "{\"Type\":\"network\",\"Action\":\"create\",\"Actor\":{\"ID\":\"" N_MID "\"}}";
+	const char other[] =
+	    "{\"Type\":\"network\",\"Action\":\"create\",\"Actor\":{\"ID\":\"" N_MID "\"}}";
 
 	cr_assert_eq(engjson_event(c, strlen(c), id), 1);
 	cr_assert_str_eq(id, CT("2"));
@@ -275,7 +284,8 @@ Test(engjson, events)
 
 Test(engjson, list)
 {
-	const char body[] = "[{\"Id\":\"" CT("1") "\"},{\"Id\":\"short\"},{\"Id\":\"" CT("2") "\"}]";
+	const char body[] =
+	    "[{\"Id\":\"" CT("1") "\"},{\"Id\":\"short\"},{\"Id\":\"" CT("2") "\"}]";
 	char(*ids)[DNS_ID_LEN + 1];
 	size_t n;
 
@@ -293,7 +303,8 @@ static size_t query(uint8_t *buf, const char *name, ldns_rr_type t)
 	uint8_t *wire = NULL;
 	size_t n = 0;
 
-	cr_assert_eq(ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+	cr_assert_eq(ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, LDNS_RD),
+		     LDNS_STATUS_OK);
 	ldns_pkt_set_id(p, 0x1234);
 	cr_assert_eq(ldns_pkt2wire(&wire, p, &n), LDNS_STATUS_OK);
 	memcpy(buf, wire, n);
