@@ -277,7 +277,7 @@ static void *run(void *arg)
 				log_info("names: %s: names across tiers are off until it appears "
 					 "(everything else works; --docker-socket PATH names "
 					 "another, --names off silences this)",
-					 eng.socket);
+					 why);
 			eng.logged_absent = true;
 			dns_engine_state(false, why);
 			pause_retry();

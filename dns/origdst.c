@@ -64,6 +64,8 @@ int origdst_lookup(struct origdst *o, const struct sockaddr_in *client,
 
 	if (!ct)
 		return -ENOMEM;
+	/* libnetfilter_conntrack takes the message's family from the original direction. */
+	nfct_set_attr_u8(ct, ATTR_ORIG_L3PROTO, AF_INET);
 	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, AF_INET);
 	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, IPPROTO_UDP);
 	nfct_set_attr_u32(ct, ATTR_REPL_IPV4_SRC, local->sin_addr.s_addr);

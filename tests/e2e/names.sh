@@ -138,8 +138,11 @@ docker run -d --name tne2e-names-db2 --network tne2e-names-back2 --dns 10.95.0.2
 DB2_IP=$(ip_of tne2e-names-db2 tne2e-names-back2)
 check_eq "db: a container on its tier's other network, by NAME.TIER" \
 	"$DB2_IP" "$(look "$(c db)" tne2e-names-db2.back)"
+# tiernet answers REFUSED; dockerd's resolver takes that as "try the next server" and, with
+# none left, answers SERVFAIL: either way at once.
 R=$(look "$(c db)" up.example)
-check_eq "db: other names are refused, nothing leaves the host" REFUSED "$R"
+check "db: other names are refused, nothing leaves the host ($R)" \
+	test "$R" = REFUSED -o "$R" = SERVFAIL
 check "... at once ($LOOK_MS ms), not a 5-second timeout" under "$LOOK_MS" 2000
 check_eq "db: api.mid stays hidden (back may not reach mid)" NXDOMAIN "$(look "$(c db)" api.mid)"
 

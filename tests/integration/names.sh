@@ -30,8 +30,9 @@ ep() { printf 'e%011d%052d' "$1" 95; }
 cid() { printf 'c%063d' "$1"; }
 container() { # NAME NET EP ADDR GW
 	local ns=tnit-$1-$$
+	ip netns add "$ns" # the sandbox exists, so a restart keeps the endpoint
 	call /NetworkDriver.CreateEndpoint "$(ep_body $2 $3 $4/24)"
-	call /NetworkDriver.Join "$(join_body $2 $3 /var/run/docker/netns/$1)"
+	call /NetworkDriver.Join "$(join_body $2 $3 /var/run/netns/$ns)"
 	on_exit "ip netns del $ns"
 	container_in "$ns" "tnc${3:0:12}" "$4/24" "$5"
 }
@@ -183,5 +184,6 @@ for net in $FRONT $MID $BACK; do call /NetworkDriver.DeleteNetwork "{\"NetworkID
 refute "no TIERNET-DNS rule once the networks are gone" sh -c "iptables-legacy-save | grep -q TIERNET-DNS"
 plugin_stop
 check_eq "the daemon stopped cleanly" 0 "$PLUGIN_ET"
+[ "$T_FAIL" -eq 0 ] || plugin_log
 run_cleanup
 summary
