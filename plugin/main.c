@@ -228,6 +228,7 @@ static void usage_serve(FILE *f)
 		"environment (the options win):\n"
 		"  TIERNET_CONFIG    like --config\n"
 		"  TIERNET_LOG_LEVEL like --log-level\n"
+		"  TIERNET_NAMES     like --names\n"
 		"\n"
 		"examples:\n"
 		"  tiernet serve\n"
@@ -301,6 +302,14 @@ static int env_defaults(struct serve_opts *o)
 
 	if (v && v[0])
 		o->config = v;
+	v = getenv("TIERNET_NAMES");
+	if (o->serve && v && v[0]) {
+		if (strcmp(v, "on") && strcmp(v, "off")) {
+			fprintf(stderr, "tiernet: TIERNET_NAMES \"%s\" is neither on nor off\n", v);
+			return -EINVAL;
+		}
+		o->dns.on = !strcmp(v, "on");
+	}
 	v = getenv("TIERNET_LOG_LEVEL");
 	if (v && v[0]) {
 		lvl = log_parse_level(v);
