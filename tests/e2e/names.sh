@@ -37,7 +37,7 @@ networks:
     driver: $DRIVER
     driver_opts: { tier: mid }
     enable_ipv6: true
-    ipam: { config: [ { subnet: 10.95.12.0/24 }, { subnet: "fd00:95:12::/64" } ] }
+    ipam: { config: [ { subnet: 10.95.12.0/24, gateway: 10.95.12.1 }, { subnet: "fd00:95:12::/64", gateway: "fd00:95:12::1" } ] }
   back:
     driver: $DRIVER
     driver_opts: { tier: back }
