@@ -157,7 +157,7 @@ check_eq "after dropping front -> mid, api is NXDOMAIN from web" NXDOMAIN "$(loo
 check_eq "... and api.mid" NXDOMAIN "$(look "$(c web)" api.mid)"
 write_default_policy "$CONF"
 plugin_hup
-check_eq "front -> mid back: api.mid resolves again" "$API_IP" "$(look "$(c web)" api.mid)"
+check_eq "front -> mid back: api.mid resolves again" "$API_IP" "$(look "$(c web)" api.mid A)"
 
 STATUS=$("$BIN" status --socket "$SOCK")
 check_contains "status shows the name service" "$STATUS" "name service: on (names from dockerd"
