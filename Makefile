@@ -5,7 +5,7 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
 PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
-	libnetfilter_conntrack
+	libnetfilter_conntrack ldns libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
@@ -19,7 +19,7 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -I. $(PKG_CFLAGS) -DTIERNET_VERSION='"$(VER
 CFLAGS  ?= -O2
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c)
+SRCS      := $(wildcard lib/*.c plugin/*.c driver/*.c policy/*.c config/*.c dns/*.c)
 LIB_SRCS  := $(filter-out plugin/main.c,$(SRCS))
 TEST_SRCS := $(wildcard tests/unit/*.c) tests/golden/nets.c
 
@@ -212,7 +212,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export
+FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export dns engine
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
@@ -266,12 +266,17 @@ build/bench/sockcall: tests/bench/sockcall.c
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $< -lpthread
 
 # Static: it runs inside the busybox image through a bind mount.
+build/bench/dnsbench: tests/bench/dnsbench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	$(Q)$(CC) -std=gnu11 -O2 -static $(WARN) -o $@ $<
+
 build/bench/udpflood: tests/bench/udpflood.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static)"
 	$(Q)$(CC) -std=gnu11 -O2 -static $(WARN) -o $@ $<
 
-bench: build/tiernet build/bench/sockcall build/bench/udpflood
+bench: build/tiernet build/bench/sockcall build/bench/udpflood build/bench/dnsbench
 	tests/bench/run.sh build/tiernet build/bench
 
 # ---- tiernet export kubernetes (README "More than one host"): no root, no kernel.

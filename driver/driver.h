@@ -162,6 +162,36 @@ int driver_endpoint_check(const char *net_id, const char *ep_id, struct err *err
  */
 char *driver_status(bool json);
 
+/* dnsview.c: what names across tiers (dns/) need from the driver */
+#define DRIVER_TIER_NAME_MAX 32 /* POLICY_NAME_MAX */
+struct driver_dns_net {
+	char id[DRIVER_ID_LEN + 1];
+	int tier;	     /* index into the view's tiers */
+	uint32_t pool, mask; /* the IPv4 subnet, network byte order */
+	bool internal;	     /* Docker's --internal or the tier's flag: no world */
+};
+struct driver_dns_view {
+	size_t ntiers;
+	char (*tiers)[DRIVER_TIER_NAME_MAX];
+	bool *reach; /* ntiers x ntiers: may the row open connections to the column? */
+	size_t nnets;
+	struct driver_dns_net *nets;
+};
+/*
+ * A copy of the tiers, the reachability between them (any port: an allow line, or the
+ * tier itself unless isolated) and the networks.  Returns 0 or -ENOMEM; free with
+ * driver_dns_view_free.
+ */
+int driver_dns_view(struct driver_dns_view *v);
+void driver_dns_view_free(struct driver_dns_view *v);
+/* Changes whenever networks or the policy change (a view is stale when it differs). */
+uint64_t driver_generation(void);
+/*
+ * Turns the redirection of containers' DNS queries to the resolver on UDP port `port` on
+ * (or off with 0) and brings the firewall in line.  Returns 0 or -errno with err.
+ */
+int driver_set_dns_port(uint16_t port, struct err *err);
+
 /* names.c */
 /* Checks a Docker ID: 64 lowercase hex characters. */
 bool driver_id_valid(const char *id);

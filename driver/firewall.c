@@ -226,7 +226,8 @@ static int fw_compile(const struct policy *pol, const struct policy_net *nets, s
 		      int family, struct fw_set *out, struct err *err)
 {
 	struct policy_host host = { .docker = (const char(*)[IFNAMSIZ])drv.docker,
-				    .ndocker = drv.ndocker };
+				    .ndocker = drv.ndocker,
+				    .dns_port = drv.dns_port };
 	int r = 0;
 
 	rules_init_family(&out->rs, family);
@@ -399,6 +400,7 @@ static int fw_sync(const struct policy *pol, const struct drv_net *gone, bool cu
 	drv.fw_rules = v4.rs;
 	drv.fw_rules6 = v6.rs;
 	drv.fw_applied = true;
+	drv_generation_bump();
 	rules_init(&v4.rs);
 	rules_init_family(&v6.rs, AF_INET6);
 out:

@@ -74,7 +74,10 @@ struct driver {
 	bool fw_mixed;		    /* a change half-applied that could not be put back */
 	char (*docker)[IFNAMSIZ];   /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
+	uint16_t dns_port; /* the resolver's port, 0: no redirection (dnsview.c) */
 };
+/* dnsview.c: bumped by every firewall sync (networks or policy changed). */
+void drv_generation_bump(void);
 extern struct driver drv;
 
 /* objects.c: the lists of networks and endpoints, and lookups in them */

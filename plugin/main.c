@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "plugin/export.h"
 #include "plugin/plugin.h"
@@ -26,6 +27,8 @@
 
 struct serve_opts {
 	const char *socket, *config, *state_dir;
+	bool serve; /* the options below are serve's */
+	struct dns_opts dns;
 };
 
 /* Loads the policy (source.c says from where); logs every problem. */
@@ -159,6 +162,13 @@ static int serve(const struct serve_opts *o)
 	pol = load_policy(o, true, &src);
 	if (!pol)
 		fatalx("cannot start: fix the policy file and try again");
+	/*
+	 * With dockerd's socket there, the first firewall sync keeps the redirection of DNS
+	 * queries in place: a restart interrupts names across tiers only while the resolver
+	 * is not yet listening.
+	 */
+	if (o->dns.on && !access(o->dns.socket, F_OK))
+		driver_set_dns_port(o->dns.port, &err);
 	if (driver_init(o->state_dir, pol, &err) < 0) {
 		driver_exit();
 		policy_free(pol);
@@ -175,6 +185,11 @@ static int serve(const struct serve_opts *o)
 	if (caps_drop() < 0)
 		fatalx("cannot start: cannot give up the capabilities tiernet does not need");
 	raise_fd_limit();
+	if (dns_start(&o->dns) < 0) {
+		if (driver_set_dns_port(0, &err) < 0)
+			log_warnx("%s", err.msg);
+		log_error("names across tiers are off: the resolver did not start (above)");
+	}
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {
@@ -198,6 +213,7 @@ static int serve(const struct serve_opts *o)
 	}
 	log_info("%s: stopping; bridges, veths and rules stay in place", strsignal(sig));
 	server_stop();
+	dns_stop();
 	driver_exit();
 	return 0;
 }
@@ -209,6 +225,7 @@ static void usage_serve(FILE *f)
 	fprintf(f,
 		"usage: tiernet serve [--socket PATH] [--config FILE] [--state-dir DIR] "
 		"[--log-level LEVEL]\n"
+		"                     [--names on|off] [--docker-socket PATH] [--names-port N]\n"
 		"\n"
 		"Runs the Docker network plugin daemon in the foreground, logging one line per\n"
 		"event on stderr.  SIGHUP re-reads the policy; SIGTERM/SIGINT stop serving and\n"
@@ -223,16 +240,25 @@ static void usage_serve(FILE *f)
 		"exist)\n"
 		"  --state-dir DIR   default %s\n"
 		"  --log-level LEVEL error, warn, info (default) or debug\n"
+		"  --names on|off    names across tiers (default on): containers resolve "
+		"NAME.TIER\n"
+		"                    and NAME on the tiers the policy lets them reach\n"
+		"  --docker-socket PATH\n"
+		"                    default %s; read with GET only (names of\n"
+		"                    containers); when absent, names are off until it appears\n"
+		"  --names-port N    the resolver's UDP port, default %u\n"
 		"\n"
 		"environment (the options win):\n"
 		"  TIERNET_CONFIG    like --config\n"
 		"  TIERNET_LOG_LEVEL like --log-level\n"
+		"  TIERNET_NAMES     like --names\n"
 		"\n"
 		"examples:\n"
 		"  tiernet serve\n"
 		"  tiernet serve --config /etc/tiernet/tiernet.conf --log-level debug\n"
 		"  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n",
-		PLUGIN_SOCKET_DEFAULT, CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT);
+		PLUGIN_SOCKET_DEFAULT, CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT, DNS_DOCKER_SOCKET,
+		DNS_PORT_DEFAULT);
 }
 
 static void usage_check(FILE *f)
@@ -306,6 +332,14 @@ static int env_defaults(struct serve_opts *o)
 
 	if (v && v[0])
 		o->config = v;
+	v = getenv("TIERNET_NAMES");
+	if (o->serve && v && v[0]) {
+		if (strcmp(v, "on") && strcmp(v, "off")) {
+			fprintf(stderr, "tiernet: TIERNET_NAMES \"%s\" is neither on nor off\n", v);
+			return -EINVAL;
+		}
+		o->dns.on = !strcmp(v, "on");
+	}
 	v = getenv("TIERNET_LOG_LEVEL");
 	if (v && v[0]) {
 		lvl = log_parse_level(v);
@@ -321,6 +355,44 @@ static int env_defaults(struct serve_opts *o)
 	return 0;
 }
 
+/* serve's --names on|off, --docker-socket PATH and --names-port N. */
+static int parse_names(int c, const char *arg, struct dns_opts *d)
+{
+	char *end;
+	unsigned long v;
+
+	if (c == 'D') {
+		if (arg[0] != '/' || strlen(arg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			fprintf(stderr,
+				"tiernet: --docker-socket \"%s\" is not an absolute path of at "
+				"most 107 characters; give the Docker socket's path, e.g. %s\n",
+				arg, DNS_DOCKER_SOCKET);
+			return -EINVAL;
+		}
+		d->socket = arg;
+		return 0;
+	}
+	if (c == 'P') {
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || *end || !arg[0] || v < 1024 || v > 65535) {
+			fprintf(stderr,
+				"tiernet: --names-port \"%s\" is not a port from 1024 to 65535; "
+				"give a free UDP port (default %u)\n",
+				arg, DNS_PORT_DEFAULT);
+			return -EINVAL;
+		}
+		d->port = (uint16_t)v;
+		return 0;
+	}
+	if (strcmp(arg, "on") && strcmp(arg, "off")) {
+		fprintf(stderr, "tiernet: --names \"%s\" is neither on nor off\n", arg);
+		return -EINVAL;
+	}
+	d->on = !strcmp(arg, "on");
+	return 0;
+}
+
 static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 {
 	static const struct option longopts[] = {
@@ -330,6 +402,9 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "names", required_argument, NULL, 'N' },
+		{ "docker-socket", required_argument, NULL, 'D' },
+		{ "names-port", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, lvl;
@@ -363,6 +438,12 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 			break;
 		case 'h':
 			return 1;
+		case 'N':
+		case 'D':
+		case 'P':
+			if (!o->serve || parse_names(c, optarg, &o->dns) < 0)
+				return -EINVAL;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -376,7 +457,10 @@ static int parse_common(int argc, char **argv, struct serve_opts *o, bool *json)
 
 static int cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	struct serve_opts o = {
+		PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT, .serve = true,
+		.dns = { .on = true, .socket = DNS_DOCKER_SOCKET, .port = DNS_PORT_DEFAULT }
+	};
 	int r;
 
 	if (env_defaults(&o) < 0)
@@ -391,7 +475,8 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT,
+				.state_dir = PLUGIN_STATE_DEFAULT };
 	struct config_diags diags = { 0 };
 	struct policy *pol = NULL;
 	struct source src;
@@ -428,7 +513,8 @@ static int cmd_check(int argc, char **argv)
 /* A minimal HTTP/1.0 client for the admin route; the daemon's socket is root-only. */
 static int cmd_status(int argc, char **argv)
 {
-	struct serve_opts o = { PLUGIN_SOCKET_DEFAULT, NULL, PLUGIN_STATE_DEFAULT };
+	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT,
+				.state_dir = PLUGIN_STATE_DEFAULT };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *body;
 	char req[256], *buf = NULL;

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "lib/text.h"
 #include "plugin/plugin.h"
@@ -176,11 +179,38 @@ static int h_global_scope(const char *body, size_t len, char **reply, struct err
 		       "allocate swarm-wide (global) networks; use it without swarm scope");
 }
 
+/* The driver's status with the name service's: a "names" member, or a section at the end. */
+static char *status_with_names(char *s, bool json)
+{
+	char *names = s ? dns_status(json) : NULL, *out = NULL;
+	cJSON *o = NULL, *n = NULL;
+
+	if (!names)
+		goto out;
+	if (!json) {
+		if (asprintf(&out, "%s%s", s, names) < 0)
+			out = NULL;
+		goto out;
+	}
+	o = cJSON_Parse(s);
+	n = cJSON_Parse(names);
+	if (o && n && cJSON_AddItemToObject(o, "names", n)) {
+		n = NULL;
+		out = cJSON_Print(o);
+	}
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(n);
+	free(names);
+	free(s);
+	return out;
+}
+
 static int h_status(const char *body, size_t len, char **reply, struct err *err)
 {
 	bool json = memmem(body, len, "\"json\":true", 11) != NULL;
 
-	*reply = driver_status(json);
+	*reply = status_with_names(driver_status(json), json);
 	return *reply ? 0 : err_set(err, ENOMEM, "tiernet: out of memory");
 }
 

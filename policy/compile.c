@@ -152,6 +152,12 @@ void policy_dny_chain(char *buf, size_t len, const struct policy_tier *t)
 	snprintf(buf, len, CH_DNY "%.*s", POLICY_TIER_LEN, t->name);
 }
 
+/* Does the host run the resolver (IPv4 only: Docker forwards to IPv4 upstreams)? */
+static bool dns_on(const struct compiler *c)
+{
+	return !c->v6 && c->host && c->host->dns_port;
+}
+
 /* A network may reach the world (and be reached from it) unless it or its tier is internal. */
 static bool net_world(const struct compiler *c, const struct policy_net *net)
 {
@@ -396,6 +402,14 @@ static int filter_in(struct compiler *c)
 		r.in_group = group(c->tier_group[e->src], M_TIER, false);
 		ret = add_ports(c, &r, e);
 	}
+	if (dns_on(c)) {
+		/* The queries TIERNET-DNS redirected to the resolver, and only those. */
+		r = rule(RULES_FILTER, CH_IN, RULES_ACCEPT);
+		r.proto = IPPROTO_UDP;
+		r.dport_lo = c->host->dns_port;
+		r.ctstate = RULES_CT_DNAT;
+		ret |= rules_add(c->rs, &r);
+	}
 	/* Denied new connections to the host, one counter per tier (`tiernet status`). */
 	for (i = 0; i < c->pol->ntiers && !ret; i++) {
 		if (!c->tier_group[i])
@@ -407,6 +421,32 @@ static int filter_in(struct compiler *c)
 	}
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
+	return ret ? -ENOMEM : 0;
+}
+
+/*
+ * nat TIERNET-DNS: names across tiers.  Docker's embedded resolver forwards the names it
+ * does not know from the container's namespace, out of eth0, to the container's upstream
+ * server; here those queries go to tiernet's resolver on the bridge's gateway instead, which
+ * answers tiernet's names and relays the rest to the original server (conntrack keeps it).
+ * UDP only: a TCP query (after a truncated answer) goes to the upstream untouched.
+ */
+static int nat_dns(struct compiler *c)
+{
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	ret |= rules_add_chain(c->rs, RULES_NAT, CH_DNS, "PREROUTING");
+	for (i = 0; i < c->n; i++) {
+		r = rule(RULES_NAT, CH_DNS, RULES_DNAT);
+		snprintf(r.in, sizeof(r.in), "%s", c->nets[i].bridge);
+		r.proto = IPPROTO_UDP;
+		r.dport_lo = 53;
+		r.to_addr = c->nets[i].addr;
+		r.to_port_lo = c->host->dns_port;
+		ret |= rules_add(c->rs, &r);
+	}
 	return ret ? -ENOMEM : 0;
 }
 
@@ -617,6 +657,8 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 		ret = mangle_world(&c);
 	if (!ret)
 		ret = nat_post(&c);
+	if (!ret && dns_on(&c))
+		ret = nat_dns(&c);
 	if (ret)
 		rules_clear(out);
 	free(c.tier_group);

@@ -240,6 +240,8 @@ struct policy_net {
 struct policy_host {
 	const char (*docker)[IFNAMSIZ];
 	size_t ndocker;
+	/* The resolver's UDP port on every gateway (names across tiers), 0 when it is off. */
+	uint16_t dns_port;
 };
 
 /* A published port: host_ip:host_port on the host to addr:port in a container. */

@@ -140,10 +140,13 @@ POLICY
 }
 
 # plugin_start BINARY [EXTRA ARGS]: starts the daemon and waits for its socket.
+# PLUGIN_ARGS (default none) come before EXTRA ARGS: the integration suites set
+# "--names off", so that a dockerd running on the host never feeds their daemons names.
 plugin_start() {
 	local bin=$1; shift
+	# shellcheck disable=SC2086 # PLUGIN_ARGS is a list of words
 	"$bin" serve --socket "$SOCK" --state-dir "$STATE" --config "$CONF" --log-level debug \
-		"$@" >>"$TMP/plugin.log" 2>&1 &
+		${PLUGIN_ARGS:-} "$@" >>"$TMP/plugin.log" 2>&1 &
 	PLUGIN_PID=$!
 	retry 50 test -S "$SOCK" || { echo "# plugin did not start:"; sed 's/^/#   /' "$TMP/plugin.log"; }
 }

@@ -23,6 +23,9 @@
 #   8. many networks (issue 16): docker network create+rm and 64-byte UDP across tiers with
 #      150 more tiernet networks present vs without; 3c: the routed-vs-bridged floor, two
 #      bridges and a small stateful ruleset in private namespaces, no tiernet and no Docker
+#   9. names across tiers (issue 14, tests/bench/names-part.sh): a cross-tier name through
+#      Docker's embedded resolver and tiernet vs a same-network name Docker answers itself,
+#      median and p99; the same while another container floods tiernet with queries
 #   7. slow clients (issue 12): /Plugin.Activate on a fresh connection while 500 idle and 500
 #      half-sent connections are held vs none, and the daemon's RSS meanwhile
 #
@@ -31,7 +34,8 @@
 #   BENCH_UDP_SECS=3 BENCH_PEC_CYCLES=20 BENCH_STARTS=5 BENCH_SKIP_DOCKER=1 (no docker parts)
 #   BENCH_SKIP_SCALE=1 (no part 2/2b) BENCH_SCALE_NETS=150 BENCH_SCALE_UDP_TRIALS=3
 #   BENCH_ONLY="PART ..." runs only the parts named: caps (4), run (1, 5a, 5b), udp (3),
-#   nets (8: 150 more networks), pub (5c), floor (3c), restart (6), conns (7), endpoints (2);
+#   nets (8: 150 more networks), pub (5c), floor (3c), restart (6), conns (7), endpoints (2),
+#   names (9); BENCH_NAMES_QUERIES=400
 #   BENCH_ONLY=scale is issue 16's rows: "nets pub floor run" (about 4 minutes)
 # Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
 # Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
@@ -746,6 +750,13 @@ scale_part m "$SHM" || note "part 2b failed"
 sock_stop_all
 fi
 
+# ---- part 8: names across tiers ----
+. "$HERE/names-part.sh"
+if want names && [ -z "${BENCH_SKIP_DOCKER:-}" ]; then
+	note "[$(elapsed)s] part 9: names across tiers ($NAMES_Q queries x 3 rounds per figure)"
+	names_part || { note "part 8 failed"; cat "$TMP/plugin-names.log" >&2; }
+fi
+
 # ---------------------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------------------
@@ -873,6 +884,13 @@ OUT=$TMP/table
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
 	row "4 GetCapabilities p99 (anchor: trivial server)" \
 		"$(get caps_p99)" "$(get floor_p99)" us "<=" 200 abs
+	row "9 name across tiers vs same-network name, median" \
+		"$(get names_cross_med)" "$(get names_anchor_med)" us "<=" 1.20
+	row "9   p99" "$(get names_cross_p99)" "$(get names_anchor_p99)" us "<=" 1.20
+	row "9 across tiers while a container floods, median" \
+		"$(get names_flood_med)" "$(get names_anchor_med)" us "<=" 2.00
+	row "9   p99 (anchor: same-network name, no flood)" \
+		"$(get names_flood_p99)" "$(get names_anchor_p99)" us "<=" 2.00
 	echo "(*) received datagrams/s, medians of $UDP_TRIALS trials; ratio: median of the per-trial ratios to the anchor of the same trial"
 	echo "(***) ratio: (cross/bridge with the 150, paired per trial) / (the same without); the medians shown are raw"
 	echo "(**) 1 / (median CPU time per datagram on the sender's CPU: sender + its softirq + ksoftirqd/0): the rate one"
@@ -924,6 +942,10 @@ OUT=$TMP/table
 		"$(get cn1000_failed); holder: $(get cn_ready); daemon threads meanwhile $(get cn1000_threads)"
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
+	echo "  8: median/p99 us per round: same-network $(get names_anchor_all); across tiers $(get names_cross_all);" \
+		"across tiers under flood $(get names_flood_all); same-network under flood $(get names_anchorflood_all)"
+	echo "     flood sent to $(get names_flood_target):53 from another front container; rate-limited by tiernet:" \
+		"$(get names_limited) queries"
 	echo "whole run $(elapsed) s"
 } >"$OUT"
 cp "$OUT" "$BUILD/bench.txt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: examples/compose.yml as written, with docker-compose 1.29 (Debian's) and tiernet
 # serving this suite's driver name (compose substitutes ${TIERNET_DRIVER}).  up -d, the
-# tiers by real traffic (web -> api, api -> db allowed; web -> db and db -> api denied, each
+# tiers by real traffic and by service names across tiers (web -> api, api -> db allowed; web -> db and db -> api denied, each
 # "no" next to a "yes" that proves the server answers), the published port from the host,
 # down, nothing left.  Subnets: 10.84.0.0/16 (the example's own).
 # usage: compose.sh TIERNET_BINARY
@@ -65,8 +65,10 @@ check_eq "back is internal (compose internal: true)" true \
 BRIDGES=$(for n in front mid back; do
 	echo "tnb$(docker network inspect -f '{{.Id}}' ${PROJECT}_$n | cut -c1-12)"
 done)
-check_eq "services got their ipv4_address" "10.84.1.10 10.84.2.10 10.84.3.10" \
-	"$(ip_of "$(c web)" ${PROJECT}_front) $(ip_of "$(c api)" ${PROJECT}_mid) $(ip_of "$(c db)" ${PROJECT}_back)"
+WEB_IP=$(ip_of "$(c web)" ${PROJECT}_front) API_IP=$(ip_of "$(c api)" ${PROJECT}_mid)
+DB_IP=$(ip_of "$(c db)" ${PROJECT}_back)
+check "services got addresses in their tiers' subnets ($WEB_IP $API_IP $DB_IP)" \
+	test "${WEB_IP%.*} ${API_IP%.*} ${DB_IP%.*}" = "10.84.1 10.84.2 10.84.3"
 
 if nft list chain ip filter DOCKER-USER >/dev/null 2>&1; then
 	check "the pass-through is in Docker's nft DOCKER-USER chain (libnftables after the capability drop)" \
@@ -75,20 +77,25 @@ else
 	skip "the nft pass-through: Docker's rules are not in nf_tables on this host"
 fi
 echo "# reachability by address"
-check "web -> api (front -> mid): api answers" get_is "$(c web)" 10.84.2.10 api
-check "api -> db (mid -> back): db answers" get_is "$(c api)" 10.84.3.10 db
+check "web -> api (front -> mid): api answers" get_is "$(c web)" "$API_IP" api
+check "api -> db (mid -> back): db answers" get_is "$(c api)" "$DB_IP" db
 check_eq "web -> db (front -> back): denied, while db answers api above" "" \
-	"$(http_get "$(c web)" 10.84.3.10)"
+	"$(http_get "$(c web)" "$DB_IP")"
 check_eq "db -> api (back -> mid): denied, while api answers web above" "" \
-	"$(http_get "$(c db)" 10.84.2.10)"
+	"$(http_get "$(c db)" "$API_IP")"
 check_eq "api -> web (mid -> front): denied, while web answers the host below" "" \
-	"$(http_get "$(c api)" 10.84.1.10)"
+	"$(http_get "$(c api)" "$WEB_IP")"
 check_eq "the host reaches web through its published port $PORT" web \
 	"$(timeout 3 busybox wget -q -O - "http://127.0.0.1:$PORT/" 2>/dev/null)"
 check_eq "control: Docker's DNS answers within a network: web reaches web by name" web \
 	"$(http_get "$(c web)" web)"
-check_eq "Docker's DNS answers within a network only: web cannot resolve api" "" \
-	"$(http_get "$(c web)" api)"
+echo "# names across tiers (the example uses no address)"
+check "web -> http://api/ (front -> mid, by its service name)" get_is "$(c web)" api api
+check "web -> http://api.mid/" get_is "$(c web)" api.mid api
+check "api -> http://db/ (mid -> back)" get_is "$(c api)" db db
+check_eq "web cannot even resolve db (front may not reach back)" "" "$(http_get "$(c web)" db)"
+check_contains "web: nslookup db.back is NXDOMAIN" \
+	"$(docker exec "$(c web)" nslookup db.back 2>&1)" NXDOMAIN
 check_eq "control: api resolves its own name" api "$(http_get "$(c api)" api)"
 
 echo "# down"

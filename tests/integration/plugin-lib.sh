@@ -17,6 +17,10 @@ SOCK=$TMP/tiernet.sock
 STATE=$TMP/state
 CONF=$TMP/tiernet.conf
 PLUGIN_PID=
+# Names across tiers only where a suite asks (names.sh, with a fake Engine API and
+# --names on): no daemon of the other suites talks to a dockerd that runs on the host.
+PLUGIN_ARGS="--names off"
+export TIERNET_NAMES=off
 on_exit "rm -rf $TMP"
 
 # A sanitizer build fails the suite on any sanitizer report.  AddressSanitizer and
