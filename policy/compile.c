@@ -17,11 +17,14 @@
  *   raw    TIERNET-RAW    from a tiernet bridge: to 127.0.0.0/8, or a source that does not
  *                         route back through that bridge (spoofed), is dropped before
  *                         conntrack sees it
- *   filter TIERNET-FWD    accept marked tiernet traffic, drop the rest of it; hooked from
+ *   filter TIERNET-FWD    accept marked tiernet traffic, log (NFLOG, rate-limited) new
+ *                         connections, drop the rest of it; hooked from
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
- *   filter TIERNET-IN     containers open connections to the host only where declared
+ *   filter TIERNET-IN     containers open connections to the host only where declared;
+ *                         the rest is logged and dropped, or in audit mode logged and let in
  *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
- *                         ports reached from the world
+ *                         ports reached from the world; in audit mode, log and mark what
+ *                         an audited tier would be denied (nflog.c)
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
  *   nat    TIERNET-POST   masquerade what leaves for the world
@@ -316,6 +319,7 @@ static int filter_fwd(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
+	ret |= nflog_deny(c->rs, RULES_FILTER, CH_FWD, POLICY_LOG_DENY_FWD);
 	r = rule(RULES_FILTER, CH_FWD, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
@@ -347,6 +351,9 @@ static int filter_in(struct compiler *c)
 		r.in_group = group(c->tier_group[e->src], M_TIER, false);
 		ret = add_ports(c, &r, e);
 	}
+	if (!ret)
+		ret = nflog_audit_host(c->rs, c->pol, c->tier_group, M_TIER);
+	ret |= nflog_deny(c->rs, RULES_FILTER, CH_IN, POLICY_LOG_DENY_HOST);
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
@@ -404,6 +411,9 @@ static int mangle_fwd(struct compiler *c)
 		r.ctstate = RULES_CT_DNAT;
 		ret = add_ports(c, &r, e);
 	}
+	/* Audit mode: what nothing marked, from or to an audited tier (nflog.c). */
+	if (!ret)
+		ret = nflog_audit_fwd(c->rs, c->pol, c->tier_group, M_TIER);
 	return ret;
 }
 
