@@ -158,6 +158,8 @@ static int serve(const struct serve_opts *o)
 	if (caps_drop() < 0)
 		fatalx("cannot start: cannot give up the capabilities tiernet does not need");
 	raise_fd_limit();
+	/* after caps_drop: its thread inherits only the two capabilities kept */
+	denylog_start();
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {
@@ -175,6 +177,7 @@ static int serve(const struct serve_opts *o)
 	}
 	log_info("%s: stopping; bridges, veths and rules stay in place", strsignal(sig));
 	server_stop();
+	denylog_stop();
 	driver_exit();
 	return 0;
 }
@@ -477,6 +480,8 @@ static const struct command {
 	  "check a policy file and print \"configuration OK\" or its errors" },
 	{ "status", cmd_status, usage_status,
 	  "show tiers, networks, endpoints, ports and rules of the running daemon" },
+	{ "log", logcmd_main, logcmd_usage,
+	  "show the new connections the policy denied (or would deny, in audit mode)" },
 	{ "export", export_main, export_usage,
 	  "print the policy as Kubernetes NetworkPolicy manifests (more than one host)" },
 	{ "version", cmd_version, usage_version, "print the version" },
@@ -521,6 +526,7 @@ static int cmd_help(int argc, char **argv)
 	       "  tiernet check --config ./tiernet.conf\n"
 	       "  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n"
 	       "  tiernet status\n"
+	       "  tiernet log --follow\n"
 	       "  tiernet export kubernetes --config ./tiernet.conf | kubectl apply -f -\n"
 	       "\n"
 	       "`tiernet COMMAND --help` or `tiernet help COMMAND` shows a command's options;\n"

@@ -203,6 +203,7 @@ static const struct route {
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
 	{ "/NetworkDriver.FreeNetwork", h_global_scope },
 	{ "/tiernet.Status", h_status }, /* admin route: `tiernet status` */
+	{ "/tiernet.Log", denials_route }, /* admin route: `tiernet log` (denials.c) */
 };
 
 static int reply_err(unsigned status, const char *msg, struct route_reply *out)

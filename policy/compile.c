@@ -24,7 +24,7 @@
  *                         the rest is logged and dropped, or in audit mode logged and let in
  *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
  *                         ports reached from the world; in audit mode, log and mark what
- *                         an audited tier would be denied (nflog.c)
+ *                         an audited tier would be denied (logrules.c)
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
  *   nat    TIERNET-POST   masquerade what leaves for the world
@@ -319,7 +319,7 @@ static int filter_fwd(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
-	ret |= nflog_deny(c->rs, RULES_FILTER, CH_FWD, POLICY_LOG_DENY_FWD);
+	ret |= logrules_deny(c->rs, RULES_FILTER, CH_FWD, POLICY_LOG_DENY_FWD);
 	r = rule(RULES_FILTER, CH_FWD, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
@@ -352,8 +352,8 @@ static int filter_in(struct compiler *c)
 		ret = add_ports(c, &r, e);
 	}
 	if (!ret)
-		ret = nflog_audit_host(c->rs, c->pol, c->tier_group, M_TIER);
-	ret |= nflog_deny(c->rs, RULES_FILTER, CH_IN, POLICY_LOG_DENY_HOST);
+		ret = logrules_audit_host(c->rs, c->pol, c->tier_group, M_TIER);
+	ret |= logrules_deny(c->rs, RULES_FILTER, CH_IN, POLICY_LOG_DENY_HOST);
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
@@ -411,9 +411,9 @@ static int mangle_fwd(struct compiler *c)
 		r.ctstate = RULES_CT_DNAT;
 		ret = add_ports(c, &r, e);
 	}
-	/* Audit mode: what nothing marked, from or to an audited tier (nflog.c). */
+	/* Audit mode: what nothing marked, from or to an audited tier (logrules.c). */
 	if (!ret)
-		ret = nflog_audit_fwd(c->rs, c->pol, c->tier_group, M_TIER);
+		ret = logrules_audit_fwd(c->rs, c->pol, c->tier_group, M_TIER);
 	return ret;
 }
 

@@ -24,22 +24,22 @@
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */
 void policy_src_chain(char *buf, size_t len, const struct policy_tier *t);
 
-/* nflog.c: the rules on the drop paths (see there); 0 or -ENOMEM */
+/* logrules.c: the rules on the drop paths (see there); 0 or -ENOMEM */
 /* Before the DROP of chain: "-m conntrack --ctstate NEW -m limit -j NFLOG prefix". */
-int nflog_deny(struct rules_set *rs, enum rules_table t, const char *chain, const char *prefix);
+int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, const char *prefix);
 /*
  * Audit mode, before filter TIERNET-IN's DROP: new connections from an audited tier (groups
  * gives each tier's bridge group, 0 for none; mask the part that names the tier) to the host
  * are logged and accepted.
  */
-int nflog_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		     uint32_t mask);
 /*
  * Audit mode, at the end of mangle TIERNET-FWD: new connections from or to an audited tier
  * that nothing marked are logged and marked (so that filter and Docker's pass-through let
  * them through).
  */
-int nflog_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		    uint32_t mask);
 
 #endif

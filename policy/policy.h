@@ -145,7 +145,7 @@ struct rules_rule {
 	struct in6_addr to_addr6;	 /* RULES_DNAT, IPv6 */
 	uint16_t to_port_lo, to_port_hi; /* RULES_DNAT, 0 = keep */
 	uint16_t nflog_group;		 /* RULES_NFLOG */
-	char nflog_prefix[32];		 /* RULES_NFLOG: what the daemon decodes (nflog.c) */
+	char nflog_prefix[32];		 /* RULES_NFLOG: what the daemon decodes (logrules.c) */
 
 	uint8_t family; /* AF_INET or AF_INET6, the set's (rules_add sets it) */
 };
@@ -255,19 +255,19 @@ struct policy_map {
 };
 
 /*
- * Denied new connections go to the daemon through NFLOG (policy/nflog.c writes the rules,
- * plugin/nflog.c reads them): one netlink group, a prefix saying what happened, and a rate
+ * Denied new connections go to the daemon through NFLOG (policy/logrules.c writes the rules,
+ * plugin/denylog.c reads them): one netlink group, a prefix saying what happened, and a rate
  * limit per rule so that a flood costs the daemon a few records a second.
  */
 #define POLICY_NFLOG_GROUP 0x746e /* "tn" */
-#define POLICY_NFLOG_RATE  20	  /* records per second and rule, after the burst */
-#define POLICY_NFLOG_BURST 40
+#define POLICY_NFLOG_RATE	     20 /* records per second and rule, after the burst */
+#define POLICY_NFLOG_BURST	     40
 #define POLICY_LOG_DENY_FWD   "tiernet-deny-fwd"   /* filter TIERNET-FWD drops it */
 #define POLICY_LOG_DENY_HOST  "tiernet-deny-host"  /* filter TIERNET-IN drops it */
 #define POLICY_LOG_AUDIT_FWD  "tiernet-audit-fwd"  /* would be dropped; audit lets it pass */
 #define POLICY_LOG_AUDIT_HOST "tiernet-audit-host" /* ... on its way to the host */
 
-/* nflog.c */
+/* logrules.c */
 /* Is tier index t in audit mode (its own flag, or the policy's "audit" line)? */
 bool policy_audited(const struct policy *pol, int t);
 /* Has the policy any tier in audit mode? */

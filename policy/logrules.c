@@ -41,7 +41,7 @@ bool policy_audit_any(const struct policy *pol)
 	return false;
 }
 
-static struct rules_rule nflog_rule(enum rules_table t, const char *chain, const char *prefix)
+static struct rules_rule logrules_rule(enum rules_table t, const char *chain, const char *prefix)
 {
 	struct rules_rule r = rules_rule_make(t, chain, RULES_NFLOG);
 
@@ -53,9 +53,9 @@ static struct rules_rule nflog_rule(enum rules_table t, const char *chain, const
 	return r;
 }
 
-int nflog_deny(struct rules_set *rs, enum rules_table t, const char *chain, const char *prefix)
+int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, const char *prefix)
 {
-	struct rules_rule r = nflog_rule(t, chain, prefix);
+	struct rules_rule r = logrules_rule(t, chain, prefix);
 
 	return rules_add(rs, &r);
 }
@@ -93,7 +93,7 @@ static int each_audited(struct rules_set *rs, const struct policy *pol, const ui
 static int audit_host_one(struct rules_set *rs, const struct policy *pol, uint32_t group,
 			  uint32_t mask)
 {
-	struct rules_rule r = nflog_rule(RULES_FILTER, CH_IN, POLICY_LOG_AUDIT_HOST);
+	struct rules_rule r = logrules_rule(RULES_FILTER, CH_IN, POLICY_LOG_AUDIT_HOST);
 	int ret;
 
 	match_tier(&r, pol, group, mask, false);
@@ -104,7 +104,7 @@ static int audit_host_one(struct rules_set *rs, const struct policy *pol, uint32
 	return ret | rules_add(rs, &r);
 }
 
-int nflog_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		     uint32_t mask)
 {
 	return each_audited(rs, pol, groups, mask, audit_host_one) ? -ENOMEM : 0;
@@ -114,7 +114,7 @@ int nflog_audit_host(struct rules_set *rs, const struct policy *pol, const uint3
 static int audit_fwd_side(struct rules_set *rs, const struct policy *pol, uint32_t group,
 			  uint32_t mask, bool dst)
 {
-	struct rules_rule r = nflog_rule(RULES_MANGLE, CH_FWD, POLICY_LOG_AUDIT_FWD);
+	struct rules_rule r = logrules_rule(RULES_MANGLE, CH_FWD, POLICY_LOG_AUDIT_FWD);
 	int ret;
 
 	match_tier(&r, pol, group, mask, dst);
@@ -137,7 +137,7 @@ static int audit_fwd_one(struct rules_set *rs, const struct policy *pol, uint32_
 	return ret;
 }
 
-int nflog_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		    uint32_t mask)
 {
 	struct rules_rule r;
