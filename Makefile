@@ -212,7 +212,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export
+FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export denyrec
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.

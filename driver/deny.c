@@ -122,17 +122,16 @@ void driver_deny_describe(struct driver_denial *d)
 	pthread_mutex_unlock(&drv.lock);
 }
 
-void driver_audit_tiers(char *buf, size_t len)
+void drv_audit_text(char *buf, size_t len)
 {
 	size_t i, pos = 0;
 	int k;
 
 	if (len)
 		buf[0] = '\0';
-	pthread_mutex_lock(&drv.lock);
 	if (drv.policy && drv.policy->audit) {
 		snprintf(buf, len, "all");
-		goto out;
+		return;
 	}
 	for (i = 0; drv.policy && i < drv.policy->ntiers && pos < len; i++) {
 		if (!drv.policy->tiers[i].audit)
@@ -143,6 +142,11 @@ void driver_audit_tiers(char *buf, size_t len)
 			break;
 		pos += (size_t)k;
 	}
-out:
+}
+
+void driver_audit_tiers(char *buf, size_t len)
+{
+	pthread_mutex_lock(&drv.lock);
+	drv_audit_text(buf, len);
 	pthread_mutex_unlock(&drv.lock);
 }
