@@ -181,10 +181,10 @@ struct driver_denial {
 	bool to_host;  /* to the host itself (filter INPUT) rather than forwarded */
 	struct driver_flow_end src, dst;
 	/* what driver_deny_describe adds */
-	char reason[24];	   /* why_reason_name: "no-edge", "port", ... */
-	char why[DRIVER_WHY_MAX];  /* one sentence */
-	char fix[DRIVER_WHY_MAX];  /* the policy line that would allow it; "" when none can */
-	unsigned fix_at;	   /* the fix replaces this line of the policy; 0: a new line */
+	char reason[24];	  /* why_reason_name: "no-edge", "port", ... */
+	char why[DRIVER_WHY_MAX]; /* one sentence */
+	char fix[DRIVER_WHY_MAX]; /* the policy line that would allow it; "" when none can */
+	unsigned fix_at;	  /* the fix replaces this line of the policy; 0: a new line */
 };
 /*
  * Fills d's tiers, networks, endpoints and reason from its addresses, under the policy and

@@ -273,8 +273,9 @@ static char *status_text(const cJSON *o, const char *rules, const char *rules6)
 	    fprintf(f, "  %s%s%s%s\n", jstr(c, "name"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
 		    cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "",
-		    cJSON_IsTrue(cJSON_GetObjectItem(c, "audit")) ? " AUDIT (would-deny let through)"
-								  : "");
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "audit"))
+			? " AUDIT (would-deny let through)"
+			: "");
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))

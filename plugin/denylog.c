@@ -44,8 +44,8 @@ static int on_record(struct nflog_g_handle *gh, struct nfgenmsg *msg, struct nfl
 	int len = nflog_get_payload(nfd, &pkt);
 
 	(void)gh, (void)msg, (void)arg;
-	if (len > 0 && !denyrec_decode(nflog_get_prefix(nfd), (const unsigned char *)pkt,
-				       (size_t)len, &d))
+	if (len > 0 &&
+	    !denyrec_decode(nflog_get_prefix(nfd), (const unsigned char *)pkt, (size_t)len, &d))
 		denials_add(&d);
 	return 0;
 }

@@ -34,7 +34,8 @@ void logcmd_usage(FILE *f)
 		"\n"
 		"Shows the new connections the policy denied, newest last: time, protocol, source\n"
 		"and destination (address:port, tier, network and endpoint), the reason and the\n"
-		"policy line that would allow it.  In audit mode (\"audit\" or \"tier NAME audit\"\n"
+		"policy line that would allow it.  In audit mode (\"audit\" or \"tier NAME "
+		"audit\"\n"
 		"in the policy) the flows it would deny are let through and shown as \"would\n"
 		"deny\".  The kernel reports at most %d new denials a second per rule (after a\n"
 		"burst of %d); the daemon keeps the last %d.\n"
@@ -51,8 +52,7 @@ void logcmd_usage(FILE *f)
 		"  tiernet log\n"
 		"  tiernet log --since 10m\n"
 		"  tiernet log --follow --json | jq -r '.fix'\n",
-		POLICY_NFLOG_RATE, POLICY_NFLOG_BURST, DENIALS_MAX,
-		PLUGIN_SOCKET_DEFAULT);
+		POLICY_NFLOG_RATE, POLICY_NFLOG_BURST, DENIALS_MAX, PLUGIN_SOCKET_DEFAULT);
 }
 
 static int64_t now_ms(void)
@@ -96,9 +96,12 @@ static int parse_duration(const char *s, int64_t *ms)
 static int parse_opts(int argc, char **argv, struct logopts *o)
 {
 	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' }, { "follow", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },	    { "since", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "socket", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int64_t dur;
 	int c;
@@ -243,7 +246,7 @@ static void print_entry(const cJSON *e, bool json)
 	}
 	printf("%s %s %s ", str(e, "time"),
 	       cJSON_IsTrue(cJSON_GetObjectItem(e, "audit")) ? "WOULD DENY (audit, let through)"
-							      : "DENIED",
+							     : "DENIED",
 	       str(e, "proto"));
 	print_end(cJSON_GetObjectItem(e, "src"), str(e, "proto"));
 	printf(" -> ");
@@ -266,7 +269,8 @@ static void print_header(const cJSON *r)
 		fprintf(stderr,
 			"tiernet: AUDIT MODE (%s%s): flows the policy would deny are LET THROUGH "
 			"and shown as \"would deny\"\n",
-			strcmp(audit, "all") ? "tiers " : "the whole policy", strcmp(audit, "all") ? audit : "");
+			strcmp(audit, "all") ? "tiers " : "the whole policy",
+			strcmp(audit, "all") ? audit : "");
 }
 
 /* One request; prints its entries and advances *after.  Returns 0 or -EIO. */
@@ -275,8 +279,8 @@ static int fetch(const struct logopts *o, uint64_t *after, bool header)
 	cJSON *r, *e;
 	char body[128], *text;
 
-	snprintf(body, sizeof(body), "{\"after\":%llu,\"since\":%lld}",
-		 (unsigned long long)*after, (long long)o->since_ms);
+	snprintf(body, sizeof(body), "{\"after\":%llu,\"since\":%lld}", (unsigned long long)*after,
+		 (long long)o->since_ms);
 	text = admin_call(o->socket, "/tiernet.Log", body);
 	if (!text)
 		return -EIO;

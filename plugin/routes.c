@@ -202,7 +202,7 @@ static const struct route {
 	{ "/NetworkDriver.DiscoverDelete", h_accept },
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
 	{ "/NetworkDriver.FreeNetwork", h_global_scope },
-	{ "/tiernet.Status", h_status }, /* admin route: `tiernet status` */
+	{ "/tiernet.Status", h_status },   /* admin route: `tiernet status` */
 	{ "/tiernet.Log", denials_route }, /* admin route: `tiernet log` (denials.c) */
 };
 

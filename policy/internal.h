@@ -33,13 +33,13 @@ int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, c
  * are logged and accepted.
  */
 int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		     uint32_t mask);
+			uint32_t mask);
 /*
  * Audit mode, at the end of mangle TIERNET-FWD: new connections from or to an audited tier
  * that nothing marked are logged and marked (so that filter and Docker's pass-through let
  * them through).
  */
 int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		    uint32_t mask);
+		       uint32_t mask);
 
 #endif

@@ -105,7 +105,7 @@ static int audit_host_one(struct rules_set *rs, const struct policy *pol, uint32
 }
 
 int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		     uint32_t mask)
+			uint32_t mask)
 {
 	return each_audited(rs, pol, groups, mask, audit_host_one) ? -ENOMEM : 0;
 }
@@ -138,7 +138,7 @@ static int audit_fwd_one(struct rules_set *rs, const struct policy *pol, uint32_
 }
 
 int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		    uint32_t mask)
+		       uint32_t mask)
 {
 	struct rules_rule r;
 

@@ -128,8 +128,8 @@ struct rules_rule {
 	uint8_t ctstate; /* RULES_CT_* bits; 0 = no conntrack match */
 	bool mark_match; /* -m mark --mark mark/mark_mask */
 	uint32_t mark, mark_mask;
-	bool local_dst;	  /* -m addrtype --dst-type LOCAL */
-	uint16_t limit;	  /* -m limit --limit limit/sec --limit-burst limit_burst; 0 none */
+	bool local_dst; /* -m addrtype --dst-type LOCAL */
+	uint16_t limit; /* -m limit --limit limit/sec --limit-burst limit_burst; 0 none */
 	uint16_t limit_burst;
 	char comment[64]; /* "" none: -m comment --comment */
 	/*
@@ -259,9 +259,9 @@ struct policy_map {
  * plugin/denylog.c reads them): one netlink group, a prefix saying what happened, and a rate
  * limit per rule so that a flood costs the daemon a few records a second.
  */
-#define POLICY_NFLOG_GROUP 0x746e /* "tn" */
-#define POLICY_NFLOG_RATE	     20 /* records per second and rule, after the burst */
-#define POLICY_NFLOG_BURST	     40
+#define POLICY_NFLOG_GROUP    0x746e /* "tn" */
+#define POLICY_NFLOG_RATE     20     /* records per second and rule, after the burst */
+#define POLICY_NFLOG_BURST    40
 #define POLICY_LOG_DENY_FWD   "tiernet-deny-fwd"   /* filter TIERNET-FWD drops it */
 #define POLICY_LOG_DENY_HOST  "tiernet-deny-host"  /* filter TIERNET-IN drops it */
 #define POLICY_LOG_AUDIT_FWD  "tiernet-audit-fwd"  /* would be dropped; audit lets it pass */

@@ -13,10 +13,10 @@
 
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
-#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_mark.h>

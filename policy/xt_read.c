@@ -14,10 +14,10 @@
 
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
-#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_mark.h>
@@ -198,8 +198,7 @@ static bool decode_limit(struct rules_rule *r, const void *data)
 {
 	const struct xt_rateinfo *ri = data;
 
-	if (r->limit || !ri->avg || XT_LIMIT_SCALE % ri->avg || !ri->burst ||
-	    ri->burst > 0xffff)
+	if (r->limit || !ri->avg || XT_LIMIT_SCALE % ri->avg || !ri->burst || ri->burst > 0xffff)
 		return false;
 	r->limit = (uint16_t)(XT_LIMIT_SCALE / ri->avg);
 	r->limit_burst = (uint16_t)ri->burst;
