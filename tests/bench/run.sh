@@ -22,11 +22,14 @@
 #      persisted live endpoints vs with none, and the RSS with 1,000 endpoints vs none
 #   7. slow clients (issue 12): /Plugin.Activate on a fresh connection while 500 idle and 500
 #      half-sent connections are held vs none, and the daemon's RSS meanwhile
+#   8. the denied-flow log (issue 15, tests/bench/log-part.sh): UDP across an allowed edge
+#      while a container floods 100,000 denied datagrams/s vs none; the daemon's CPU meanwhile
 #
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
 #   BENCH_UDP_SECS=3 BENCH_PEC_CYCLES=20 BENCH_STARTS=5 BENCH_SKIP_DOCKER=1 (no docker parts)
-#   BENCH_SKIP_SCALE=1 (no part 2/2b)
+#   BENCH_SKIP_SCALE=1 (no part 2/2b)  BENCH_ONLY="log udp ..." runs only those parts:
+#   caps (4), run (1), pub (5), udp (3), log (8), restart (6), conns (7), scale (2)
 # Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
 # Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
 # operator's tiernet nor the e2e suites' "tntest" is touched.
@@ -44,6 +47,9 @@ CYCLES=${BENCH_CYCLES:-50}
 NCAPS=${BENCH_CAPS:-20000}
 UDP_TRIALS=${BENCH_UDP_TRIALS:-5}
 UDP_SECS=${BENCH_UDP_SECS:-3}
+# only PART: is PART one of BENCH_ONLY's (or is BENCH_ONLY unset)?
+only() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+. "$HERE/log-part.sh"
 
 policy50() {	# the 50-tier policy: t1..t48, front, mid; front -> mid
 	local i
@@ -113,8 +119,8 @@ sock_stop_all() {
 on_exit sock_stop_all	# stops only those still running: never a PID that was reused
 
 # ---- part 4 first, on a quiet machine ----
-note "[$(elapsed)s] part 4: GetCapabilities latency ($NCAPS calls, one connection)"
-if sock_plugin caps; then
+only caps && note "[$(elapsed)s] part 4: GetCapabilities latency ($NCAPS calls, one connection)"
+if only caps && sock_plugin caps; then
 	"$SC" "$TMP/caps.sock" caps "$NCAPS" >>"$R" || note "part 4 failed"
 fi
 sock_stop_all
@@ -251,10 +257,13 @@ docker_parts() {
 		{ note "cannot create the networks"; cat "$TMP/plugin.log" >&2; return 1; }
 
 	# ---- part 1: docker run --rm, interleaved, alternating which goes first ----
+	if only run; then
 	note "[$(elapsed)s] part 1: docker run --rm sh -c : ($RUNS each, interleaved)"
 	run_series run front br
 	note "[$(elapsed)s] part 1b: docker run --rm on a dual-stack tier vs an IPv4 one ($RUNS each)"
 	run_series run6 front v4
+	fi
+	if only pub; then
 	# ---- part 5a: the same with 4 published ports (bridge: 4 docker-proxy processes) ----
 	note "[$(elapsed)s] part 5a: docker run --rm -p x4 sh -c : ($RUNS each, interleaved)"
 	run_series pub front br -p 18101:80 -p 18102:81 -p 18103:82 -p 18104:83
@@ -280,6 +289,8 @@ docker_parts() {
 	else
 		note "cannot start the docker-proxy container"
 	fi
+	fi
+	only udp || only log || return 0
 
 	# ---- part 3: UDP, receivers pinned to CPU 1, senders to CPU 0 ----
 	note "[$(elapsed)s] part 3: 64-byte UDP ($UDP_TRIALS x ${UDP_SECS}s per case, interleaved)"
@@ -290,6 +301,11 @@ docker_parts() {
 			--cap-add SYS_NICE --cap-add NET_ADMIN \
 			"$IMAGE" sleep 900 >/dev/null || { note "cannot start container $P-$1"; return 1; }
 	done
+	if only log; then
+		note "[$(elapsed)s] part 8: UDP across an allowed edge with and without a denied flood"
+		log_part || note "part 8 failed"
+	fi
+	only udp || return 0
 	local trial cs port=9100 ksoft k0 k1 hz
 	ksoft=$(pgrep -x ksoftirqd/0 | head -1)
 	hz=$(getconf CLK_TCK)
@@ -390,9 +406,11 @@ pub_part() {
 		sed 's/^/pub1000_/' >>"$R" || return 1
 	return 0
 }
+if only pub; then
 note "[$(elapsed)s] part 5c: 1,000 published ports (250 endpoints x 4), RSS and one PEC"
 pub_part || note "part 5c failed"
 sock_stop_all
+fi
 
 # ---- part 6: start-up with 1,000 persisted live endpoints (issue 5) ----
 # One namespace outlives the daemons: a holder process (`unshare -n sleep`) keeps it, the
@@ -454,8 +472,10 @@ rc_part() {
 	put rc1000_start_all "$(sort -n "$TMP/start1000" | paste -sd/)"
 	return 0
 }
+if only restart; then
 note "[$(elapsed)s] part 6: start-up with 1,000 persisted endpoints ($STARTS starts) and RSS"
 rc_part || { note "part 6 failed"; cat "$TMP/plugin-rc.log" >&2; }
+fi
 rc_stop
 holder_stop
 
@@ -496,8 +516,10 @@ conns_part() {
 	kill "$h" 2>/dev/null; wait "$h" 2>/dev/null
 	return 0
 }
+if only conns; then
 note "[$(elapsed)s] part 7: a fresh call with 1,000 idle or half-sent connections held vs none"
 conns_part || { note "part 7 failed"; cat "$TMP/plugin-cn.log" >&2; }
+fi
 cn_stop
 # ---- part 2 last: 12,000 links in private namespaces ----
 # Three plugins, with 10, 1,000 and 5,000 live endpoints (created and joined), and the
@@ -541,7 +563,7 @@ scale_part() {
 	sed -e "s/^t0_/${key}10_/" -e "s/^t1_/${key}1000_/" -e "s/^t2_/${key}5000_/" "$TMP/cycles" >>"$R"
 	return 0
 }
-if [ -z "${BENCH_SKIP_SCALE:-}" ]; then
+if [ -z "${BENCH_SKIP_SCALE:-}" ] && only scale; then
 note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
 scale_part n "$TMP" || note "part 2 failed"
 sock_stop_all
@@ -654,6 +676,7 @@ OUT=$TMP/table
 		"$(get udp_cross_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 0.95
 	row "3   intra-tier, datagrams per sender-CPU-second (**)" \
 		"$(get udp_intra_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 1.00
+	log_rows
 	row "4 GetCapabilities median (anchor: trivial server)" \
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
 	row "4 GetCapabilities p99 (anchor: trivial server)" \
@@ -700,6 +723,7 @@ OUT=$TMP/table
 		"with none $(get rc0_rss) kB (RssAnon $(get rc0_anon))"
 	echo "  7: Activate max us none/1,000 held $(get cn0_max)/$(get cn1000_max), failed with 1,000 held:" \
 		"$(get cn1000_failed); holder: $(get cn_ready); daemon threads meanwhile $(get cn1000_threads)"
+	log_details
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
 	echo "whole run $(elapsed) s"
