@@ -3,7 +3,7 @@
  * a thread of its own: poll on the netlink socket and on a pipe that says stop.
  *
  * The group is bound once at start-up; the rules send the first DENYREC_COPY bytes of a
- * packet (its headers), each record at once (threshold 1 in the rule).  A flood of denied
+ * packet (its headers), each record at once (queue threshold 1).  A flood of denied
  * packets reaches this thread as POLICY_NFLOG_RATE records a second per rule at most.  When
  * the socket overruns anyway (ENOBUFS), the records are lost and counted, never waited for.
  *
@@ -115,7 +115,10 @@ int denylog_start(void)
 	what = "set the copy mode of";
 	if (nflog_set_mode(dl.gh, NFULNL_COPY_PACKET, DENYREC_COPY) < 0)
 		goto fail;
-	/* a record is sent at once anyway (threshold 1); this bounds a batch's wait */
+	/* each record at once (the kernel batches 100 or 1 s by default): within a second */
+	what = "set the queue threshold of";
+	if (nflog_set_qthresh(dl.gh, 1) < 0)
+		goto fail;
 	nflog_set_timeout(dl.gh, 10);
 	nflog_callback_register(dl.gh, on_record, NULL);
 	what = "make a pipe for";

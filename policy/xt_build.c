@@ -245,7 +245,10 @@ static int build_limit(struct xt_entry *en, const struct rules_rule *r)
 	return 0;
 }
 
-/* NFLOG to a group with a prefix, revision 0, threshold 1 (each record sent at once). */
+/*
+ * NFLOG to a group with a prefix, revision 0, as iptables builds it: threshold 0 leaves the
+ * batching to the group's listener (plugin/denylog.c asks for every record at once).
+ */
 static int build_nflog(struct xt_entry *en, const struct rules_rule *r)
 {
 	struct xt_nflog_info *nl;
@@ -256,7 +259,6 @@ static int build_nflog(struct xt_entry *en, const struct rules_rule *r)
 	if (!nl)
 		return -E2BIG;
 	nl->group = r->nflog_group;
-	nl->threshold = 1;
 	snprintf(nl->prefix, sizeof(nl->prefix), "%s", r->nflog_prefix);
 	return 0;
 }

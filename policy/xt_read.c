@@ -349,14 +349,14 @@ static bool decode_dnat(struct rules_rule *r, const struct xt_entry_target *t)
 
 #endif
 
-/* NFLOG as build_nflog writes it: a group, a prefix that fits, threshold 1, no length. */
+/* NFLOG as build_nflog writes it: a group, a prefix that fits, no threshold, no length. */
 static bool decode_nflog(struct rules_rule *r, const struct xt_entry_target *t)
 {
 	const struct xt_nflog_info *nl = (const void *)t->data;
 	size_t n;
 
 	if (t->u.user.revision || t->u.target_size < XT_ALIGN(sizeof(*t)) + sizeof(*nl) ||
-	    nl->flags || nl->threshold != 1)
+	    nl->flags || nl->threshold)
 		return false;
 	n = strnlen(nl->prefix, sizeof(nl->prefix));
 	if (!n || n >= sizeof(r->nflog_prefix))
