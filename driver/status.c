@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "driver/internal.h"
+#include "driver/why.h"
 #include "lib/log.h"
 
 /* The host side of a mapping in one family: "0.0.0.0:8080", "[::1]:8080". */
@@ -186,6 +187,7 @@ static cJSON *status_json(const struct rules_set *rules, const struct rules_set 
 		add_matrix(o, "matrix", rules);
 	if (rules6 && drv_any_dual())
 		add_matrix(o, "matrix6", rules6);
+	drv_counters_json(o, rules, rules6);
 	cJSON_AddStringToObject(o, "ipv6_forwarding", forwarding6());
 	add_audit(o);
 	cJSON_AddStringToObject(o, "firewall",
@@ -315,6 +317,7 @@ static char *status_text(const cJSON *o, const char *rules, const char *rules6)
 		fprintf(f, "\nIPv6 reachability, read back from the ip6tables rules:\n");
 		matrix_text(f, matrix6, cJSON_GetObjectItem(o, "tiers"));
 	}
+	drv_counters_text(f, o);
 	fprintf(f, "\nrules in the kernel (legacy x_tables):\n%s",
 		rules ? rules : "(unreadable)\n");
 	if (rules6 && rules6[0])

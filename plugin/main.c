@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "plugin/export.h"
 #include "plugin/plugin.h"
+#include "plugin/why.h"
 #include "policy/policy.h"
 
 struct serve_opts {
@@ -220,6 +221,7 @@ static void usage_check(FILE *f)
 	fprintf(f,
 		"usage: tiernet check [--config FILE] [--state-dir DIR]\n"
 		"       tiernet check --print-default\n"
+		"       tiernet check [--socket PATH] [--json] --diff FILE\n"
 		"\n"
 		"Parses a policy file as a running `tiernet serve` would on SIGHUP and prints\n"
 		"\"configuration OK\" (exit 0) or every error as file:line:column with the line\n"
@@ -229,11 +231,17 @@ static void usage_check(FILE *f)
 		"has been, its absence is an error).  --print-default prints the embedded\n"
 		"default policy, a starting point for your own.\n"
 		"\n"
+		"--diff FILE asks the running daemon (on --socket, default %s)\n"
+		"what FILE would change against the policy in force, before a reload: each\n"
+		"ordered pair of tiers (world, host) and the ports that go from denied to allowed\n"
+		"or back.  Exit status 0 no change, 1 changes, 2 an invalid FILE or no daemon.\n"
+		"\n"
 		"examples:\n"
 		"  tiernet check\n"
 		"  tiernet check --config ./tiernet.conf && systemctl reload tiernet\n"
-		"  tiernet check --print-default > ./tiernet.conf\n",
-		CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT);
+		"  tiernet check --print-default > ./tiernet.conf\n"
+		"  tiernet check --diff ./tiernet.conf\n",
+		CONFIG_DEFAULT_PATH, PLUGIN_STATE_DEFAULT, PLUGIN_SOCKET_DEFAULT);
 }
 
 static void usage_status(FILE *f)
@@ -370,6 +378,9 @@ static int cmd_check(int argc, char **argv)
 	struct source src;
 	int r;
 
+	for (r = 1; r < argc; r++)
+		if (!strcmp(argv[r], "--diff") || !strncmp(argv[r], "--diff=", 7))
+			return diff_main(argc, argv); /* against the daemon: why_cmd.c */
 	if (argc == 2 && !strcmp(argv[1], "--print-default")) {
 		fputs(config_default_text, stdout);
 		return 0;
@@ -482,6 +493,9 @@ static const struct command {
 	  "show tiers, networks, endpoints, ports and rules of the running daemon" },
 	{ "log", logcmd_main, logcmd_usage,
 	  "show the new connections the policy denied (or would deny, in audit mode)" },
+	{ "explain", explain_main, explain_usage,
+	  "say why FROM may or may not reach TO, and the line that would allow it" },
+	{ "graph", graph_main, graph_usage, "print the tier graph (DOT or Mermaid)" },
 	{ "export", export_main, export_usage,
 	  "print the policy as Kubernetes NetworkPolicy manifests (more than one host)" },
 	{ "version", cmd_version, usage_version, "print the version" },
@@ -526,6 +540,8 @@ static int cmd_help(int argc, char **argv)
 	       "  tiernet check --config ./tiernet.conf\n"
 	       "  docker network create -d tiernet -o tier=front --subnet 10.30.1.0/24 front\n"
 	       "  tiernet status\n"
+	       "  tiernet explain 10.30.1.2 10.30.2.2 tcp/8080   # allowed? why? the fix\n"
+	       "  tiernet graph | dot -Tsvg > tiers.svg\n"
 	       "  tiernet log --follow\n"
 	       "  tiernet export kubernetes --config ./tiernet.conf | kubectl apply -f -\n"
 	       "\n"

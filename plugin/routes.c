@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/text.h"
 #include "plugin/plugin.h"
+#include "plugin/why.h"
 
 typedef int (*route_fn)(const char *body, size_t len, char **reply, struct err *err);
 
@@ -202,8 +203,11 @@ static const struct route {
 	{ "/NetworkDriver.DiscoverDelete", h_accept },
 	{ "/NetworkDriver.AllocateNetwork", h_global_scope },
 	{ "/NetworkDriver.FreeNetwork", h_global_scope },
-	{ "/tiernet.Status", h_status },   /* admin route: `tiernet status` */
-	{ "/tiernet.Log", denials_route }, /* admin route: `tiernet log` (denials.c) */
+	{ "/tiernet.Status", h_status },	   /* admin route: `tiernet status` */
+	{ "/tiernet.Explain", why_route_explain }, /* `tiernet explain` (why_routes.c) */
+	{ "/tiernet.Graph", why_route_graph },	   /* `tiernet graph` */
+	{ "/tiernet.Diff", why_route_diff },	   /* `tiernet check --diff` */
+	{ "/tiernet.Log", denials_route },	   /* `tiernet log` (denials.c) */
 };
 
 static int reply_err(unsigned status, const char *msg, struct route_reply *out)

@@ -150,6 +150,11 @@ void policy_src_chain(char *buf, size_t len, const struct policy_tier *t)
 	snprintf(buf, len, CH_SRC "%.*s", POLICY_TIER_LEN, t->name);
 }
 
+void policy_dny_chain(char *buf, size_t len, const struct policy_tier *t)
+{
+	snprintf(buf, len, CH_DNY "%.*s", POLICY_TIER_LEN, t->name);
+}
+
 /* A network may reach the world (and be reached from it) unless it or its tier is internal. */
 static bool net_world(const struct compiler *c, const struct policy_net *net)
 {
@@ -211,6 +216,8 @@ static int add_chains(struct compiler *c)
 			continue;
 		policy_src_chain(name, sizeof(name), &c->pol->tiers[i]);
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, name, "");
+		policy_dny_chain(name, sizeof(name), &c->pol->tiers[i]);
+		ret |= rules_add_chain(c->rs, RULES_FILTER, name, "");
 	}
 	if (any_world(c)) {
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_WORLD, "");
@@ -306,10 +313,38 @@ static int raw_pre(struct compiler *c)
 	return ret ? -ENOMEM : 0;
 }
 
-/* filter TIERNET-FWD: tiernet traffic passes only when mangle marked it. */
+/*
+ * filter TIERNET-DNY-<tier>: the tier's denied new connections, dropped by destination tier
+ * so that each rule's counter says how many went from this tier to that one (`tiernet
+ * status`).  Only a denied packet gets here: per allowed packet, nothing changes.
+ */
+static int filter_dny(struct compiler *c, int tier)
+{
+	char chain[RULES_CHAIN_MAX];
+	struct rules_rule r;
+	size_t i;
+	int ret = 0;
+
+	policy_dny_chain(chain, sizeof(chain), &c->pol->tiers[tier]);
+	for (i = 0; i < c->pol->ntiers; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, chain, RULES_DROP);
+		r.out_group = group(c->tier_group[i], M_TIER, false);
+		ret |= rules_add(c->rs, &r);
+	}
+	return ret ? -ENOMEM : 0;
+}
+
+/*
+ * filter TIERNET-FWD: tiernet traffic passes only when mangle marked it.  New connections
+ * that were not go through their tier's TIERNET-DNY chain first (counted per pair).
+ */
 static int filter_fwd(struct compiler *c)
 {
+	char chain[RULES_CHAIN_MAX];
 	struct rules_rule r;
+	size_t i;
 	int ret = 0;
 
 	r = rule(RULES_FILTER, CH_FWD, RULES_RETURN);
@@ -320,8 +355,22 @@ static int filter_fwd(struct compiler *c)
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
 	ret |= logrules_deny(c->rs, RULES_FILTER, CH_FWD, POLICY_LOG_DENY_FWD);
+	for (i = 0; i < c->pol->ntiers; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, CH_FWD, RULES_JUMP);
+		r.in_group = group(c->tier_group[i], M_TIER, false);
+		r.ctstate = RULES_CT_NEW;
+		policy_dny_chain(chain, sizeof(chain), &c->pol->tiers[i]);
+		snprintf(r.target, sizeof(r.target), "%s", chain);
+		ret |= rules_add(c->rs, &r);
+	}
 	r = rule(RULES_FILTER, CH_FWD, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
+	/* After TIERNET-FWD's, so that each chain's rules are together, as iptables-save has it. */
+	for (i = 0; i < c->pol->ntiers; i++)
+		if (c->tier_group[i])
+			ret |= filter_dny(c, (int)i);
 	return ret ? -ENOMEM : 0;
 }
 
@@ -354,6 +403,15 @@ static int filter_in(struct compiler *c)
 	if (!ret)
 		ret = logrules_audit_host(c->rs, c->pol, c->tier_group, M_TIER);
 	ret |= logrules_deny(c->rs, RULES_FILTER, CH_IN, POLICY_LOG_DENY_HOST);
+	/* Denied new connections to the host, one counter per tier (`tiernet status`). */
+	for (i = 0; i < c->pol->ntiers && !ret; i++) {
+		if (!c->tier_group[i])
+			continue;
+		r = rule(RULES_FILTER, CH_IN, RULES_DROP);
+		r.in_group = group(c->tier_group[i], M_TIER, false);
+		r.ctstate = RULES_CT_NEW;
+		ret = rules_add(c->rs, &r);
+	}
 	r = rule(RULES_FILTER, CH_IN, RULES_DROP);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;

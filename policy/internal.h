@@ -19,10 +19,13 @@
 #define CH_WORLD TN_CHAIN_PREFIX "-WORLD" /* mangle: what counts as the world */
 #define CH_RAW	 TN_CHAIN_PREFIX "-RAW"	  /* raw PREROUTING: spoofed and loopback traffic */
 #define CH_LL	 TN_CHAIN_PREFIX "-LL"	  /* raw, IPv6: what a link-local source may send */
+#define CH_DNY	 TN_CHAIN_PREFIX "-DNY-"  /* filter: counts tier <name>'s denied connections */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */
 void policy_src_chain(char *buf, size_t len, const struct policy_tier *t);
+/* TIERNET-DNY-<tier>, the chain that counts the tier's denied new connections, into buf. */
+void policy_dny_chain(char *buf, size_t len, const struct policy_tier *t);
 
 /* logrules.c: the rules on the drop paths (see there); 0 or -ENOMEM */
 /* Before the DROP of chain: "-m conntrack --ctstate NEW -m limit -j NFLOG prefix". */

@@ -137,6 +137,7 @@ struct rules_rule {
 	 * printed (" -m NAME ?", " ?" for an address part), so that status never hides a rule.
 	 */
 	char unknown[64];
+	uint64_t pkts, bytes; /* read back from the kernel only: the rule's counters */
 
 	enum rules_verdict verdict;
 	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP; RULES_UNKNOWN: the target's name */

@@ -26,6 +26,7 @@ static const char *const reason_names[] = {
 	[WHY_INTERNAL] = "internal",
 	[WHY_DOCKER_INTERNAL] = "docker-internal",
 	[WHY_GATE] = "publish-gate",
+	[WHY_NOT_PUBLISHED] = "not-published",
 };
 
 const char *why_reason_name(enum why_reason r)

@@ -430,6 +430,8 @@ static int read_entry(struct rules_set *rs, const char *chain, const struct ipt_
 	decode_matches(e, &r);
 	if (!decode_target(e, &r, h))
 		unknown_target(e, h, &r);
+	r.pkts = e->counters.pcnt;
+	r.bytes = e->counters.bcnt;
 	return rules_add(rs, &r);
 }
 

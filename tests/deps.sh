@@ -16,6 +16,8 @@ pkgs=(
 	iproute2 iptables nftables curl busybox-static procps kmod jq
 	# tests/tools/frames.py: raw frames a hostile container could send
 	python3
+	# integration why.sh: `tiernet graph` output parsed by Graphviz (dot -Tsvg)
+	graphviz
 	# install.sh: systemd-analyze verify of the unit, man --warnings of the man page
 	systemd man-db
 	# end to end
@@ -32,7 +34,7 @@ cmds=(
 	ip:iproute2 iptables:iptables iptables-legacy:iptables iptables-legacy-save:iptables
 	iptables-nft:iptables ip6tables:iptables nft:nftables curl:curl
 	busybox:busybox-static sysctl:procps ps:procps pgrep:procps modprobe:kmod jq:jq python3:python3
-	systemd-analyze:systemd man:man-db
+	systemd-analyze:systemd man:man-db dot:graphviz
 	docker:docker.io dockerd:docker.io docker-compose:docker-compose
 	update-alternatives:dpkg dpkg-query:dpkg ldd:libc-bin getconf:libc-bin
 	unshare:util-linux nsenter:util-linux setpriv:util-linux setsid:util-linux

@@ -145,3 +145,122 @@ Test(why, port_parse)
 		cr_expect(strstr(err, "like tcp/8080"), "%s", err);
 	}
 }
+
+static struct policy *parse_text(const char *text)
+{
+	struct config_diags d = { 0 };
+	struct policy *pol = NULL;
+
+	cr_assert_eq(config_parse("t.conf", text, strlen(text), &pol, &d), 0);
+	config_diags_free(&d);
+	return pol;
+}
+
+/* The changes as "from->to +ports" / "from->to -ports", joined by "|". */
+static void diff_str(const char *a, const char *b, char *out, size_t len)
+{
+	struct policy *old = parse_text(a), *new = parse_text(b);
+	struct why_change *v;
+	size_t n, i, pos = 0;
+
+	cr_assert_eq(why_diff(old, new, &v, &n), 0);
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		pos += (size_t)snprintf(out + pos, len - pos, "%s%s->%s %c%s", i ? "|" : "",
+					v[i].from, v[i].to, v[i].allowed ? '+' : '-', v[i].ports);
+	free(v);
+	policy_free(old);
+	policy_free(new);
+}
+
+Test(why, diff)
+{
+	char got[2048];
+
+	diff_str(config_default_text, config_default_text, got, sizeof(got));
+	cr_expect_str_eq(got, "", "the same policy changes nothing");
+	diff_str("tier a\ntier b\nallow a -> b tcp/80\n",
+		 "tier a\ntier b\nallow a -> b tcp/80-82, udp/53\n", got, sizeof(got));
+	cr_expect_str_eq(got, "a->b +tcp/81-82, udp/53");
+	diff_str("tier a\ntier b\nallow a -> b\n", "tier a\ntier b\nallow a -> b tcp/80\n", got,
+		 sizeof(got));
+	cr_expect_str_eq(got, "a->b -tcp/1-79, tcp/81-65535, udp/1-65535, other protocols");
+	diff_str("tier a\ntier b\n", "tier a\ntier b\nallow a -> b\n", got, sizeof(got));
+	cr_expect_str_eq(got, "a->b +all");
+	diff_str("tier a\nallow world -> a tcp/80\n", "tier a internal\n", got, sizeof(got));
+	cr_expect_str_eq(got, "a->world -all|world->a -tcp/80");
+	diff_str("tier a\n", "tier a isolated\nallow a -> a udp/53\n", got, sizeof(got));
+	cr_expect_str_eq(got, "a->a -tcp/1-65535, udp/1-52, udp/54-65535, other protocols");
+	diff_str("tier a\n", "tier a\ntier n\nallow n -> host tcp/9100\n", got, sizeof(got));
+	cr_expect_str_eq(got, "n->n +all|n->world +all|n->host +tcp/9100", "a new tier: %s", got);
+}
+
+Test(why, graph)
+{
+	struct policy *pol = parse_text(config_default_text);
+	struct why_graph_tier st[3] = { { 2, 5 }, { 1, 1 }, { 0, 0 } };
+	char *dot, *mm;
+
+	cr_assert_eq(why_graph(pol, st, NULL, NULL, false, &dot), 0);
+	cr_expect(strstr(dot, "digraph tiernet {"), "%s", dot);
+	cr_expect(strstr(dot, "\"front\" [label=\"front\\n2 networks, 5 endpoints\"];"), "%s", dot);
+	cr_expect(strstr(dot, "\"back\" [label=\"back (internal)\\n0 networks, 0 endpoints\", "
+			      "style=\"rounded,dashed\"];"),
+		  "%s", dot);
+	cr_expect(strstr(dot, "\"world\" -> \"front\" [label=\"published: all (line 7)\"];"), "%s",
+		  dot);
+	cr_expect(strstr(dot, "\"mid\" -> \"back\" [label=\"all (line 9)\"];"), "%s", dot);
+	cr_expect(strstr(dot, "\"mid\" -> \"world\" [label=\"egress\", style=dashed];"), "%s", dot);
+	cr_expect_null(strstr(dot, "\"back\" -> \"world\""), "an internal tier has no egress");
+	cr_assert_eq(why_graph(pol, st, NULL, NULL, true, &mm), 0);
+	cr_expect(strstr(mm, "flowchart LR\n"), "%s", mm);
+	cr_expect(strstr(mm, "  t0 -->|\"all (line 8)\"| t1\n"), "%s", mm);
+	cr_expect(strstr(mm, "  t1 -.->|\"egress\"| world\n"), "%s", mm);
+	free(dot);
+	free(mm);
+	policy_free(pol);
+}
+
+#include "tests/golden/nets.h"
+
+/* The counters of golden "default" with a count put on the rules of some shapes. */
+Test(why, counters)
+{
+	struct policy *pol = load("tests/golden/default.conf");
+	char *nets = slurp("tests/golden/default.nets"), bad[256], buf[512];
+	struct golden_nets g;
+	struct why_counters c;
+	struct rules_set rs;
+	size_t i;
+
+	cr_assert_eq(golden_nets_parse(pol, nets, &g, bad, sizeof(bad)), 0, "%s", bad);
+	rules_init(&rs);
+	cr_assert_eq(policy_compile(pol, g.nets, g.n, &g.host, &rs), 0);
+	for (i = 0; i < rs.nrules; i++) {
+		rules_format(&rs.rules[i], buf, sizeof(buf));
+		/* front -> mid (mark in TIERNET-SRC-front to mid's group), and a denial. */
+		if (strstr(buf, "-A TIERNET-SRC-front --dst-group 0x746e8002") ||
+		    (strstr(buf, "-A TIERNET-SRC-front") && strstr(buf, "0x746e8002"))) {
+			rs.rules[i].pkts = 3;
+			rs.rules[i].bytes = 180;
+		}
+		if (strstr(buf, "-A TIERNET-DNY-front") && strstr(buf, "0x746e8003"))
+			rs.rules[i].pkts = 7;
+		if (strstr(buf, "-A TIERNET-IN") && strstr(buf, "0x746e8002") && strstr(buf, "NEW"))
+			rs.rules[i].pkts = 2;
+	}
+	cr_assert_eq(why_counters_init(pol, &c), 0);
+	why_counters_add(pol, g.nets, g.n, &rs, &c);
+	why_counters_add(pol, g.nets, g.n, &rs, &c); /* the other family: summed */
+	cr_expect_eq(c.edges[1].pkts, 6, "allow front -> mid: %llu",
+		     (unsigned long long)c.edges[1].pkts);
+	cr_expect_eq(c.edges[1].bytes, 360);
+	cr_expect_eq(c.edges[0].pkts, 0);
+	cr_expect_eq(c.denied[0 * 4 + 2], 14, "front -> back denied");
+	cr_expect_eq(c.denied[1 * 4 + 3], 4, "mid -> host denied");
+	cr_expect_eq(c.denied[2 * 4 + 0], 0);
+	why_counters_free(&c);
+	rules_clear(&rs);
+	free(nets);
+	policy_free(pol);
+}
