@@ -81,11 +81,13 @@ closing_counts() {
 # with a closing line of its own, "0 passed, 1 failed", so that it counts in the total.  A
 # suite that exits 0 without a closing line is a failure too.
 run_suite() {
-	local out rc counts name
+	local out rc counts name t0=$SECONDS
 	name=$(basename "$1")
 	out=$(mktemp /tmp/tiernet-suite.XXXXXX)
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	# Where the README test command's time goes (it has a budget of about 25 minutes).
+	echo "# $name took $((SECONDS - t0)) s"
 	counts=$(closing_counts "$out")
 	rm -f "$out"
 	if [ -z "$counts" ]; then
