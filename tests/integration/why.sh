@@ -239,4 +239,8 @@ check_contains "tiernet help lists explain and graph" "$("$BIN" help)" "explain"
 check_contains "explain --help shows the exit statuses" "$("$BIN" explain --help)" "0 allowed, 1 denied"
 check_contains "check --help shows --diff" "$("$BIN" check --help)" "--diff FILE"
 
+# The cleanup now, so that its checks (the sanitizer verdict) count in the summary.
+run_cleanup
+no_leftover() { ! pgrep -f "${TMP/tiernet-it/[t]iernet-it}" >/dev/null; }
+check "no server or daemon of this test survives the cleanup" retry 10 no_leftover
 summary
