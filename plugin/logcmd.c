@@ -11,12 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "plugin/plugin.h"
+#include "plugin/why.h"
 #include "policy/policy.h"
 
 #define FOLLOW_MS 250
@@ -142,68 +140,6 @@ static int parse_opts(int argc, char **argv, struct logopts *o)
 	return 0;
 }
 
-/*
- * POSTs body to path on the daemon's socket and returns the reply's body (malloc'ed), or
- * NULL with a sentence on stderr.
- */
-static char *admin_call(const char *sock, const char *path, const char *body)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char req[512], *buf = NULL, *p, *out = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n = 0;
-	int fd = -1;
-
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "tiernet: socket path \"%s\" is too long\n", sock);
-		return NULL;
-	}
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr,
-			"tiernet: cannot reach the tiernet daemon on %s: %s (is `tiernet serve` "
-			"running?)\n",
-			sock, strerror(errno));
-		goto out;
-	}
-	snprintf(req, sizeof(req),
-		 "POST %s HTTP/1.0\r\nHost: tiernet\r\nContent-Length: %zu\r\n\r\n%s", path,
-		 strlen(body), body);
-	if (write(fd, req, strlen(req)) < 0) {
-		fprintf(stderr, "tiernet: cannot send to %s: %s\n", sock, strerror(errno));
-		goto out;
-	}
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 65536;
-			p = realloc(buf, cap);
-			if (!p)
-				goto out;
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n > 0)
-			len += (size_t)n;
-	} while (n > 0 || (n < 0 && errno == EINTR));
-	if (n < 0 || !buf) {
-		fprintf(stderr, "tiernet: cannot read the answer from %s\n", sock);
-		goto out;
-	}
-	buf[len] = '\0';
-	p = strstr(buf, "\r\n\r\n");
-	if (!p || strncmp(buf, "HTTP/1.", 7) || len < 12 || strncmp(buf + 9, "200", 3)) {
-		fprintf(stderr, "tiernet: unexpected answer from the daemon: %.200s\n", buf);
-		goto out;
-	}
-	out = strdup(p + 4);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return out;
-}
-
 static const char *str(const cJSON *o, const char *key)
 {
 	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
@@ -277,13 +213,15 @@ static void print_header(const cJSON *r)
 static int fetch(const struct logopts *o, uint64_t *after, bool header)
 {
 	cJSON *r, *e;
-	char body[128], *text;
+	char body[128], *text = NULL;
+	struct err err;
 
 	snprintf(body, sizeof(body), "{\"after\":%llu,\"since\":%lld}", (unsigned long long)*after,
 		 (long long)o->since_ms);
-	text = admin_call(o->socket, "/tiernet.Log", body);
-	if (!text)
+	if (client_call(o->socket, "/tiernet.Log", body, &text, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
 		return -EIO;
+	}
 	r = cJSON_Parse(text);
 	free(text);
 	if (!r || !cJSON_IsArray(cJSON_GetObjectItem(r, "entries"))) {

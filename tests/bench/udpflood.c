@@ -183,9 +183,9 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "recv"))
 		return do_recv(atoi(argv[2]), atof(argv[3]), argc > 4 ? atof(argv[4]) : 20);
 	if (argc >= 5 && !strcmp(argv[1], "send"))
-		return do_send(argv[2], atoi(argv[3]), atof(argv[4]),
-			       argc > 5 ? atoi(argv[5]) : 64, argc > 6 ? atof(argv[6]) : 0);
-	fprintf(stderr,
-		"usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE [RATE]]\n");
+		return do_send(argv[2], atoi(argv[3]), atof(argv[4]), argc > 5 ? atoi(argv[5]) : 64,
+			       argc > 6 ? atof(argv[6]) : 0);
+	fprintf(stderr, "usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE "
+			"[RATE]]\n");
 	return 1;
 }
