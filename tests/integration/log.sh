@@ -111,8 +111,9 @@ check_eq "to the host: dst tier host, fix allow front -> host tcp/$HOSTPORT" \
 	"$(tlog --json | jq -r "select(.dst.port == $HOSTPORT) | \"\(.dst.tier) \(.fix)\"" | tail -1)"
 
 echo "# 2. the daemon's own log: one line per pair and port, however many denials"
-for i in 1 2 3; do http_get "${NS[f1]}" 10.97.3.2 8080 >/dev/null & done
-wait
+pids=()
+for i in 1 2 3; do http_get "${NS[f1]}" 10.97.3.2 8080 >/dev/null & pids+=($!); done
+wait "${pids[@]}"	# (a bare wait would wait for the HTTP servers too)
 sleep 0.3
 check "the log has every one of them (4 or more front -> back tcp/8080)" \
 	test "$(entries '.dst.addr == "10.97.3.2" and .dst.port == 8080')" -ge 4
@@ -125,7 +126,7 @@ echo "# 3. --since and --follow"
 sleep 1.2
 check_eq "--since 1s: nothing older" 0 "$(tlog --json --since 1s | wc -l)"
 check "--since 1m: the earlier ones" test "$(tlog --json --since 1m | wc -l)" -ge 5
-check "--since 5x is refused with exit 2" eval "! '$BIN' log --socket '$SOCK' --since 5x 2>/dev/null; [ \$? -ne 0 ]"
+check "--since 5x is refused with exit 2" eval "'$BIN' log --socket '$SOCK' --since 5x >/dev/null 2>&1; [ \$? -eq 2 ]"
 tlog --follow --json >"$TMP/follow.out" &
 follower=$!
 on_exit "kill $follower 2>/dev/null"
@@ -134,8 +135,9 @@ before=$(wc -l <"$TMP/follow.out")
 http_get "${NS[m1]}" 10.97.1.2 8080 >/dev/null
 sleep 1
 check "--follow prints the earlier entries first" test "$before" -ge 6
-check_eq "--follow then prints the new denial (mid -> front) as it comes" 1 \
-	"$(jq -c 'select(.src.tier == "mid" and .dst.tier == "front")' "$TMP/follow.out" | wc -l)"
+# (1 or 2: the client sends its SYN again after a second, a new connection attempt too)
+check "--follow then prints the new denial (mid -> front) as it comes" test \
+	"$(jq -c 'select(.src.tier == "mid" and .dst.tier == "front")' "$TMP/follow.out" | wc -l)" -ge 1
 kill $follower 2>/dev/null
 wait $follower 2>/dev/null
 
