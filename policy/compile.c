@@ -17,13 +17,13 @@
  *   raw    TIERNET-RAW    from a tiernet bridge: to 127.0.0.0/8, or a source that does not
  *                         route back through that bridge (spoofed), is dropped before
  *                         conntrack sees it
- *   filter TIERNET-FWD    accept marked tiernet traffic, log (NFLOG, rate-limited) new
- *                         connections, drop the rest of it; hooked from
+ *   filter TIERNET-FWD    accept marked tiernet traffic, drop the rest of it; hooked from
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
  *   filter TIERNET-IN     containers open connections to the host only where declared;
  *                         the rest is logged and dropped, or in audit mode logged and let in
  *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
- *                         ports reached from the world; in audit mode, log and mark what
+ *                         ports reached from the world; log (NFLOG, rate-limited) the new
+ *                         connections nothing marked, or in audit mode log and mark what
  *                         an audited tier would be denied (logrules.c)
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
@@ -354,7 +354,6 @@ static int filter_fwd(struct compiler *c)
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
 	ret |= rules_add(c->rs, &r);
-	ret |= logrules_deny(c->rs, RULES_FILTER, CH_FWD, POLICY_LOG_DENY_FWD);
 	for (i = 0; i < c->pol->ntiers; i++) {
 		if (!c->tier_group[i])
 			continue;
@@ -469,9 +468,9 @@ static int mangle_fwd(struct compiler *c)
 		r.ctstate = RULES_CT_DNAT;
 		ret = add_ports(c, &r, e);
 	}
-	/* Audit mode: what nothing marked, from or to an audited tier (logrules.c). */
+	/* What nothing marked is denied: logged, or in audit mode let through (logrules.c). */
 	if (!ret)
-		ret = logrules_audit_fwd(c->rs, c->pol, c->tier_group, M_TIER);
+		ret = logrules_fwd(c->rs, c->pol, c->tier_group, M_TIER);
 	return ret;
 }
 

@@ -38,11 +38,12 @@ int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, c
 int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 			uint32_t mask);
 /*
- * Audit mode, at the end of mangle TIERNET-FWD: new connections from or to an audited tier
- * that nothing marked are logged and marked (so that filter and Docker's pass-through let
- * them through).
+ * The end of mangle TIERNET-FWD: what the policy allows returns (marked); new connections
+ * from or to an audited tier are logged as would-deny and marked (so that the filter chain
+ * and Docker's pass-through let them through); the remaining new connections, which the
+ * filter chains will drop, are logged as denied.
  */
-int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		       uint32_t mask);
+int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+		 uint32_t mask);
 
 #endif

@@ -2,13 +2,17 @@
  * The rules that tell the daemon about denied new connections, and audit mode's rules.
  * Pure, like the compiler that calls them.
  *
- * Where: just before the two DROPs that decide new connections, filter TIERNET-FWD
- * (between tiers, to and from the world) and filter TIERNET-IN (to the host).  Both chains
- * have already accepted what the policy allows, replies included (mangle marks ESTABLISHED
- * and RELATED first), so an established stream never meets these rules and its cost does
- * not change.  Only --ctstate NEW is logged: an INVALID packet or the tail of a cut flow is
- * no connection anyone opened.  The raw guards (spoofed sources, 127.0.0.0/8, rogue router
- * advertisements) are an attack's symptoms, not policy denials: not logged.
+ * Where: forwarded traffic at the end of mangle TIERNET-FWD, where what nothing marked is
+ * what the filter chains will drop: logged there, before either backend's filter hook.
+ * Where Docker keeps its rules in nf_tables, its FORWARD chain (policy DROP, same priority
+ * as the legacy filter table) may run first and drop an unmarked packet before filter
+ * TIERNET-FWD sees it, so a rule there would miss denials.  To the host: before the DROPs
+ * of filter TIERNET-IN (INPUT, where Docker drops nothing).  Established and related
+ * packets are marked (mangle) or accepted (TIERNET-IN) before, so an established stream
+ * never meets these rules and its cost does not change.  Only --ctstate NEW is logged: an INVALID
+ * packet or the tail of a cut flow is no connection anyone opened.  The raw guards (spoofed
+ * sources, 127.0.0.0/8, rogue router advertisements) are an attack's symptoms, not policy denials:
+ * not logged.
  *
  * The limit: -m limit per rule, POLICY_NFLOG_RATE a second after a burst, so a flood of
  * denied packets costs the kernel one token-bucket check each and the daemon a few records
@@ -137,18 +141,16 @@ static int audit_fwd_one(struct rules_set *rs, const struct policy *pol, uint32_
 	return ret;
 }
 
-int logrules_audit_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
-		       uint32_t mask)
+int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+		 uint32_t mask)
 {
 	struct rules_rule r;
 
-	if (!policy_audit_any(pol))
-		return 0;
-	/* What the policy allows is marked already: it is no "would deny". */
+	/* What the policy allows is marked already: neither a denial nor a "would deny". */
 	r = rules_rule_make(RULES_MANGLE, CH_FWD, RULES_RETURN);
 	r.mark_match = true;
 	r.mark = r.mark_mask = POLICY_FWMARK;
-	if (rules_add(rs, &r))
+	if (rules_add(rs, &r) || each_audited(rs, pol, groups, mask, audit_fwd_one))
 		return -ENOMEM;
-	return each_audited(rs, pol, groups, mask, audit_fwd_one) ? -ENOMEM : 0;
+	return logrules_deny(rs, RULES_MANGLE, CH_FWD, POLICY_LOG_DENY_FWD);
 }
