@@ -9,6 +9,7 @@
 # case for the drop path, which meets the limit match on every packet.
 
 LOG_FLOOD_PPS=${BENCH_LOG_FLOOD_PPS:-100000}
+# the flooder's CPU (BENCH_LOG_FLOOD_CPU, default 1: the receiver's; 0 is the sender's)
 
 log_part() {
 	local trial j flood rip frip port=9700 pps cpu0 cpu1 hz d0 d1 fpid rpid n
@@ -16,7 +17,7 @@ log_part() {
 	dk network create -d $DRV -o tier=t1 --subnet 10.90.5.0/24 $P-t1 >/dev/null ||
 		{ note "part 8: cannot create network $P-t1"; return 1; }
 	on_exit "\"$DOCKER\" network rm $P-t1 >/dev/null 2>&1"
-	dk run -d --name $P-flood --network $P-t1 --cpuset-cpus 1 -v "$TOOLS:/b:ro" \
+	dk run -d --name $P-flood --network $P-t1 --cpuset-cpus "${BENCH_LOG_FLOOD_CPU:-1}" -v "$TOOLS:/b:ro" \
 		--cap-add SYS_NICE "$IMAGE" sleep 900 >/dev/null ||
 		{ note "part 8: cannot start $P-flood"; return 1; }
 	on_exit "\"$DOCKER\" rm -f $P-flood >/dev/null 2>&1"
