@@ -45,7 +45,7 @@ static int send_all(int fd, const char *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -errno;
+			return n < 0 && errno ? -errno : -EIO;
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -76,8 +76,9 @@ static int read_all(int fd, char **out)
 			len += (size_t)n;
 	} while (n > 0 || (n < 0 && errno == EINTR));
 	if (n < 0) {
+		n = errno ? errno : EIO;
 		free(buf);
-		return -errno;
+		return (int)-n;
 	}
 	buf[len] = '\0';
 	*out = buf;
@@ -87,11 +88,13 @@ static int read_all(int fd, char **out)
 /* The body of a 200 answer, or the daemon's {"Err": ...} sentence in err. */
 static int answer(char *buf, char **reply, struct err *err)
 {
-	char *body = strstr(buf, "\r\n\r\n");
+	char *body = buf ? strstr(buf, "\r\n\r\n") : NULL;
 	const char *msg;
 	cJSON *o;
 	int r = 0;
 
+	if (!buf)
+		return err_set(err, EIO, "tiernet: no answer from the daemon");
 	if (!body || strncmp(buf, "HTTP/1.", 7) || strlen(buf) < 12 || strncmp(buf + 9, "200", 3))
 		return err_set(err, EPROTO, "tiernet: unexpected answer from the daemon: %.200s",
 			       buf);
