@@ -5,7 +5,7 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
 PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
-	libnetfilter_conntrack ldns libcurl
+	libnetfilter_conntrack libnetfilter_log ldns libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
@@ -212,7 +212,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export dns engine
+FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin export dns engine denyrec
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.

@@ -4,8 +4,9 @@
  * table, a token length cap, checks that need the whole file done at the end) and the output
  * of nftables src/erec.c (file:line:column, the line, a caret under the offending token).
  *
- *	tier NAME [internal] [isolated]
+ *	tier NAME [internal] [isolated] [audit]
  *	allow SRC -> DST [PROTO/PORT[-PORT], ...]
+ *	audit
  *
  * Tiers may be used before their tier line, so allow lines are kept as tokens and resolved
  * by finish() once every line has been read.
@@ -332,6 +333,8 @@ static bool *tier_flag(struct policy_tier *t, const struct token *tok)
 		return &t->internal;
 	if (tok_is(tok, "isolated"))
 		return &t->isolated;
+	if (tok_is(tok, "audit"))
+		return &t->audit;
 	return NULL;
 }
 
@@ -346,8 +349,8 @@ static void parse_flags(struct parser *p, struct policy_tier *t)
 		flag = tier_flag(t, tok);
 		if (!flag)
 			error_tok(p, &p->line, tok,
-				  "unknown flag \"%.*s\" for tier \"%.*s\": use internal or "
-				  "isolated",
+				  "unknown flag \"%.*s\" for tier \"%.*s\": use internal, "
+				  "isolated or audit",
 				  (int)tok->len, tok->s, (int)p->tok[1].len, p->tok[1].s);
 		else if (*flag)
 			error_tok(p, &p->line, tok, "duplicate flag \"%.*s\"", (int)tok->len,
@@ -381,7 +384,7 @@ static void parse_tier(struct parser *p)
 
 	if (p->ntok < 2) {
 		error_after(p, &p->tok[0],
-			    "missing tier name: write \"tier NAME [internal] [isolated]\"");
+			    "missing tier name: write \"tier NAME [internal] [isolated] [audit]\"");
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -582,9 +585,34 @@ fail:
  * The file
  */
 
+/*
+ * audit: the whole policy in audit mode (README "Audit mode"): what it would deny is logged
+ * as "would deny" and let through.  One line, no arguments; a tier alone is audited with
+ * "tier NAME audit".
+ */
+static void parse_audit(struct parser *p)
+{
+	if (p->ntok > 1) {
+		error_tok(p, &p->line, &p->tok[1],
+			  "\"audit\" takes nothing after it, not \"%.*s\": write \"audit\" alone "
+			  "to audit the whole policy, or \"tier NAME audit\" for one tier",
+			  (int)p->tok[1].len, p->tok[1].s);
+		return;
+	}
+	if (p->pol->audit) {
+		error_tok(p, &p->line, &p->tok[0],
+			  "duplicate \"audit\" (first on line %u): remove this line",
+			  p->pol->audit_line);
+		return;
+	}
+	p->pol->audit = true;
+	p->pol->audit_line = p->line.no;
+}
+
 static const struct keyword keywords[] = {
 	/* sorted, for bsearch */
 	{ "allow", parse_allow },
+	{ "audit", parse_audit },
 	{ "tier", parse_tier },
 };
 
@@ -622,7 +650,8 @@ static void parse_line(struct parser *p)
 		    sizeof(keywords[0]), keyword_cmp);
 	if (!k) {
 		error_tok(p, &p->line, &p->tok[0],
-			  "unknown keyword \"%.*s\": a line starts with \"tier\" or \"allow\"",
+			  "unknown keyword \"%.*s\": a line starts with \"tier\", \"allow\" or "
+			  "\"audit\"",
 			  (int)p->tok[0].len, p->tok[0].s);
 		return;
 	}

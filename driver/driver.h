@@ -191,6 +191,40 @@ uint64_t driver_generation(void);
  * (or off with 0) and brings the firewall in line.  Returns 0 or -errno with err.
  */
 int driver_set_dns_port(uint16_t port, struct err *err);
+/* deny.c: who a denied (or audited) new connection was between, and why */
+#define DRIVER_SHORT_ID	 12 /* IDs as Docker shows them */
+#define DRIVER_WHY_MAX	 320
+#define DRIVER_TIER_TEXT 32 /* a tier name, "world" or "host", with the NUL */
+struct driver_flow_end {
+	unsigned char addr[16]; /* the family's address, network byte order */
+	uint16_t port;		/* 0 for protocols without ports */
+	char tier[DRIVER_TIER_TEXT];
+	char net[DRIVER_SHORT_ID + 1];	    /* the network, "" when none of tiernet's */
+	char endpoint[DRIVER_SHORT_ID + 1]; /* the endpoint, "" when none */
+};
+struct driver_denial {
+	/* what the kernel said (plugin/nflog.c) */
+	int family;    /* AF_INET or AF_INET6 */
+	uint8_t proto; /* IPPROTO_* */
+	bool audit;    /* audit mode let it through: a "would deny" */
+	bool to_host;  /* to the host itself (filter INPUT) rather than forwarded */
+	struct driver_flow_end src, dst;
+	/* what driver_deny_describe adds */
+	char reason[24];	  /* why_reason_name: "no-edge", "port", ... */
+	char why[DRIVER_WHY_MAX]; /* one sentence */
+	char fix[DRIVER_WHY_MAX]; /* the policy line that would allow it; "" when none can */
+	unsigned fix_at;	  /* the fix replaces this line of the policy; 0: a new line */
+};
+/*
+ * Fills d's tiers, networks, endpoints and reason from its addresses, under the policy and
+ * networks in force (an address in no tiernet network is the world; to_host: the host).
+ */
+void driver_deny_describe(struct driver_denial *d);
+/*
+ * The tiers in audit mode as "mid, back" or "all" into buf (always NUL-terminated); "" when
+ * none.  For status, the log and the graph, which say so loudly.
+ */
+void driver_audit_tiers(char *buf, size_t len);
 
 /* names.c */
 /* Checks a Docker ID: 64 lowercase hex characters. */

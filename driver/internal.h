@@ -124,6 +124,10 @@ uint32_t drv_prefix_mask(uint8_t prefix);
 bool drv_net_internal(const struct drv_net *n, const struct policy *pol);
 void drv_ip_str(uint32_t a, char s[16]);
 
+/* deny.c */
+/* driver_audit_tiers with drv.lock held (status). */
+void drv_audit_text(char *buf, size_t len);
+
 /* endpoint.c */
 /*
  * Writes e's state file without holding drv.lock across the fsync: called and returning

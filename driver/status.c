@@ -157,6 +157,22 @@ static const char *forwarding6(void)
 			  "net.ipv6.conf.all.forwarding=1";
 }
 
+/* Audit mode, said loudly: what would be denied passes (README "Audit mode"). */
+static void add_audit(cJSON *o)
+{
+	char tiers[512], s[640];
+
+	drv_audit_text(tiers, sizeof(tiers));
+	if (!tiers[0])
+		return;
+	snprintf(s, sizeof(s),
+		 "ON for %s%s: new connections the policy denies are LET THROUGH and logged as "
+		 "\"would deny\" (tiernet log)",
+		 strcmp(tiers, "all") ? "tiers " : "the whole policy",
+		 strcmp(tiers, "all") ? tiers : "");
+	cJSON_AddStringToObject(o, "audit", s);
+}
+
 static cJSON *status_json(const struct rules_set *rules, const struct rules_set *rules6)
 {
 	cJSON *o = cJSON_CreateObject(), *tiers, *nets, *eps;
@@ -173,6 +189,7 @@ static cJSON *status_json(const struct rules_set *rules, const struct rules_set 
 		add_matrix(o, "matrix6", rules6);
 	drv_counters_json(o, rules, rules6);
 	cJSON_AddStringToObject(o, "ipv6_forwarding", forwarding6());
+	add_audit(o);
 	cJSON_AddStringToObject(o, "firewall",
 				drv.fw_mixed ? "MIXED: a change was half applied and could not be "
 					       "put back; tiernet applies the rules again every 2 s"
@@ -191,6 +208,7 @@ static cJSON *status_json(const struct rules_set *rules, const struct rules_set 
 		cJSON_AddStringToObject(t, "name", drv.policy->tiers[i].name);
 		cJSON_AddBoolToObject(t, "internal", drv.policy->tiers[i].internal);
 		cJSON_AddBoolToObject(t, "isolated", drv.policy->tiers[i].isolated);
+		cJSON_AddBoolToObject(t, "audit", policy_audited(drv.policy, (int)i));
 		cJSON_AddItemToArray(tiers, t);
 	}
 	nets = cJSON_AddArrayToObject(o, "networks");
@@ -249,12 +267,17 @@ static char *status_text(const cJSON *o, const char *rules, const char *rules6)
 
 	if (!f)
 		return NULL;
+	if (cJSON_GetObjectItem(o, "audit"))
+		fprintf(f, "AUDIT MODE %s\n\n", jstr(o, "audit"));
 	fprintf(f, "firewall: %s\nbr_netfilter: %s\nipv6 forwarding: %s\n\ntiers:\n",
 		jstr(o, "firewall"), jstr(o, "br_netfilter"), jstr(o, "ipv6_forwarding"));
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "tiers"))
-	    fprintf(f, "  %s%s%s\n", jstr(c, "name"),
+	    fprintf(f, "  %s%s%s%s\n", jstr(c, "name"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(c, "internal")) ? " internal" : "",
-		    cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "");
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "isolated")) ? " isolated" : "",
+		    cJSON_IsTrue(cJSON_GetObjectItem(c, "audit"))
+			? " AUDIT (would-deny let through)"
+			: "");
 	fprintf(f, "\nnetworks:\n  %-12s  %-15s  %-18s  %-15s  %s\n", "ID", "BRIDGE", "SUBNET",
 		"GATEWAY", "TIER");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(o, "networks"))

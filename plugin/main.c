@@ -190,6 +190,8 @@ static int serve(const struct serve_opts *o)
 			log_warnx("%s", err.msg);
 		log_error("names across tiers are off: the resolver did not start (above)");
 	}
+	/* after caps_drop: its thread inherits only the two capabilities kept */
+	denylog_start();
 	if (server_start(o->socket) < 0)
 		fatalx("cannot start: the socket %s is not served", o->socket);
 	for (;;) {
@@ -214,6 +216,7 @@ static int serve(const struct serve_opts *o)
 	log_info("%s: stopping; bridges, veths and rules stay in place", strsignal(sig));
 	server_stop();
 	dns_stop();
+	denylog_stop();
 	driver_exit();
 	return 0;
 }
@@ -596,6 +599,8 @@ static const struct command {
 	  "check a policy file and print \"configuration OK\" or its errors" },
 	{ "status", cmd_status, usage_status,
 	  "show tiers, networks, endpoints, ports and rules of the running daemon" },
+	{ "log", logcmd_main, logcmd_usage,
+	  "show the new connections the policy denied (or would deny, in audit mode)" },
 	{ "explain", explain_main, explain_usage,
 	  "say why FROM may or may not reach TO, and the line that would allow it" },
 	{ "graph", graph_main, graph_usage, "print the tier graph (DOT or Mermaid)" },
@@ -645,6 +650,7 @@ static int cmd_help(int argc, char **argv)
 	       "  tiernet status\n"
 	       "  tiernet explain 10.30.1.2 10.30.2.2 tcp/8080   # allowed? why? the fix\n"
 	       "  tiernet graph | dot -Tsvg > tiers.svg\n"
+	       "  tiernet log --follow\n"
 	       "  tiernet export kubernetes --config ./tiernet.conf | kubectl apply -f -\n"
 	       "\n"
 	       "`tiernet COMMAND --help` or `tiernet help COMMAND` shows a command's options;\n"

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "driver/driver.h"
 
@@ -89,6 +91,54 @@ int source_load(const char *config, const char *state_dir, bool start, struct po
 /* Records src as the policy in force in the state directory; 0 or -errno with err. */
 int source_keep(const struct source *src, struct err *err);
 void source_free(struct source *src);
+
+/* ---- the denied-flow log (README "Why is my traffic dropped?": tiernet log) ---- */
+
+/* denyrec.c */
+#define DENYREC_COPY 128 /* bytes of each logged packet the kernel sends: the headers */
+/*
+ * Decodes an NFLOG record of tiernet's: prefix (policy.h POLICY_LOG_*) and the packet
+ * pkt[0..len) from its IPv4 or IPv6 header on, into d's family, protocol, addresses, ports
+ * and audit/to_host flags (d is zeroed first).  Returns 0, or -EINVAL for a prefix that is
+ * not tiernet's or a packet too short to hold its headers.
+ */
+int denyrec_decode(const char *prefix, const unsigned char *pkt, size_t len,
+		   struct driver_denial *d);
+
+/* denials.c: the bounded ring of the last denials, and the daemon's log line for them */
+#define DENIALS_MAX	 1024 /* entries kept; the oldest makes room */
+#define DENIALS_LOG_S	 60   /* one log line per (source tier, destination tier, port) */
+#define DENIALS_KEYS_MAX 256  /* pairs remembered for that; past it, the oldest is forgotten */
+/* Describes d (driver_deny_describe), keeps it with the time now, logs it (rate-limited). */
+void denials_add(struct driver_denial *d);
+/*
+ * The admin route /tiernet.Log: body {"after": SEQ, "since": UNIX_MS} (both optional).
+ * Replies {"audit": "mid, back" or "all" or "", "listening": bool, "next": SEQ, "lost": N,
+ * "entries": [...]}: the kept entries after SEQ and not older than since, oldest first.
+ * Returns 0 or -errno with err.
+ */
+int denials_route(const char *body, size_t len, char **reply, struct err *err);
+/* The entry as one JSON object (the ring's and the fuzz harness's); NULL on ENOMEM. */
+struct cJSON *denials_entry_json(const struct driver_denial *d, uint64_t seq, int64_t ms);
+/* Forgets every entry and counter (driver_exit, tests). */
+void denials_reset(void);
+
+/* denylog.c: reading the kernel's records (libnetfilter_log) in a thread of its own */
+/*
+ * Binds POLICY_NFLOG_GROUP and starts the reader.  Without it the daemon still enforces the
+ * policy; only the log stays empty (logged, and `tiernet log` says so).  Returns 0 or -errno.
+ */
+int denylog_start(void);
+/* Stops the reader and releases every handle; a no-op when it never started. */
+void denylog_stop(void);
+/* Is the reader bound and running? */
+bool denylog_listening(void);
+/* Records the kernel could not deliver (socket overrun) since the start. */
+uint64_t denylog_lost(void);
+
+/* logcmd.c: `tiernet log` */
+int logcmd_main(int argc, char **argv);
+void logcmd_usage(FILE *f);
 
 /* caps.c */
 /*

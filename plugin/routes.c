@@ -237,6 +237,7 @@ static const struct route {
 	{ "/tiernet.Explain", why_route_explain }, /* `tiernet explain` (why_routes.c) */
 	{ "/tiernet.Graph", why_route_graph },	   /* `tiernet graph` */
 	{ "/tiernet.Diff", why_route_diff },	   /* `tiernet check --diff` */
+	{ "/tiernet.Log", denials_route },	   /* `tiernet log` (denials.c) */
 };
 
 static int reply_err(unsigned status, const char *msg, struct route_reply *out)

@@ -19,9 +19,12 @@
  *                         conntrack sees it
  *   filter TIERNET-FWD    accept marked tiernet traffic, drop the rest of it; hooked from
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
- *   filter TIERNET-IN     containers open connections to the host only where declared
+ *   filter TIERNET-IN     containers open connections to the host only where declared;
+ *                         the rest is logged and dropped, or in audit mode logged and let in
  *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
- *                         ports reached from the world
+ *                         ports reached from the world; log (NFLOG, rate-limited) the new
+ *                         connections nothing marked, or in audit mode log and mark what
+ *                         an audited tier would be denied (logrules.c)
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
  *   nat    TIERNET-POST   masquerade what leaves for the world
@@ -410,6 +413,9 @@ static int filter_in(struct compiler *c)
 		r.ctstate = RULES_CT_DNAT;
 		ret |= rules_add(c->rs, &r);
 	}
+	if (!ret)
+		ret = logrules_audit_host(c->rs, c->pol, c->tier_group, M_TIER);
+	ret |= logrules_deny(c->rs, RULES_FILTER, CH_IN, POLICY_LOG_DENY_HOST);
 	/* Denied new connections to the host, one counter per tier (`tiernet status`). */
 	for (i = 0; i < c->pol->ntiers && !ret; i++) {
 		if (!c->tier_group[i])
@@ -502,6 +508,9 @@ static int mangle_fwd(struct compiler *c)
 		r.ctstate = RULES_CT_DNAT;
 		ret = add_ports(c, &r, e);
 	}
+	/* What nothing marked is denied: logged, or in audit mode let through (logrules.c). */
+	if (!ret)
+		ret = logrules_fwd(c->rs, c->pol, c->tier_group, M_TIER);
 	return ret;
 }
 

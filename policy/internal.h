@@ -28,4 +28,23 @@ void policy_src_chain(char *buf, size_t len, const struct policy_tier *t);
 /* TIERNET-DNY-<tier>, the chain that counts the tier's denied new connections, into buf. */
 void policy_dny_chain(char *buf, size_t len, const struct policy_tier *t);
 
+/* logrules.c: the rules on the drop paths (see there); 0 or -ENOMEM */
+/* Before the DROP of chain: "-m conntrack --ctstate NEW -m limit -j NFLOG prefix". */
+int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, const char *prefix);
+/*
+ * Audit mode, before filter TIERNET-IN's DROP: new connections from an audited tier (groups
+ * gives each tier's bridge group, 0 for none; mask the part that names the tier) to the host
+ * are logged and accepted.
+ */
+int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+			uint32_t mask);
+/*
+ * The end of mangle TIERNET-FWD: what the policy allows returns (marked); new connections
+ * from or to an audited tier are logged as would-deny and marked (so that the filter chain
+ * and Docker's pass-through let them through); the remaining new connections, which the
+ * filter chains will drop, are logged as denied.
+ */
+int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
+		 uint32_t mask);
+
 #endif

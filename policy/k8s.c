@@ -380,6 +380,28 @@ static bool any_world(const struct writer *w)
 	return false;
 }
 
+/* Audit mode lets denied flows through on the host; the manifests deny them. */
+static void audit_gaps(struct writer *w)
+{
+	const struct policy *pol = w->pol;
+	size_t i;
+
+	if (pol->audit)
+		fprintf(w->warn,
+			"line %u: audit: NetworkPolicy has no audit mode, so the manifests "
+			"enforce the policy: what tiernet lets through as \"would deny\" is denied "
+			"in the cluster\n",
+			pol->audit_line);
+	for (i = 0; !pol->audit && i < pol->ntiers; i++)
+		if (pol->tiers[i].audit)
+			fprintf(w->warn,
+				"line %u: tier %s audit: NetworkPolicy has no audit mode, so the "
+				"manifests enforce the policy: what tiernet lets through as "
+				"\"would "
+				"deny\" is denied in the cluster\n",
+				pol->tiers[i].line, pol->tiers[i].name);
+}
+
 static void gaps(struct writer *w)
 {
 	const struct policy *pol = w->pol;
@@ -417,6 +439,7 @@ static void gaps(struct writer *w)
 				e->line, line,
 				e->nports ? "those container ports" : "every container port");
 	}
+	audit_gaps(w);
 	if (pol->ntiers)
 		fprintf(w->warn,
 			"the host may always open connections to tiernet containers; a "

@@ -40,6 +40,7 @@ struct policy_tier {
 	char name[POLICY_NAME_MAX];
 	bool internal; /* no traffic to or from the world */
 	bool isolated; /* no traffic between containers of the tier */
+	bool audit;    /* flows from or to it that the policy denies: logged, let through */
 	unsigned line; /* where it was declared, for messages */
 };
 
@@ -55,6 +56,8 @@ struct policy {
 	size_t ntiers;
 	struct policy_edge *edges;
 	size_t nedges;
+	bool audit;	     /* the "audit" line: every tier in audit mode */
+	unsigned audit_line; /* where it is, for messages */
 };
 
 /* policy.c */
@@ -88,6 +91,7 @@ enum rules_verdict {
 	RULES_MARK, /* MARK --set-xmark set_mark/set_mask */
 	RULES_DNAT, /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
 	RULES_MASQUERADE,
+	RULES_NFLOG,   /* NFLOG --nflog-prefix nflog_prefix --nflog-group nflog_group */
 	RULES_UNKNOWN, /* read back from the kernel: a target tiernet does not write */
 };
 
@@ -124,7 +128,9 @@ struct rules_rule {
 	uint8_t ctstate; /* RULES_CT_* bits; 0 = no conntrack match */
 	bool mark_match; /* -m mark --mark mark/mark_mask */
 	uint32_t mark, mark_mask;
-	bool local_dst;	  /* -m addrtype --dst-type LOCAL */
+	bool local_dst; /* -m addrtype --dst-type LOCAL */
+	uint16_t limit; /* -m limit --limit limit/sec --limit-burst limit_burst; 0 none */
+	uint16_t limit_burst;
 	char comment[64]; /* "" none: -m comment --comment */
 	/*
 	 * Read back from the kernel only: what tiernet could not decode, shown as it would be
@@ -139,6 +145,8 @@ struct rules_rule {
 	uint32_t to_addr;		 /* RULES_DNAT, network byte order */
 	struct in6_addr to_addr6;	 /* RULES_DNAT, IPv6 */
 	uint16_t to_port_lo, to_port_hi; /* RULES_DNAT, 0 = keep */
+	uint16_t nflog_group;		 /* RULES_NFLOG */
+	char nflog_prefix[32];		 /* RULES_NFLOG: what the daemon decodes (logrules.c) */
 
 	uint8_t family; /* AF_INET or AF_INET6, the set's (rules_add sets it) */
 };
@@ -254,6 +262,25 @@ struct policy_map {
 	/* the IPv6 form, for a set of family AF_INET6: host_ip6 :: = every local address */
 	struct in6_addr host_ip6, addr6;
 };
+
+/*
+ * Denied new connections go to the daemon through NFLOG (policy/logrules.c writes the rules,
+ * plugin/denylog.c reads them): one netlink group, a prefix saying what happened, and a rate
+ * limit per rule so that a flood costs the daemon a few records a second.
+ */
+#define POLICY_NFLOG_GROUP    0x746e /* "tn" */
+#define POLICY_NFLOG_RATE     20     /* records per second and rule, after the burst */
+#define POLICY_NFLOG_BURST    40
+#define POLICY_LOG_DENY_FWD   "tiernet-deny-fwd"   /* filter TIERNET-FWD drops it */
+#define POLICY_LOG_DENY_HOST  "tiernet-deny-host"  /* filter TIERNET-IN drops it */
+#define POLICY_LOG_AUDIT_FWD  "tiernet-audit-fwd"  /* would be dropped; audit lets it pass */
+#define POLICY_LOG_AUDIT_HOST "tiernet-audit-host" /* ... on its way to the host */
+
+/* logrules.c */
+/* Is tier index t in audit mode (its own flag, or the policy's "audit" line)? */
+bool policy_audited(const struct policy *pol, int t);
+/* Has the policy any tier in audit mode? */
+bool policy_audit_any(const struct policy *pol);
 
 /* compile.c */
 /*

@@ -301,6 +301,10 @@ static void put_target(struct out *o, const struct rules_rule *r)
 	case RULES_MASQUERADE:
 		put(o, " -j MASQUERADE");
 		break;
+	case RULES_NFLOG:
+		put(o, " -j NFLOG --nflog-prefix %s --nflog-group %u", r->nflog_prefix,
+		    r->nflog_group);
+		break;
 	case RULES_UNKNOWN:
 		if (r->target[0])
 			put(o, " -j %s ?", r->target);
@@ -344,6 +348,8 @@ size_t rules_format(const struct rules_rule *r, char *buf, size_t len)
 		put(&o, " -m mark --mark 0x%x/0x%x", r->mark, r->mark_mask);
 	if (r->local_dst)
 		put(&o, " -m addrtype --dst-type LOCAL");
+	if (r->limit)
+		put(&o, " -m limit --limit %u/sec --limit-burst %u", r->limit, r->limit_burst);
 	put_comment(&o, r->comment);
 	put(&o, "%s", r->unknown);
 	put_target(&o, r);

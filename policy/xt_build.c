@@ -13,10 +13,12 @@
 
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_devgroup.h>
+#include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_rpfilter.h>
 
@@ -225,6 +227,42 @@ static int build_rpfilter(struct xt_entry *en, const struct rules_rule *r)
 	return 0;
 }
 
+/*
+ * "-m limit --limit N/sec --limit-burst B" as iptables builds it: avg is the time between
+ * packets in 1/XT_LIMIT_SCALE seconds; the kernel fills in the rest at check time.
+ */
+static int build_limit(struct xt_entry *en, const struct rules_rule *r)
+{
+	struct xt_rateinfo *ri;
+
+	if (r->limit > XT_LIMIT_SCALE || !r->limit_burst)
+		return -EINVAL;
+	ri = entry_add(en, "limit", 0, sizeof(*ri), false);
+	if (!ri)
+		return -E2BIG;
+	ri->avg = XT_LIMIT_SCALE / r->limit;
+	ri->burst = r->limit_burst;
+	return 0;
+}
+
+/*
+ * NFLOG to a group with a prefix, revision 0, as iptables builds it: threshold 0 leaves the
+ * batching to the group's listener (plugin/denylog.c asks for every record at once).
+ */
+static int build_nflog(struct xt_entry *en, const struct rules_rule *r)
+{
+	struct xt_nflog_info *nl;
+
+	if (!r->nflog_prefix[0])
+		return -EINVAL;
+	nl = entry_add(en, "NFLOG", 0, sizeof(*nl), true);
+	if (!nl)
+		return -E2BIG;
+	nl->group = r->nflog_group;
+	snprintf(nl->prefix, sizeof(nl->prefix), "%s", r->nflog_prefix);
+	return 0;
+}
+
 static int build_matches(struct xt_entry *en, const struct rules_rule *r)
 {
 	struct xt_mark_mtinfo1 *mark;
@@ -255,6 +293,11 @@ static int build_matches(struct xt_entry *en, const struct rules_rule *r)
 		if (!at)
 			return -E2BIG;
 		at->dest = XT_ADDRTYPE_LOCAL;
+	}
+	if (r->limit) {
+		err = build_limit(en, r);
+		if (err)
+			return err;
 	}
 	if (r->comment[0]) {
 		com = entry_add(en, "comment", 0, sizeof(*com), false);
@@ -347,6 +390,8 @@ static int build_target(struct xt_entry *en, const struct rules_rule *r)
 		return build_dnat(en, r);
 	case RULES_MASQUERADE:
 		return build_masquerade(en);
+	case RULES_NFLOG:
+		return build_nflog(en, r);
 	case RULES_UNKNOWN:
 		break;
 	}

@@ -14,10 +14,12 @@
 
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_devgroup.h>
+#include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_rpfilter.h>
 
@@ -191,6 +193,18 @@ static bool decode_devgroup(struct rules_rule *r, const void *data)
 	return true;
 }
 
+/* Only the whole rates per second that build_limit writes. */
+static bool decode_limit(struct rules_rule *r, const void *data)
+{
+	const struct xt_rateinfo *ri = data;
+
+	if (r->limit || !ri->avg || XT_LIMIT_SCALE % ri->avg || !ri->burst || ri->burst > 0xffff)
+		return false;
+	r->limit = (uint16_t)(XT_LIMIT_SCALE / ri->avg);
+	r->limit_burst = (uint16_t)ri->burst;
+	return true;
+}
+
 static bool decode_rpfilter(struct rules_rule *r, const void *data)
 {
 	const struct xt_rpfilter_info *rpf = data;
@@ -221,6 +235,8 @@ static const struct match_ops {
 	{ "comment", 0, sizeof(struct xt_comment_info), decode_comment },
 	{ "devgroup", 0, sizeof(struct xt_devgroup_info), decode_devgroup },
 	{ "rpfilter", 0, sizeof(struct xt_rpfilter_info), decode_rpfilter },
+	/* the kernel's own fields (prev, credit, ...) follow; only avg and burst are ours */
+	{ "limit", 0, offsetof(struct xt_rateinfo, prev), decode_limit },
 };
 
 static bool decode_match(struct rules_rule *r, const struct xt_entry_match *m)
@@ -333,6 +349,24 @@ static bool decode_dnat(struct rules_rule *r, const struct xt_entry_target *t)
 
 #endif
 
+/* NFLOG as build_nflog writes it: a group, a prefix that fits, no threshold, no length. */
+static bool decode_nflog(struct rules_rule *r, const struct xt_entry_target *t)
+{
+	const struct xt_nflog_info *nl = (const void *)t->data;
+	size_t n;
+
+	if (t->u.user.revision || t->u.target_size < XT_ALIGN(sizeof(*t)) + sizeof(*nl) ||
+	    nl->flags || nl->threshold)
+		return false;
+	n = strnlen(nl->prefix, sizeof(nl->prefix));
+	if (!n || n >= sizeof(r->nflog_prefix))
+		return false;
+	r->verdict = RULES_NFLOG;
+	r->nflog_group = nl->group;
+	memcpy(r->nflog_prefix, nl->prefix, n + 1);
+	return true;
+}
+
 static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struct xtc_handle *h)
 {
 	const struct xt_entry_target *t = xt_target_of(e);
@@ -367,6 +401,8 @@ static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struc
 		return decode_dnat(r, t);
 	if (!strcmp(t->u.user.name, "MASQUERADE"))
 		return decode_masquerade(r, t);
+	if (!strcmp(t->u.user.name, "NFLOG"))
+		return decode_nflog(r, t);
 	return false;
 }
 

@@ -28,6 +28,8 @@
 #      median and p99; the same while another container floods tiernet with queries
 #   7. slow clients (issue 12): /Plugin.Activate on a fresh connection while 500 idle and 500
 #      half-sent connections are held vs none, and the daemon's RSS meanwhile
+#  10. the denied-flow log (issue 15, tests/bench/log-part.sh): UDP across an allowed edge
+#      while a container floods 100,000 denied datagrams/s vs none; the daemon's CPU meanwhile
 #
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
@@ -35,7 +37,7 @@
 #   BENCH_SKIP_SCALE=1 (no part 2/2b) BENCH_SCALE_NETS=150 BENCH_SCALE_UDP_TRIALS=3
 #   BENCH_ONLY="PART ..." runs only the parts named: caps (4), run (1, 5a, 5b), udp (3),
 #   nets (8: 150 more networks), pub (5c), floor (3c), restart (6), conns (7), endpoints (2),
-#   names (9); BENCH_NAMES_QUERIES=400
+#   names (9), log (10); BENCH_NAMES_QUERIES=400
 #   BENCH_ONLY=scale is issue 16's rows: "nets pub floor run" (about 4 minutes)
 # Subnets: 10.90.0.0/16 only (10.90.1-3.0/24 on the host, the rest inside `unshare -n`).
 # Driver name "tnbench" (socket /run/docker/plugins/tnbench.sock), so that neither an
@@ -54,6 +56,7 @@ CYCLES=${BENCH_CYCLES:-50}
 NCAPS=${BENCH_CAPS:-20000}
 UDP_TRIALS=${BENCH_UDP_TRIALS:-5}
 UDP_SECS=${BENCH_UDP_SECS:-3}
+. "$HERE/log-part.sh"
 
 policy50() {	# the 50-tier policy: t1..t48, front, mid; front -> mid
 	local i
@@ -476,7 +479,7 @@ docker_parts() {
 	if want run; then
 		run_parts
 	fi
-	want udp || want nets || return 0
+	want udp || want nets || want log || return 0
 	# ---- part 3: UDP, receivers pinned to CPU 1, senders to CPU 0 ----
 	note "[$(elapsed)s] part 3: 64-byte UDP ($UDP_TRIALS x ${UDP_SECS}s per case, interleaved)"
 	local c
@@ -486,12 +489,16 @@ docker_parts() {
 			--cap-add SYS_NICE --cap-add NET_ADMIN \
 			"$IMAGE" sleep 900 >/dev/null || { note "cannot start container $P-$1"; return 1; }
 	done
+	if want log; then
+		note "[$(elapsed)s] part 10: UDP across an allowed edge with and without a denied flood"
+		log_part || note "part 10 failed"
+	fi
 	want udp && udp_parts
 	want nets && nets_part
 	return 0
 }
 
-if [ -n "${BENCH_SKIP_DOCKER:-}" ] || ! { want run || want udp || want nets; }; then
+if [ -n "${BENCH_SKIP_DOCKER:-}" ] || ! { want run || want udp || want nets || want log; }; then
 	note "docker parts skipped (BENCH_SKIP_DOCKER or BENCH_ONLY)"
 else
 	docker_parts || note "docker parts failed or incomplete"
@@ -750,11 +757,11 @@ scale_part m "$SHM" || note "part 2b failed"
 sock_stop_all
 fi
 
-# ---- part 8: names across tiers ----
+# ---- part 9: names across tiers ----
 . "$HERE/names-part.sh"
 if want names && [ -z "${BENCH_SKIP_DOCKER:-}" ]; then
 	note "[$(elapsed)s] part 9: names across tiers ($NAMES_Q queries x 3 rounds per figure)"
-	names_part || { note "part 8 failed"; cat "$TMP/plugin-names.log" >&2; }
+	names_part || { note "part 9 failed"; cat "$TMP/plugin-names.log" >&2; }
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -880,6 +887,7 @@ OUT=$TMP/table
 		"$(get udp_cross_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 0.95
 	row "3   intra-tier, datagrams per sender-CPU-second (**)" \
 		"$(get udp_intra_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 1.00
+	log_rows
 	row "4 GetCapabilities median (anchor: trivial server)" \
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
 	row "4 GetCapabilities p99 (anchor: trivial server)" \
@@ -940,6 +948,7 @@ OUT=$TMP/table
 		"with none $(get rc0_rss) kB (RssAnon $(get rc0_anon))"
 	echo "  7: Activate max us none/1,000 held $(get cn0_max)/$(get cn1000_max), failed with 1,000 held:" \
 		"$(get cn1000_failed); holder: $(get cn_ready); daemon threads meanwhile $(get cn1000_threads)"
+	log_details
 	echo "  4: GetCapabilities mean $(get caps_mean) us, p99.9 $(get caps_p999) us, max $(get caps_max) us" \
 		"(trivial server: p99.9 $(get floor_p999) us, max $(get floor_max) us)"
 	echo "  8: median/p99 us per round: same-network $(get names_anchor_all); across tiers $(get names_cross_all);" \

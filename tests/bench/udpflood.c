@@ -6,8 +6,10 @@
  *                                         datagram, then counts datagrams until the sender
  *                                         stops (300 ms of silence) or SECONDS passed, and
  *                                         prints "recv_pps=N" (count / first-to-last time)
- *   udpflood send ADDR PORT SECONDS [SIZE]  sends SIZE-byte (default 64) datagrams as fast as
- *                                         it can for SECONDS, prints "send_pps=N"
+ *   udpflood send ADDR PORT SECONDS [SIZE [RATE]]  sends SIZE-byte (default 64) datagrams
+ *                                         as fast as it can for SECONDS (or RATE a second:
+ *                                         a steady flood, e.g. denied traffic), prints
+ *                                         "send_pps=N"
  *
  * Both sides batch (sendmmsg/recvmmsg, 64 datagrams a call) so that the system-call cost is
  * small against the per-packet cost of the path between the containers, which is what is
@@ -105,7 +107,7 @@ static int do_recv(int port, double secs, double wait)
 	return 0;
 }
 
-static int do_send(const char *addr, int port, double secs, int size)
+static int do_send(const char *addr, int port, double secs, int size, double rate)
 {
 	static char payload[1500];
 	struct mmsghdr msgs[BATCH];
@@ -138,7 +140,19 @@ static int do_send(const char *addr, int port, double secs, int size)
 	start = now();
 	end = start + secs;
 	while (now() < end) {
-		int n = sendmmsg(fd, msgs, BATCH, 0);
+		int n;
+
+		/* paced: a batch once the rate allows it, sleeping meanwhile (a flood that
+		 * spins would take a CPU from what is measured) */
+		if (rate > 0 && (double)sent > (now() - start) * rate) {
+			double wait = (double)sent / rate - (now() - start);
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(wait * 1e9) };
+
+			if (wait > 0 && wait < 1)
+				nanosleep(&ts, NULL);
+			continue;
+		}
+		n = sendmmsg(fd, msgs, BATCH, 0);
 
 		if (n > 0)
 			sent += (unsigned long long)n;
@@ -169,9 +183,9 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "recv"))
 		return do_recv(atoi(argv[2]), atof(argv[3]), argc > 4 ? atof(argv[4]) : 20);
 	if (argc >= 5 && !strcmp(argv[1], "send"))
-		return do_send(argv[2], atoi(argv[3]), atof(argv[4]),
-			       argc > 5 ? atoi(argv[5]) : 64);
-	fprintf(stderr,
-		"usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE]\n");
+		return do_send(argv[2], atoi(argv[3]), atof(argv[4]), argc > 5 ? atoi(argv[5]) : 64,
+			       argc > 6 ? atof(argv[6]) : 0);
+	fprintf(stderr, "usage: udpflood recv PORT SECONDS [WAIT] | send ADDR PORT SECONDS [SIZE "
+			"[RATE]]\n");
 	return 1;
 }

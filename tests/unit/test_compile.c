@@ -189,6 +189,15 @@ Test(compile_golden, no_network_reaches_the_world)
 {
 	golden("all-internal");
 }
+/* Audit mode (policy/nflog.c): one tier, both families; the whole policy. */
+Test(compile_golden, audit_one_tier)
+{
+	golden("audit-tier");
+}
+Test(compile_golden, audit_whole_policy)
+{
+	golden("audit-all");
+}
 
 /* ----- direct checks ----------------------------------------------------------------- */
 

@@ -197,7 +197,7 @@ Test(config_errors, unknown_keyword)
 {
 	expect_errors("tier front\nalow front -> front\n",
 		      "policy.conf:2:1: error: unknown keyword \"alow\": a line starts with "
-		      "\"tier\" or \"allow\"\n"
+		      "\"tier\", \"allow\" or \"audit\"\n"
 		      "    alow front -> front\n"
 		      "    ^~~~\n");
 }
@@ -206,7 +206,7 @@ Test(config_errors, missing_tokens)
 {
 	expect_errors(TIERS3 "tier\nallow\nallow front\nallow front ->   # no dst\n",
 		      "policy.conf:4:5: error: missing tier name: write \"tier NAME [internal] "
-		      "[isolated]\"\n"
+		      "[isolated] [audit]\"\n"
 		      "    tier\n"
 		      "        ^\n"
 		      "policy.conf:5:6: error: missing source tier: write \"allow SRC -> DST "
@@ -292,7 +292,7 @@ Test(config_errors, duplicate_tier_and_flags)
 		      "    tier back internal isolated internal\n"
 		      "                                ^~~~~~~~\n"
 		      "policy.conf:5:9: error: unknown flag \"intrnal\" for tier \"db\": use "
-		      "internal or isolated\n"
+		      "internal, isolated or audit\n"
 		      "    tier db intrnal\n"
 		      "            ^~~~~~~\n");
 }
@@ -493,7 +493,7 @@ Test(config_errors, many_errors_all_reported_in_line_order)
 		      "    allow front -> mid tcp/99999\n"
 		      "                           ^~~~~\n"
 		      "policy.conf:6:1: error: unknown keyword \"frob\": a line starts with "
-		      "\"tier\" or \"allow\"\n"
+		      "\"tier\", \"allow\" or \"audit\"\n"
 		      "    frob\n"
 		      "    ^~~~\n"
 		      "policy.conf:8:7: error: duplicate allow \"world -> front\" (first on line "
@@ -773,4 +773,47 @@ Test(config_load, diag_format_matches_print)
 	free(one);
 	free(all);
 	config_diags_free(&d);
+}
+
+/* Audit mode (README "Audit mode"): "tier NAME audit" and a global "audit" line. */
+Test(config, audit_tier_and_global)
+{
+	struct policy *pol = parse_ok("tier front\ntier mid audit\ntier back internal audit\n");
+
+	cr_assert_not(pol->audit);
+	cr_assert_not(pol->tiers[0].audit);
+	cr_assert(pol->tiers[1].audit);
+	cr_assert(pol->tiers[2].audit && pol->tiers[2].internal);
+	policy_free(pol);
+	pol = parse_ok("# roll out\naudit\ntier front\n");
+	policy_free(pol);
+	pol = parse_ok("tier front isolated\n\n  audit   # everything\n");
+	cr_assert(pol->audit);
+	cr_assert_eq(pol->audit_line, 3);
+	cr_assert_not(pol->tiers[0].audit);
+	policy_free(pol);
+}
+
+Test(config_errors, audit_mistakes)
+{
+	expect_errors("tier front\naudit front\n",
+		      "policy.conf:2:7: error: \"audit\" takes nothing after it, not \"front\": "
+		      "write \"audit\" alone to audit the whole policy, or \"tier NAME audit\" "
+		      "for one tier\n"
+		      "    audit front\n"
+		      "          ^~~~~\n");
+	expect_errors("audit\ntier front\naudit\n",
+		      "policy.conf:3:1: error: duplicate \"audit\" (first on line 1): remove this "
+		      "line\n"
+		      "    audit\n"
+		      "    ^~~~~\n");
+	expect_errors("tier front audit audit\n",
+		      "policy.conf:1:18: error: duplicate flag \"audit\"\n"
+		      "    tier front audit audit\n"
+		      "                     ^~~~~\n");
+	expect_errors("tier front audited\n",
+		      "policy.conf:1:12: error: unknown flag \"audited\" for tier \"front\": use "
+		      "internal, isolated or audit\n"
+		      "    tier front audited\n"
+		      "               ^~~~~~~\n");
 }
