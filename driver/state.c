@@ -585,10 +585,31 @@ static int load_dir(const char *kind, bool is_net, void (*net_fn)(struct drv_net
 	return 0;
 }
 
+/* policy.json's writes that a crash stopped before their rename (see write_atomic). */
+static void remove_policy_leftovers(void)
+{
+	struct dirent *d;
+	DIR *dp = opendir(state_dir);
+
+	if (!dp)
+		return;
+	while ((d = readdir(dp))) {
+		size_t len = strlen(d->d_name);
+
+		if (!strncmp(d->d_name, ".policy.", 8) && len > 12 &&
+		    !strcmp(d->d_name + len - 4, ".tmp"))
+			unlinkat(dirfd(dp), d->d_name, 0);
+	}
+	closedir(dp);
+}
+
 int state_load(void (*net_fn)(struct drv_net *n), void (*ep_fn)(struct drv_ep *e),
 	       void (*bad_fn)(const char *path, const char *why))
 {
-	int r = load_dir("networks", true, net_fn, ep_fn, bad_fn);
+	int r;
+
+	remove_policy_leftovers();
+	r = load_dir("networks", true, net_fn, ep_fn, bad_fn);
 
 	if (!r)
 		r = load_dir("endpoints", false, net_fn, ep_fn, bad_fn);
