@@ -37,16 +37,23 @@ static void tier_node(struct graph *g, int i, const struct why_graph_tier *st)
 	const struct policy_tier *t = &g->pol->tiers[i];
 	char id[64], label[256];
 
-	snprintf(label, sizeof(label), "%s%s%s%s%zu network%s, %zu endpoint%s", t->name,
+	bool audit = policy_audited(g->pol, i);
+
+	snprintf(label, sizeof(label), "%s%s%s%s%s%zu network%s, %zu endpoint%s", t->name,
 		 t->internal ? " (internal)" : "", t->isolated ? " (isolated)" : "",
-		 g->mermaid ? "<br/>" : "\\n", st ? st->nets : 0, st && st->nets == 1 ? "" : "s",
-		 st ? st->eps : 0, st && st->eps == 1 ? "" : "s");
+		 audit ? " (AUDIT: denials logged, let through)" : "", g->mermaid ? "<br/>" : "\\n",
+		 st ? st->nets : 0, st && st->nets == 1 ? "" : "s", st ? st->eps : 0,
+		 st && st->eps == 1 ? "" : "s");
 	node(g, i, id, sizeof(id));
-	if (g->mermaid)
+	if (g->mermaid) {
 		fprintf(g->f, "  %s[\"%s\"]\n", id, label);
-	else
-		fprintf(g->f, "  %s [label=\"%s\"%s];\n", id, label,
-			t->internal ? ", style=\"rounded,dashed\"" : "");
+		if (audit)
+			fprintf(g->f, "  style %s stroke:orange,stroke-width:3px\n", id);
+	} else {
+		fprintf(g->f, "  %s [label=\"%s\"%s%s];\n", id, label,
+			t->internal ? ", style=\"rounded,dashed\"" : "",
+			audit ? ", color=orange, fontcolor=orange, penwidth=3" : "");
+	}
 }
 
 /* An edge; style: 0 solid, 1 dashed, 2 red (enforced != declared). */
@@ -135,6 +142,13 @@ int why_graph(const struct policy *pol, const struct why_graph_tier *stats,
 			     "  node [shape=box, style=rounded, fontname=\"sans-serif\"];\n"
 			     "  edge [fontname=\"sans-serif\", fontsize=10];\n"
 			     "  \"world\" [shape=ellipse];\n  \"host\" [shape=ellipse];\n");
+	/* Audit mode is a hole on purpose: the picture says so before anything else. */
+	if (policy_audit_any(pol) && mermaid)
+		fprintf(g.f, "  audit[\"AUDIT MODE: flows the policy denies are logged and let "
+			     "through\"]\n  style audit stroke:orange,stroke-width:3px\n");
+	else if (policy_audit_any(pol))
+		fprintf(g.f, "  label=\"AUDIT MODE: flows the policy denies are logged and let "
+			     "through\";\n  labelloc=t;\n  fontcolor=orange;\n");
 	for (i = 0; i < pol->ntiers; i++)
 		tier_node(&g, (int)i, stats ? &stats[i] : NULL);
 	policy_edges(&g);

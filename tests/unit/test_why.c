@@ -221,6 +221,33 @@ Test(why, graph)
 	policy_free(pol);
 }
 
+/* Audit mode is marked on its tier and over the whole picture; without it, nothing is. */
+Test(why, graph_audit)
+{
+	struct policy *pol = parse_text("tier front\ntier mid audit\nallow front -> mid tcp/80\n");
+	struct policy *plain = parse_text("tier front\ntier mid\nallow front -> mid tcp/80\n");
+	char *dot, *mm, *none;
+
+	cr_assert_eq(why_graph(pol, NULL, NULL, NULL, false, &dot), 0);
+	cr_expect(strstr(dot, "label=\"AUDIT MODE: flows the policy denies are logged and let "
+			      "through\";"),
+		  "%s", dot);
+	cr_expect(strstr(dot, "\"mid\" [label=\"mid (AUDIT: denials logged, let through)\\n0 "
+			      "networks, 0 endpoints\", color=orange"),
+		  "%s", dot);
+	cr_expect(strstr(dot, "\"front\" [label=\"front\\n0 networks, 0 endpoints\"];"), "%s", dot);
+	cr_assert_eq(why_graph(pol, NULL, NULL, NULL, true, &mm), 0);
+	cr_expect(strstr(mm, "  audit[\"AUDIT MODE"), "%s", mm);
+	cr_expect(strstr(mm, "  style t1 stroke:orange"), "%s", mm);
+	cr_assert_eq(why_graph(plain, NULL, NULL, NULL, false, &none), 0);
+	cr_expect_null(strstr(none, "AUDIT"), "%s", none);
+	free(dot);
+	free(mm);
+	free(none);
+	policy_free(pol);
+	policy_free(plain);
+}
+
 #include "tests/golden/nets.h"
 
 /* The counters of golden "default" with a count put on the rules of some shapes. */
