@@ -138,6 +138,8 @@ static enum verdict walk(enum rules_table t, const char *chain, struct pkt *p, i
 		case RULES_MARK:
 			p->mark = (p->mark & ~r->set_mask) ^ r->set_mark;
 			break;
+		case RULES_NFLOG: /* logs (denied or audited connections), decides nothing */
+			break;
 		default:
 			die("a NAT target in a filtering chain", r);
 		}
