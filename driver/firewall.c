@@ -258,7 +258,8 @@ static void cut_flows(const struct policy *pol, const struct policy_net *nets, s
 				  .nets = nets,
 				  .n = n,
 				  .maps = set->maps,
-				  .nmaps = set->nmaps };
+				  .nmaps = set->nmaps,
+				  .dns_port = drv.dns_port };
 	struct err err;
 	int r;
 

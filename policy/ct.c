@@ -152,6 +152,14 @@ static bool allowed(const struct sweep *s, const struct nf_conntrack *ct)
 		return false;
 	from = side_of(s, &src);
 	to = side_of(s, &dst);
+	/*
+	 * A DNS query TIERNET-DNS redirected to the resolver on a gateway (which is in the
+	 * tier's subnet): the resolver answers by the policy itself; cutting it would only lose
+	 * a query in flight.
+	 */
+	if (s->f->dns_port && proto == IPPROTO_UDP && oport == 53 && dport == s->f->dns_port &&
+	    from >= 0)
+		return true;
 	if (from == POLICY_WORLD && to == POLICY_WORLD)
 		return true; /* not tiernet's */
 	/* A published port leads to a container only while it is published. */

@@ -493,6 +493,7 @@ struct policy_flows {
 	size_t nmaps;
 	const struct policy_net *gone; /* networks just removed: their connections go */
 	size_t ngone;
+	uint16_t dns_port; /* the resolver's port (names across tiers), 0 when off */
 };
 /*
  * Deletes the conntrack entries of f's family of the connections f no longer allows (ct.c says how
