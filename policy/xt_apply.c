@@ -24,7 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COMMIT_RETRIES 5
+/*
+ * A writer that does not take the xtables lock can replace the table between our snapshot
+ * and our commit again and again; a pause of random length between tries moves our window
+ * off its rhythm (the fw-roundtrip race test lost 5 tries in a row on a loaded machine).
+ */
+#define COMMIT_RETRIES 10
 #define XT_LOCK_PATH   "/run/xtables.lock"
 #define XT_LOCK_TRIES  500 /* 10 ms apart: give up after 5 s */
 
@@ -403,6 +408,7 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, const str
 		iptc_free(h);
 		if (!race || try == COMMIT_RETRIES)
 			return err;
+		nanosleep(&(struct timespec){ .tv_nsec = (long)(random() % 1000) * 1000 }, NULL);
 	}
 }
 
