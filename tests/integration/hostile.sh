@@ -293,8 +293,11 @@ bg_in_ns "${NS[b1]}" $FRAMES sink 0.0.0.0 7003 "$SINK_B"
 bg_in_ns "${NS[m1]}" $FRAMES sink 0.0.0.0 7004 "$SINK_M"
 retry 25 in_c b1 sh -c "busybox netstat -ltn | grep -q ':7003 '"
 retry 25 in_c m1 sh -c "busybox netstat -ltn | grep -q ':7004 '"
-bg_in_ns "${NS[m1]}" $FRAMES stream "${IP[b1]}" 7003 30
-bg_in_ns "${NS[f1]}" $FRAMES stream "${IP[m1]}" 7004 30
+# Long enough to outlast the section on a slow run (the sanitizer build on a loaded machine
+# took over 30 s from here to the last control, and the kept edge's stream had simply ended);
+# the cleanup stops them.
+bg_in_ns "${NS[m1]}" $FRAMES stream "${IP[b1]}" 7003 120
+bg_in_ns "${NS[f1]}" $FRAMES stream "${IP[m1]}" 7004 120
 bytes() { cat "$1" 2>/dev/null || echo 0; }
 grows() { local a; a=$(bytes "$1"); sleep 0.5; [ "$(bytes "$1")" -gt "$a" ]; }
 check "mid -> back stream flows" retry 10 grows "$SINK_B"
