@@ -320,6 +320,7 @@ sleep 1.5
 check_eq "within 1 s the mid -> back stream delivers nothing more" "$a" "$(bytes "$SINK_B")"
 check "control: the front -> mid stream, whose edge stays, still flows" grows "$SINK_M"
 check "the daemon logged the cut" grep -q 'cut [0-9]* connection' "$TMP/plugin.log"
+grep 'cut [0-9]* connection' "$TMP/plugin.log" | sed 's/^/# plugin: /'
 # a published port: w1 streams to front's container through the host's up0 address
 SINK_F=$TMP/sink-f1
 bg_in_ns "${NS[f1]}" $FRAMES sink 0.0.0.0 7005 "$SINK_F"

@@ -20,6 +20,7 @@ container with Docker's default CAP_NET_RAW: an AF_PACKET socket sends any frame
                                       DST:PORT, in an Ethernet frame to DSTMAC
 """
 import fcntl
+import os
 import socket
 import struct
 import sys
@@ -120,11 +121,15 @@ def listen6(port, log):
 
 def stream(addr, port, seconds):
     s = socket.create_connection((addr, int(port)), timeout=2)
-    end, i = time.time() + float(seconds), 0
+    end, i, last = time.time() + float(seconds), 0, None
     while time.time() < end:
         try:
             s.sendall(f"{i}\n".encode())
-        except OSError:
+        except OSError as e:
+            # Said once per kind, so that a test whose stream stopped shows why.
+            if str(e) != last:
+                last = str(e)
+                print(f"stream to {addr}:{port} after {i} lines: {e}", file=sys.stderr)
             time.sleep(0.05)
             continue
         i += 1
@@ -155,8 +160,11 @@ def sink(addr, port, log):
             if not data:
                 break
             total += len(data)
-            with open(log, "w") as f:
+            # Whole or not at all: a reader between a truncate and the write saw "" once
+            # and took it for a stream that had stopped.
+            with open(log + ".tmp", "w") as f:
                 f.write(f"{total}\n")
+            os.replace(log + ".tmp", log)
         c.close()
 
 
