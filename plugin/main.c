@@ -513,57 +513,26 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
-/* A minimal HTTP/1.0 client for the admin route; the daemon's socket is root-only. */
 static int cmd_status(int argc, char **argv)
 {
 	struct serve_opts o = { .socket = PLUGIN_SOCKET_DEFAULT,
 				.state_dir = PLUGIN_STATE_DEFAULT };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *body;
-	char req[256], *buf = NULL;
+	struct err err;
+	char *reply = NULL;
 	bool json = false;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd, r = parse_common(argc, argv, &o, &json);
+	int r = parse_common(argc, argv, &o, &json);
 
 	if (r) {
 		usage_status(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
 	}
-	if (strlen(o.socket) >= sizeof(sa.sun_path))
-		fatalx("socket path \"%s\" is too long", o.socket);
-	memcpy(sa.sun_path, o.socket, strlen(o.socket) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		fatal("cannot reach the tiernet daemon on %s (is `tiernet serve` running?)",
-		      o.socket);
-	body = json ? "{\"json\":true}" : "{}";
-	snprintf(req, sizeof(req),
-		 "POST /tiernet.Status HTTP/1.0\r\nHost: tiernet\r\nContent-Length: %zu\r\n\r\n%s",
-		 strlen(body), body);
-	if (write(fd, req, strlen(req)) < 0)
-		fatal("cannot send to %s", o.socket);
-	/* The report grows with the endpoints (about 90 bytes each): read it all. */
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-			if (!buf)
-				fatalx("out of memory reading the daemon's answer");
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n > 0)
-			len += (size_t)n;
-	} while (n > 0 || (n < 0 && errno == EINTR));
-	if (n < 0)
-		fatal("cannot read the answer from %s", o.socket);
-	close(fd);
-	buf[len] = '\0';
-	body = strstr(buf, "\r\n\r\n");
-	if (!body || strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 9, "200", 3))
-		fatalx("unexpected answer from the daemon: %.200s", buf);
-	fputs(body + 4, stdout);
-	free(buf);
+	if (client_call(o.socket, "/tiernet.Status", json ? "{\"json\":true}" : "{}", &reply,
+			&err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	fputs(reply, stdout);
+	free(reply);
 	return 0;
 }
 

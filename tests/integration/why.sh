@@ -196,6 +196,10 @@ err_is "graph: an unknown format" '--format "png" is not one of dot, mermaid' \
 	graph --format png --socket "$SOCK"
 err_is "check --diff: no daemon" 'cannot reach the tiernet daemon' \
 	check --diff "$CONF" --socket /nonexistent.sock
+err_is "status: no daemon" 'cannot reach the tiernet daemon on /nonexistent.sock' \
+	status --socket /nonexistent.sock
+err_is "log: no daemon" 'cannot reach the tiernet daemon on /nonexistent.sock' \
+	log --socket /nonexistent.sock
 
 echo "# check --diff against the running daemon"
 OUT=$(TN check --diff "$CONF")
