@@ -316,17 +316,19 @@ static const struct rules_set *in_force(int family, struct rules_set *buf)
 static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6, bool changed_only,
 			struct err *err)
 {
+	int (*apply4)(const struct rules_set *, const struct rules_set *, struct err *) =
+		changed_only ? xt_apply_changed : xt_apply;
+	int (*apply6)(const struct rules_set *, const struct rules_set *, struct err *) =
+		changed_only ? xt6_apply_changed : xt6_apply;
 	struct rules_set now4, now6;
 	const struct rules_set *old4 = in_force(AF_INET, &now4), *old6 = in_force(AF_INET6, &now6);
 	struct err ignored;
 	int r;
 
-	r = changed_only ? xt_apply_changed(rs4, old4, err) : xt_apply(rs4, old4, err);
+	r = apply4(rs4, old4, err);
 	if (r == 0) {
-		r = changed_only ? xt6_apply_changed(rs6, old6, err) : xt6_apply(rs6, old6, err);
-		if (r < 0 && r != -ENOTRECOVERABLE &&
-		    (!old4 || (changed_only ? xt_apply_changed(old4, rs4, &ignored)
-					    : xt_apply(old4, rs4, &ignored)) < 0))
+		r = apply6(rs6, old6, err);
+		if (r < 0 && r != -ENOTRECOVERABLE && (!old4 || apply4(old4, rs4, &ignored) < 0))
 			r = err_wrap(err, ENOTRECOVERABLE,
 				     "tiernet: the firewall is in a mixed state: the IPv4 "
 				     "tables hold the new rules and could not be put back, the "
@@ -401,7 +403,9 @@ static int fw_sync(const struct policy *pol, const struct drv_net *gone, bool cu
 	drv.fw_rules = v4.rs;
 	drv.fw_rules6 = v6.rs;
 	drv.fw_applied = true;
-	drv_generation_bump();
+	/* The name service's view holds tiers, edges and networks: a port change leaves it. */
+	if (!changed_only)
+		drv_generation_bump();
 	rules_init(&v4.rs);
 	rules_init_family(&v6.rs, AF_INET6);
 out:

@@ -58,6 +58,7 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, str
 {
 	struct driver_port *old = e->ports;
 	size_t nold = e->nports;
+	bool lost = lost_any(old, nold, ports, n);
 	struct err ignored;
 	int r;
 
@@ -67,11 +68,11 @@ int drv_ports_replace(struct drv_ep *e, struct driver_port *ports, size_t n, str
 	 * The same set (dockerd's ProgramExternalConnectivity without ports, on every start of
 	 * a container) compiles to the same rules: nothing to commit.
 	 */
-	if (n == nold && !lost_any(old, nold, ports, n) && !lost_any(ports, n, old, nold)) {
+	if (n == nold && !lost && !lost_any(ports, n, old, nold)) {
 		free(old);
 		return 0;
 	}
-	r = drv_fw_sync_ports(lost_any(old, nold, ports, n), err);
+	r = drv_fw_sync_ports(lost, err);
 	if (r < 0) {
 		e->ports = old;
 		e->nports = nold;
