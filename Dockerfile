@@ -24,8 +24,8 @@ RUN apt-get update \
 	&& apt-get install -y --no-install-recommends \
 		build-essential pkg-config \
 		libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev \
-		libxtables-dev libnftables-dev libipset-dev libcap-dev libnetfilter-conntrack-dev \
-		libnetfilter-log-dev \
+		libxtables-dev libnftables-dev libcap-dev libnetfilter-conntrack-dev \
+		libnetfilter-log-dev libmnl-dev libldns-dev libcurl4-openssl-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

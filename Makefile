@@ -5,7 +5,7 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
 PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
-	libnetfilter_conntrack libnetfilter_log ldns libcurl
+	libnetfilter_conntrack libnetfilter_log libmnl ldns libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)

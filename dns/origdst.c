@@ -1,46 +1,37 @@
 /*
  * The original destination of a redirected query.  nat TIERNET-DNS rewrote the query's
  * destination (the container's upstream server, port 53) to the resolver; conntrack keeps
- * the original.  The resolver knows the reply direction (itself to the client), so it asks
- * ctnetlink for the entry whose reply tuple that is.  Only forwarded queries pay for this
- * lookup: the names tiernet answers itself need no upstream.
+ * the original.  The resolver knows the reply direction (itself to the client), and
+ * ctnetlink finds an entry by either tuple in one hash lookup, so it asks for exactly that
+ * entry.  Only forwarded queries pay for this lookup: the names tiernet answers itself need
+ * no upstream.
+ *
+ * libnetfilter_conntrack always puts an original tuple into a GET (its builder requires
+ * the original family), and the kernel then looks up by that; so the request is built
+ * here with libmnl, with the reply tuple alone, and the answer is decoded by
+ * libnetfilter_conntrack.  An earlier version dumped the whole table per query: a
+ * container flooding upstream queries (each a conntrack entry for 30 s) made every other
+ * container's forwarded query walk its entries.
  */
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns/dns.h"
 
 struct origdst {
-	struct nfct_handle *h;
+	struct mnl_socket *nl;
+	unsigned portid, seq;
 };
 
 struct found {
-	const struct sockaddr_in *client, *local;
 	bool ok;
 	struct sockaddr_in orig;
 };
-
-/* Is ct the redirected query: reply direction from local to client, UDP? */
-static int on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
-{
-	struct found *f = data;
-
-	(void)type;
-	if (nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != IPPROTO_UDP ||
-	    nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC) != f->local->sin_addr.s_addr ||
-	    nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST) != f->client->sin_addr.s_addr ||
-	    nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC) != f->local->sin_port ||
-	    nfct_get_attr_u16(ct, ATTR_REPL_PORT_DST) != f->client->sin_port)
-		return NFCT_CB_CONTINUE;
-	f->orig.sin_family = AF_INET;
-	f->orig.sin_addr.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
-	f->orig.sin_port = nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST);
-	f->ok = true;
-	/* Read the dump to its end: a stopped dump would leave its rest on the socket. */
-	return NFCT_CB_CONTINUE;
-}
 
 struct origdst *origdst_open(void)
 {
@@ -48,11 +39,12 @@ struct origdst *origdst_open(void)
 
 	if (!o)
 		return NULL;
-	o->h = nfct_open(CONNTRACK, 0);
-	if (!o->h) {
-		free(o);
+	o->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!o->nl || mnl_socket_bind(o->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		origdst_close(o);
 		return NULL;
 	}
+	o->portid = mnl_socket_get_portid(o->nl);
 	return o;
 }
 
@@ -60,30 +52,82 @@ void origdst_close(struct origdst *o)
 {
 	if (!o)
 		return;
-	nfct_close(o->h);
+	if (o->nl)
+		mnl_socket_close(o->nl);
 	free(o);
 }
 
+static int on_entry(const struct nlmsghdr *nlh, void *data)
+{
+	struct found *f = data;
+	struct nf_conntrack *ct = nfct_new();
+
+	if (!ct)
+		return MNL_CB_ERROR;
+	if (nfct_nlmsg_parse(nlh, ct) == 0 &&
+	    nfct_attr_is_set(ct, ATTR_ORIG_IPV4_DST) && nfct_attr_is_set(ct, ATTR_ORIG_PORT_DST)) {
+		f->orig.sin_family = AF_INET;
+		f->orig.sin_addr.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+		f->orig.sin_port = nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST);
+		f->ok = true;
+	}
+	nfct_destroy(ct);
+	return MNL_CB_OK;
+}
+
+/* IPCTNL_MSG_CT_GET for the UDP entry whose reply tuple is local -> client. */
+static struct nlmsghdr *build_get(char *buf, unsigned seq, const struct sockaddr_in *client,
+				  const struct sockaddr_in *local)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	struct nlattr *tuple, *nest;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_REPLY);
+	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, local->sin_addr.s_addr);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, client->sin_addr.s_addr);
+	mnl_attr_nest_end(nlh, nest);
+	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, local->sin_port);
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, client->sin_port);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_nest_end(nlh, tuple);
+	return nlh;
+}
+
 /*
- * libnetfilter_conntrack builds a GET from the original tuple whenever the family is set
- * (and refuses a GET without it), so a lookup by the reply tuple alone is a dump of the
- * IPv4 table, matched in the callback.  It costs in proportion to the table, and only
- * forwarded queries pay it.
+ * One request, one answer (the entry, or an error such as ENOENT): the socket is the
+ * resolver thread's own, so nothing else is queued on it.
  */
 int origdst_lookup(struct origdst *o, const struct sockaddr_in *client,
 		   const struct sockaddr_in *local, struct sockaddr_in *orig)
 {
-	struct found f = { .client = client, .local = local };
-	uint32_t family = AF_INET;
-	int r = 0;
+	char buf[8192]; /* one entry, or an error: well under a page */
+	struct found f = { 0 };
+	struct nlmsghdr *nlh = build_get(buf, ++o->seq, client, local);
+	ssize_t n;
+	int r;
 
-	nfct_callback_register(o->h, NFCT_T_ALL, on_entry, &f);
-	if (nfct_query(o->h, NFCT_Q_DUMP, &family) < 0)
-		r = -errno;
-	else if (!f.ok)
-		r = -ENOENT;
-	nfct_callback_unregister(o->h);
-	if (!r)
-		*orig = f.orig;
-	return r;
+	if (mnl_socket_sendto(o->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do
+		n = mnl_socket_recvfrom(o->nl, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	r = mnl_cb_run(buf, (size_t)n, o->seq, o->portid, on_entry, &f);
+	if (r < 0)
+		return errno ? -errno : -EIO;
+	if (!f.ok)
+		return -ENOENT;
+	*orig = f.orig;
+	return 0;
 }
