@@ -46,6 +46,7 @@ struct nametab_entry {
 	uint32_t addr4; /* network byte order; 0: none */
 	bool has6;
 	struct in6_addr addr6;
+	bool primary; /* the container's own name, not an alias */
 };
 
 /* A snapshot: entries sorted by name (bsearch), read-only once built. */
@@ -94,6 +95,12 @@ enum nametab_verdict nametab_resolve(const struct nametab *t, const struct namet
 				     struct nametab_answer *out);
 /* Lowercases qname without its trailing dot into buf; false when it does not fit. */
 bool nametab_norm(const char *qname, char *buf, size_t len);
+/*
+ * The name of the container with address addr (family AF_INET: 4 bytes, AF_INET6: 16)
+ * into buf (NUL-terminated, truncated to len); false when no container of the table has
+ * it.  For the denied-flow log: a walk of the table, at the log's rate limit.
+ */
+bool nametab_owner(const struct nametab *t, int family, const void *addr, char *buf, size_t len);
 /* Names per tier in counts[0..view->ntiers) (entries whose network is tiernet's). */
 void nametab_count(const struct nametab *t, const struct nametab_view *view, size_t *counts);
 
@@ -176,6 +183,8 @@ void dns_stop(void);
 /* Appends the name service's status (text, or a JSON object's members) to a malloc'ed
  * string; NULL on ENOMEM. */
 char *dns_status(bool json);
+/* nametab_owner on the table in force (empty while the name service is off). */
+bool dns_owner(int family, const void *addr, char *buf, size_t len);
 
 /* The resolver and the engine share these (service.c). */
 /* Replaces the table (takes t's entries); the resolver sees it at its next query. */

@@ -32,8 +32,12 @@ static bool id_ok(const char *s)
 	return true;
 }
 
-/* Adds name on network net (addresses from net's object) to ct; -E2BIG past the bound. */
-static int add_name(struct engjson_ct *ct, const char *name, const char *net_id, const cJSON *net)
+/*
+ * Adds name on network net (addresses from net's object) to ct, primary when it is the
+ * container's own name; -E2BIG past the bound.
+ */
+static int add_name(struct engjson_ct *ct, const char *name, bool primary, const char *net_id,
+		    const cJSON *net)
 {
 	struct nametab_entry *e;
 	const char *a4 = str_of(net, "IPAddress"), *a6 = str_of(net, "GlobalIPv6Address");
@@ -48,6 +52,7 @@ static int add_name(struct engjson_ct *ct, const char *name, const char *net_id,
 		return 0; /* a name DNS cannot carry: nobody can ask for it */
 	snprintf(e->net_id, sizeof(e->net_id), "%s", net_id);
 	snprintf(e->ct_id, sizeof(e->ct_id), "%s", ct->id);
+	e->primary = primary;
 	if (a4 && inet_pton(AF_INET, a4, &e->addr4) != 1)
 		e->addr4 = 0;
 	e->has6 = a6 && inet_pton(AF_INET6, a6, &e->addr6) == 1;
@@ -65,7 +70,7 @@ static int add_network(struct engjson_ct *ct, const char *name, const cJSON *net
 
 	if (!id_ok(net_id))
 		return 0;
-	r = add_name(ct, name, net_id, net);
+	r = add_name(ct, name, true, net_id, net);
 	if (!cJSON_IsArray(aliases))
 		return r;
 	cJSON_ArrayForEach(a, aliases)
@@ -73,7 +78,7 @@ static int add_network(struct engjson_ct *ct, const char *name, const cJSON *net
 		if (r < 0)
 			break;
 		if (cJSON_IsString(a) && strcmp(a->valuestring, name))
-			r = add_name(ct, a->valuestring, net_id, net);
+			r = add_name(ct, a->valuestring, false, net_id, net);
 	}
 	return r;
 }

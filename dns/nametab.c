@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,9 +33,12 @@ int nametab_build(struct nametab *t, struct nametab_entry *v, size_t n)
 
 	if (n)
 		qsort(v, n, sizeof(*v), entry_cmp);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (!k || entry_cmp(&v[k - 1], &v[i]))
 			v[k++] = v[i];
+		else
+			v[k - 1].primary |= v[i].primary; /* an alias that is the name in other case */
+	}
 	t->v = v;
 	t->n = k;
 	return 0;
@@ -182,6 +186,24 @@ enum nametab_verdict nametab_resolve(const struct nametab *t, const struct namet
 		return NAMETAB_NXDOMAIN;
 	}
 	return NAMETAB_ANSWER;
+}
+
+bool nametab_owner(const struct nametab *t, int family, const void *addr, char *buf, size_t len)
+{
+	const struct nametab_entry *e;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		e = &t->v[i];
+		if (!e->primary)
+			continue;
+		if (family == AF_INET ? e->addr4 && !memcmp(&e->addr4, addr, 4)
+				      : e->has6 && !memcmp(&e->addr6, addr, 16)) {
+			snprintf(buf, len, "%s", e->name);
+			return true;
+		}
+	}
+	return false;
 }
 
 void nametab_count(const struct nametab *t, const struct nametab_view *view, size_t *counts)

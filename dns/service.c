@@ -50,6 +50,15 @@ void dns_table_put(struct nametab *t)
 	pthread_rwlock_unlock(&svc.lock);
 }
 
+bool dns_owner(int family, const void *addr, char *buf, size_t len)
+{
+	struct nametab *t = dns_table_get();
+	bool found = nametab_owner(t, family, addr, buf, len);
+
+	dns_table_put(t);
+	return found;
+}
+
 /*
  * The engine connected (the table follows dockerd: redirect the queries) or lost dockerd
  * (stop redirecting: the upstream answers as without tiernet, rather than tiernet answering

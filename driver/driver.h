@@ -201,6 +201,8 @@ struct driver_flow_end {
 	char tier[DRIVER_TIER_TEXT];
 	char net[DRIVER_SHORT_ID + 1];	    /* the network, "" when none of tiernet's */
 	char endpoint[DRIVER_SHORT_ID + 1]; /* the endpoint, "" when none */
+	/* the container's name from the name service (plugin/denials.c), "" when unknown */
+	char container[64];
 };
 struct driver_denial {
 	/* what the kernel said (plugin/nflog.c) */

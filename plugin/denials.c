@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dns/dns.h"
 #include "lib/log.h"
 #include "plugin/plugin.h"
 
@@ -141,6 +142,10 @@ void denials_add(struct driver_denial *d)
 	bool due;
 
 	driver_deny_describe(d);
+	if (d->src.net[0])
+		dns_owner(d->family, d->src.addr, d->src.container, sizeof(d->src.container));
+	if (d->dst.net[0])
+		dns_owner(d->family, d->dst.addr, d->dst.container, sizeof(d->dst.container));
 	pthread_mutex_lock(&dn.lock);
 	if (!dn.ring)
 		dn.ring = calloc(DENIALS_MAX, sizeof(*dn.ring));
@@ -170,6 +175,7 @@ static void add_end(cJSON *o, const char *key, const struct driver_denial *d,
 	cJSON_AddStringToObject(j, "tier", e->tier);
 	cJSON_AddStringToObject(j, "network", e->net);
 	cJSON_AddStringToObject(j, "endpoint", e->endpoint);
+	cJSON_AddStringToObject(j, "container", e->container);
 }
 
 cJSON *denials_entry_json(const struct driver_denial *d, uint64_t seq, int64_t ms)

@@ -31,12 +31,12 @@ void logcmd_usage(FILE *f)
 		"usage: tiernet log [--socket PATH] [--follow] [--json] [--since DURATION]\n"
 		"\n"
 		"Shows the new connections the policy denied, newest last: time, protocol, source\n"
-		"and destination (address:port, tier, network and endpoint), the reason and the\n"
-		"policy line that would allow it.  In audit mode (\"audit\" or \"tier NAME "
-		"audit\"\n"
-		"in the policy) the flows it would deny are let through and shown as \"would\n"
-		"deny\".  The kernel reports at most %d new denials a second per rule (after a\n"
-		"burst of %d); the daemon keeps the last %d.\n"
+		"and destination (address:port, tier, container name when the name service knows\n"
+		"it, network and endpoint), the reason and the policy line that would allow it.\n"
+		"In audit mode (\"audit\" or \"tier NAME audit\" in the policy) the flows it\n"
+		"would deny are let through and shown as \"would deny\".  The kernel reports\n"
+		"at most %d new denials a second per rule (after a burst of %d); the daemon\n"
+		"keeps the last %d.\n"
 		"\n"
 		"options:\n"
 		"  --socket PATH      the daemon's socket, default %s\n"
@@ -154,10 +154,11 @@ static double num(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* "10.97.1.2:40000 front (network 0123456789ab, endpoint 456789abcdef)" */
+/* "10.97.1.2:40000 front (container web, network 0123456789ab, endpoint 456789abcdef)" */
 static void print_end(const cJSON *e, const char *proto)
 {
 	const char *addr = str(e, "addr"), *net = str(e, "network"), *ep = str(e, "endpoint");
+	const char *name = str(e, "container");
 	bool ports = !strcmp(proto, "tcp") || !strcmp(proto, "udp");
 
 	if (ports)
@@ -166,7 +167,8 @@ static void print_end(const cJSON *e, const char *proto)
 		printf("%s", addr);
 	printf(" %s", str(e, "tier"));
 	if (net[0])
-		printf(" (network %s%s%s)", net, ep[0] ? ", endpoint " : "", ep);
+		printf(" (%s%s%snetwork %s%s%s)", name[0] ? "container " : "", name,
+		       name[0] ? ", " : "", net, ep[0] ? ", endpoint " : "", ep);
 }
 
 static void print_entry(const cJSON *e, bool json)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: the denied-flow log and audit mode with a real dockerd.  A container on front
 # is denied back (tcp/80): `tiernet log --json` shows it within a second with both
-# containers' addresses, their tiers and networks, the port and the fix; the allowed
+# containers' addresses and names, their tiers and networks, the port and the fix; the allowed
 # front -> mid is not in it (control).  Then `tier back audit` (SIGHUP): the same connection
 # gets through and is logged as "would deny".  Subnets: 10.97.0.0/16.
 # usage: log.sh TIERNET_BINARY
@@ -51,6 +51,9 @@ check_eq "both addresses, tiers, the port, db's network, the fix" \
 	"$(jq -r '"\(.src.addr) \(.src.tier) \(.dst.addr) \(.dst.tier) \(.dst.port) \(.dst.network) \(.fix)"' <<<"$E")"
 check_eq "the endpoint is db's" "$(docker inspect -f "{{(index .NetworkSettings.Networks \"$P-back\").EndpointID}}" $P-db | cut -c1-12)" \
 	"$(jq -r .dst.endpoint <<<"$E")"
+check_eq "both containers by name (the name service knows them)" "$P-web $P-db" \
+	"$(jq -r '"\(.src.container) \(.dst.container)"' <<<"$E")"
+check_contains "the text log names them too" "$(tlog | grep "$DB")" "container $P-db, network"
 
 echo "# audit mode"
 sed -i 's/^tier back internal$/tier back internal audit/' "$CONF"

@@ -246,7 +246,44 @@ Test(engjson, container_names_on_each_network)
 	}
 	cr_assert_eq(mid, 3);
 	cr_assert_eq(back, 1);
+	for (i = 0, mid = 0; i < ct.n; i++)
+		if (ct.v[i].primary) {
+			mid++;
+			cr_assert_str_eq(ct.v[i].name, "proj_api_1", "only the name is primary");
+		}
+	cr_assert_eq(mid, 2, "the name on each network: %zu", mid);
 	engjson_ct_free(&ct);
+}
+
+/* The denied-flow log names containers by address: the container's name, never an alias. */
+Test(names, owner_by_address)
+{
+	struct nametab t;
+	struct nametab_entry *v = calloc(4, sizeof(*v));
+	unsigned char a[16];
+	char buf[64];
+
+	cr_assert(v);
+	v[0] = ent("api", N_MID, CT("2"), "10.95.2.2", "fd00:95:2::2"); /* an alias */
+	v[1] = ent("proj_api_1", N_MID, CT("2"), "10.95.2.2", "fd00:95:2::2");
+	v[1].primary = true;
+	v[2] = ent("web", N_FRONT, CT("1"), "10.95.1.2", NULL); /* an alias only */
+	/* an alias that is the name in other case: one entry, still the name */
+	v[3] = ent("proj_api_1", N_MID, CT("2"), "10.95.2.2", "fd00:95:2::2");
+	nametab_build(&t, v, 4);
+	inet_pton(AF_INET, "10.95.2.2", a);
+	cr_assert(nametab_owner(&t, AF_INET, a, buf, sizeof(buf)));
+	cr_assert_str_eq(buf, "proj_api_1");
+	inet_pton(AF_INET6, "fd00:95:2::2", a);
+	cr_assert(nametab_owner(&t, AF_INET6, a, buf, sizeof(buf)));
+	cr_assert_str_eq(buf, "proj_api_1");
+	cr_assert(nametab_owner(&t, AF_INET6, a, buf, 5), "truncated, still found");
+	cr_assert_str_eq(buf, "proj");
+	inet_pton(AF_INET, "10.95.1.2", a);
+	cr_assert(!nametab_owner(&t, AF_INET, a, buf, sizeof(buf)), "an alias names no container");
+	inet_pton(AF_INET, "10.95.9.9", a);
+	cr_assert(!nametab_owner(&t, AF_INET, a, buf, sizeof(buf)), "an unknown address");
+	nametab_free(&t);
 }
 
 Test(engjson, stopped_or_bad_container)
