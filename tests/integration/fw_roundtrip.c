@@ -827,14 +827,20 @@ static void test_race(void)
  * The compiler's real output: every tests/golden case, applied in turn.
  */
 
+/* The file's text, or NULL when it cannot be read. */
 static char *slurp(const char *path)
 {
-	char *cmd, *text;
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
 
-	if (asprintf(&cmd, "cat '%s'", path) < 0)
+	if (!f)
 		return NULL;
-	text = capture(cmd);
-	free(cmd);
+	if (getdelim(&text, &len, '\0', f) < 0) { /* an empty file, or an error */
+		free(text);
+		text = ferror(f) ? NULL : strdup("");
+	}
+	fclose(f);
 	return text;
 }
 
@@ -930,7 +936,10 @@ static void golden_one(const char *conf_path)
 	snprintf(nets_path, sizeof(nets_path), "%.*s.nets", (int)(strlen(conf_path) - 5),
 		 conf_path);
 	conf = slurp(conf_path);
+	/* A case without a .nets file (why.conf, the explain tests' policy) has no networks. */
 	nets_text = slurp(nets_path);
+	if (!nets_text && access(nets_path, F_OK))
+		nets_text = strdup("");
 	r = conf ? config_parse(conf_path, conf, strlen(conf), &pol, &diags) : -ENOENT;
 	rules_init(&rs);
 	if (!r) {
