@@ -25,6 +25,11 @@ void log_set_level(enum log_level level)
 	log_level = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
 __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, int err_no,
 						       const char *fmt, va_list ap)
 {

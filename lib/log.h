@@ -5,11 +5,15 @@
 #ifndef TIERNET_LOG_H
 #define TIERNET_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Parses "error", "warn", "info" or "debug"; returns the level or -EINVAL. */
 int log_parse_level(const char *name);
 void log_set_level(enum log_level level);
+/* Would a line at level be written?  For callers whose message costs work to build. */
+bool log_enabled(enum log_level level);
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -23,6 +23,7 @@
 
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
+#include "lib/log.h"
 #include "policy/internal.h"
 
 /* An address of either family, as conntrack and the networks give it. */
@@ -248,9 +249,17 @@ int ct_sweep(const struct policy_flows *f, struct err *err)
 		goto out;
 	}
 	/* An entry that ended meanwhile (ENOENT) is gone as wanted. */
-	for (i = 0; i < s.ndoomed; i++)
+	for (i = 0; i < s.ndoomed; i++) {
+		if (log_enabled(LOG_LVL_DEBUG)) {
+			char what[512];
+
+			nfct_snprintf(what, sizeof(what), s.doomed[i], NFCT_T_UNKNOWN,
+				      NFCT_O_DEFAULT, 0);
+			log_debug("cut: %s", what);
+		}
 		if (nfct_query(h, NFCT_Q_DESTROY, s.doomed[i]) == 0 || errno == ENOENT)
 			cut++;
+	}
 	r = (int)cut;
 out:
 	if (r < 0)
