@@ -76,6 +76,7 @@
 #define xt_target_of	    xt6_target_of
 #define xt_is_plain_jump    xt6_is_plain_jump
 #define xt_jumps_to_tiernet xt6_jumps_to_tiernet
+#define xt_read_chain	    xt6_read_chain
 #define names_add	    xt6_names_add
 #define names_has	    xt6_names_has
 #define names_sort	    xt6_names_sort
@@ -162,5 +163,8 @@ const struct xt_entry_target *xt_target_of(const struct ipt_entry *e);
 bool xt_is_plain_jump(const struct ipt_entry *e, struct xtc_handle *h, const char **to);
 /* Does this rule (of a built-in chain) jump to a tiernet chain? */
 bool xt_jumps_to_tiernet(const struct ipt_entry *e, struct xtc_handle *h);
+/* Appends the rules of chain (table t) in snapshot h to rs, with their counters. */
+int xt_read_chain(struct xtc_handle *h, enum rules_table t, const char *chain,
+		  struct rules_set *rs);
 
 #endif

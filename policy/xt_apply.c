@@ -269,7 +269,94 @@ static int append_fail(const struct rules_rule *r, struct err *e, int err, const
 		       why);
 }
 
-static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct err *e)
+/*
+ * The counters of the rules a commit replaces.  edit_table flushes tiernet's chains and
+ * appends the new rules, which would start every counter again at zero on every commit: a
+ * network created anywhere on the host would reset the allow lines' counts in `tiernet
+ * status` and the guards' drop counts.  So before the flush the old rules are read with their
+ * counters, and a new rule equal to an old one of its chain takes that one's counters.
+ * Rules keep their order from one commit to the next, so each chain has a cursor and the
+ * search looks a few rules ahead of it (an inserted or removed rule shifts the rest by one):
+ * linear in the rules, never a rule against every other.  The old rules are read from the
+ * first try's snapshot only: a retry after a race must stay quick, and what it loses is
+ * the packets counted between two snapshots.
+ */
+#define CARRY_AHEAD 8
+
+struct carry {
+	struct rules_set old; /* tiernet's chains in the snapshot, chain by chain */
+	bool *used;
+	struct {
+		xt_chainlabel chain;
+		size_t start, next, end;
+	} *cur; /* one cursor per chain of old */
+	size_t ncur;
+};
+
+static void carry_free(struct carry *c)
+{
+	rules_clear(&c->old);
+	free(c->used);
+	free(c->cur);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads the chains about to be flushed; on any failure nothing is carried (counters start at 0). */
+static void carry_read(struct carry *c, struct xtc_handle *h, enum rules_table t,
+		       const struct names *ours)
+{
+	size_t i, start;
+
+	memset(c, 0, sizeof(*c));
+	rules_init_family(&c->old, XT_FAMILY);
+	c->cur = calloc(ours->n + 1, sizeof(*c->cur));
+	for (i = 0; c->cur && i < ours->n; i++) {
+		start = c->old.nrules;
+		if (xt_read_chain(h, t, ours->v[i], &c->old) < 0)
+			break;
+		snprintf(c->cur[c->ncur].chain, sizeof(c->cur[c->ncur].chain), "%s", ours->v[i]);
+		c->cur[c->ncur].start = c->cur[c->ncur].next = start;
+		c->cur[c->ncur].end = c->old.nrules;
+		c->ncur++;
+	}
+	c->used = calloc(c->old.nrules + 1, sizeof(*c->used));
+	if (!c->cur || !c->used || i < ours->n)
+		carry_free(c);
+}
+
+/* For another try: every old rule free to be taken again. */
+static void carry_rewind(struct carry *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ncur; i++)
+		c->cur[i].next = c->cur[i].start;
+	if (c->used)
+		memset(c->used, 0, c->old.nrules * sizeof(*c->used));
+}
+
+/* The counters of the old rule r replaces, if any, into en. */
+static void carry_take(struct carry *c, const struct rules_rule *r, struct ipt_entry *en)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->ncur && strcmp(c->cur[i].chain, r->chain); i++)
+		;
+	if (i == c->ncur)
+		return;
+	for (k = c->cur[i].next; k < c->cur[i].end && k < c->cur[i].next + CARRY_AHEAD; k++) {
+		if (c->used[k] || !rules_rule_equal(&c->old.rules[k], r))
+			continue;
+		c->used[k] = true;
+		en->counters.pcnt = c->old.rules[k].pkts;
+		en->counters.bcnt = c->old.rules[k].bytes;
+		c->cur[i].next = k + 1;
+		return;
+	}
+}
+
+static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct carry *c,
+		       struct err *e)
 {
 	const char *tname = rules_table_name(r->table);
 	char line[XT_LINE_MAX];
@@ -291,6 +378,7 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
 	err = xt_entry_build(&en, r);
 	if (err)
 		return append_fail(r, e, -err, "build", strerror(-err));
+	carry_take(c, r, &en.e);
 	snprintf(chain, sizeof(chain), "%s", r->chain);
 	if (!iptc_append_entry(chain, &en.e, h)) {
 		rules_format(r, line, sizeof(line));
@@ -306,7 +394,7 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
  * chains rs no longer has (now unreferenced), create the new ones, fill, hook.
  */
 static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc_handle *h,
-		      struct err *e)
+		      struct carry *carry, bool first_try, struct err *e)
 {
 	struct names builtin = { 0 }, ours = { 0 };
 	const char *tname = rules_table_name(t);
@@ -318,6 +406,14 @@ static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc
 		err_set(e, -err, "iptables table %s: %s", tname, strerror(-err));
 	else
 		err = check_chains(rs, t, h, e);
+	/*
+	 * Not nat: its DNAT rules' counters are nobody's figure, and with a thousand published
+	 * ports reading them back would cost each ProgramExternalConnectivity about a millisecond.
+	 */
+	if (!err && t != RULES_NAT && first_try)
+		carry_read(carry, h, t, &ours);
+	else
+		carry_rewind(carry);
 	for (i = 0; !err && i < ours.n; i++)
 		if (!iptc_flush_entries(ours.v[i], h))
 			err = xt_fail(e, "iptables table %s: cannot flush chain %s", tname,
@@ -333,7 +429,7 @@ static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc
 		err = create_chains(rs, t, h, e);
 	for (i = 0; !err && i < rs->nrules; i++)
 		if (rs->rules[i].table == t)
-			err = append_rule(&rs->rules[i], h, e);
+			err = append_rule(&rs->rules[i], h, carry, e);
 	for (i = 0; !err && i < builtin.n; i++)
 		err = fix_hooks(rs, h, t, builtin.v[i], true, e);
 	names_free(&builtin);
@@ -378,6 +474,7 @@ static int xt_lock(int *fd, struct err *e)
 static int apply_table(const struct rules_set *rs, enum rules_table t, const struct rules_set *same,
 		       struct err *e)
 {
+	struct carry carry = { 0 };
 	struct xtc_handle *h;
 	bool race;
 	int try, err;
@@ -388,8 +485,10 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, const str
 		return 0;
 	for (try = 1;; try++) {
 		h = iptc_init(rules_table_name(t));
-		if (!h)
-			return xt_fail(e, "cannot read iptables table %s", rules_table_name(t));
+		if (!h) {
+			err = xt_fail(e, "cannot read iptables table %s", rules_table_name(t));
+			break;
+		}
 		/*
 		 * An edit that fails is not a race: only a failed commit is retried.  A commit
 		 * is two calls: IPT_SO_SET_REPLACE fails with EAGAIN when the table changed
@@ -398,7 +497,7 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, const str
 		 * took effect.  Both are settled by starting again from a fresh snapshot; an
 		 * EINVAL that is a rule the kernel rejects comes back every time and is reported.
 		 */
-		err = edit_table(rs, t, h, e);
+		err = edit_table(rs, t, h, &carry, try == 1, e);
 		race = false;
 		if (!err && !iptc_commit(h)) {
 			err = xt_errno();
@@ -407,9 +506,11 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, const str
 		}
 		iptc_free(h);
 		if (!race || try == COMMIT_RETRIES)
-			return err;
+			break;
 		nanosleep(&(struct timespec){ .tv_nsec = (long)(random() % 1000) * 1000 }, NULL);
 	}
+	carry_free(&carry);
+	return err;
 }
 
 /*

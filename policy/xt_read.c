@@ -451,6 +451,17 @@ bool xt_jumps_to_tiernet(const struct ipt_entry *e, struct xtc_handle *h)
 	return to && !xt_target_of(e)->u.user.name[0] && xt_is_tiernet(to);
 }
 
+int xt_read_chain(struct xtc_handle *h, enum rules_table t, const char *chain,
+		  struct rules_set *rs)
+{
+	const struct ipt_entry *e;
+	int r = 0;
+
+	for (e = iptc_first_rule(chain, h); e && !r; e = iptc_next_rule(e, h))
+		r = read_entry(rs, chain, e, t, h);
+	return r;
+}
+
 /* The jumps from built-in chains to chain: plain ones as hooks, others as rules. */
 static int read_hooks(struct rules_set *rs, const struct names *builtin, const char *chain,
 		      enum rules_table t, struct xtc_handle *h)
@@ -476,7 +487,6 @@ static int read_hooks(struct rules_set *rs, const struct names *builtin, const c
 static int read_table(struct rules_set *rs, enum rules_table t, struct err *err)
 {
 	struct names builtin = { 0 }, ours = { 0 };
-	const struct ipt_entry *e;
 	struct xtc_handle *h;
 	size_t i;
 	int r;
@@ -492,8 +502,7 @@ static int read_table(struct rules_set *rs, enum rules_table t, struct err *err)
 	for (i = 0; i < ours.n && !r; i++)
 		r = read_hooks(rs, &builtin, ours.v[i], t, h);
 	for (i = 0; i < ours.n && !r; i++)
-		for (e = iptc_first_rule(ours.v[i], h); e && !r; e = iptc_next_rule(e, h))
-			r = read_entry(rs, ours.v[i], e, t, h);
+		r = xt_read_chain(h, t, ours.v[i], rs);
 	if (r)
 		err_set(err, -r, "cannot read iptables table %s: %s", rules_table_name(t),
 			strerror(-r));

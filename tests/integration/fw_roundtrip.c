@@ -1177,6 +1177,90 @@ static void test_in_place(void)
 	   "iptables-legacy -X DOCKER-USER");
 }
 
+/* The rules of TIERNET-CNT with source 10.N.0.0/16, N = nets[0..n), verdict v[i]. */
+static void cnt_set(struct rules_set *rs, const int *nets, const enum rules_verdict *v, size_t n)
+{
+	struct rules_rule r;
+	size_t i;
+
+	rules_clear(rs);
+	rules_init(rs);
+	chain(rs, RULES_FILTER, "TIERNET-CNT", "FORWARD");
+	for (i = 0; i < n; i++) {
+		r = base(RULES_FILTER, "TIERNET-CNT", v[i]);
+		r.src = htonl(0x0a000000u | (uint32_t)nets[i] << 16);
+		r.smsk = htonl(0xffff0000u);
+		add(rs, &r);
+	}
+}
+
+/* The packet counters of TIERNET-CNT's rules, by source net; -1 when absent. */
+static void cnt_read(long long *pkts, size_t n)
+{
+	struct rules_set back;
+	size_t i, k;
+
+	for (k = 0; k < n; k++)
+		pkts[k] = -1;
+	rules_init(&back);
+	if (xt_read(&back, &last_err) == 0)
+		for (i = 0; i < back.nrules; i++)
+			if (!strcmp(back.rules[i].chain, "TIERNET-CNT") &&
+			    (k = (ntohl(back.rules[i].src) >> 16) & 0xff) < n)
+				pkts[k] = (long long)back.rules[i].pkts;
+	rules_clear(&back);
+}
+
+/*
+ * A commit keeps the counters of the rules it leaves as they were (`tiernet status` counts
+ * and the guards' drop counts survive a network created elsewhere); a new or changed rule
+ * starts at zero.
+ */
+static void test_counters(void)
+{
+	static const int first[] = { 1, 2, 3 }, second[] = { 4, 1, 2, 3 };
+	static const enum rules_verdict v1[] = { RULES_ACCEPT, RULES_DROP, RULES_RETURN },
+					v2[] = { RULES_ACCEPT, RULES_ACCEPT, RULES_ACCEPT,
+						 RULES_RETURN };
+	xt_chainlabel label = "TIERNET-CNT"; /* libiptc reads a whole label */
+	struct xt_counters c;
+	struct xtc_handle *h;
+	struct rules_set rs;
+	long long p[5];
+	unsigned i;
+
+	rules_init(&rs);
+	cnt_set(&rs, first, v1, 3);
+	if (!check(apply(&rs) == 0, "counters: the first set (%s)", last_err.msg))
+		goto out;
+	h = iptc_init("filter");
+	for (i = 1; h && i <= 3; i++) {
+		c.pcnt = 10 * i;
+		c.bcnt = 1000 * i;
+		iptc_set_counter(label, i, &c, h);
+	}
+	check(h && iptc_commit(h), "counters: set to 10, 20, 30 behind tiernet's back");
+	if (h)
+		iptc_free(h);
+	cnt_read(p, 5);
+	check(p[1] == 10 && p[2] == 20 && p[3] == 30, "control: they read back (%lld %lld %lld)",
+	      p[1], p[2], p[3]);
+	/* a rule inserted at the top, the second changed (DROP -> ACCEPT), the others kept */
+	cnt_set(&rs, second, v2, 4);
+	check(apply(&rs) == 0, "counters: the second set (%s)", last_err.msg);
+	cnt_read(p, 5);
+	check(p[1] == 10 && p[3] == 30,
+	      "counters: the unchanged rules keep theirs across the commit (%lld %lld)", p[1], p[3]);
+	check(p[4] == 0 && p[2] == 0, "counters: the new rule and the changed one start at 0 "
+	      "(%lld %lld)", p[4], p[2]);
+	check(apply(&rs) == 0 && (cnt_read(p, 5), p[1] == 10 && p[3] == 30 && p[4] == 0),
+	      "counters: and again on a commit of the same set");
+out:
+	rules_clear(&rs);
+	rules_init(&rs);
+	check(apply(&rs) == 0, "counters: the empty set cleans up");
+}
+
 /* ---------------------------------------------------------------------------------------
  */
 
@@ -1216,6 +1300,7 @@ int main(void)
 	test_nft();
 	test_l2();
 	test_in_place();
+	test_counters();
 	test_v6();
 	rules_clear(&rs);
 	printf("%d passed, %d failed\n", passed, failed);

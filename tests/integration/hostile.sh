@@ -257,6 +257,15 @@ done
 check_eq "hosted got no answer from 127.0.0.1:7171 on the probes repeated for the evidence" "" "$extra"
 check "the loopback guard dropped it (its counter grew: $before -> $after)" \
 	test "${after:-0}" -gt "${before:-0}"
+if [ "${after:-0}" -le "${before:-0}" ]; then # what the probes met, for the next reader
+	in_c h1 ip route get 127.0.0.1 2>&1 | sed 's/^/#   h1: /'
+	in_c h1 ip -4 addr show 2>&1 | sed 's/^/#   h1: /'
+	in_c h1 ip neigh show 2>&1 | sed 's/^/#   h1: /'
+	in_c h1 ip -s link show eth0 2>&1 | sed 's/^/#   h1: /'
+	in_c h1 sysctl net.ipv4.conf.all.route_localnet net.ipv4.conf.eth0.route_localnet 2>&1 |
+		sed 's/^/#   h1: /'
+	iptables-legacy -t raw -L -v -x -n 2>&1 | sed 's/^/#   raw: /'
+fi
 
 # ======================================================================================
 echo "# 9. another user of the mark bit"
@@ -320,7 +329,7 @@ sleep 1.5
 check_eq "within 1 s the mid -> back stream delivers nothing more" "$a" "$(bytes "$SINK_B")"
 check "control: the front -> mid stream, whose edge stays, still flows" grows "$SINK_M"
 check "the daemon logged the cut" grep -q 'cut [0-9]* connection' "$TMP/plugin.log"
-grep 'cut [0-9]* connection' "$TMP/plugin.log" | sed 's/^/# plugin: /'
+grep -E 'cut [0-9]* connection|cut: ' "$TMP/plugin.log" | sed 's/^/# plugin: /'
 # a published port: w1 streams to front's container through the host's up0 address
 SINK_F=$TMP/sink-f1
 bg_in_ns "${NS[f1]}" $FRAMES sink 0.0.0.0 7005 "$SINK_F"
