@@ -78,15 +78,22 @@ static bool is_local(const struct sweep *s, const struct addr *a)
 	return false;
 }
 
-/* POLICY_HOST, a tier index, or POLICY_WORLD for address a. */
+/*
+ * POLICY_HOST, a tier index, or POLICY_WORLD for address a.  The host first: a bridge's
+ * gateway lies in its tier's subnet but is the host's (a container's connection to it is
+ * one to the host, and the host's own packets from it, IGMP reports for one, are not the
+ * tier's).
+ */
 static int side_of(const struct sweep *s, const struct addr *a)
 {
 	size_t i;
 
+	if (is_local(s, a))
+		return POLICY_HOST;
 	for (i = 0; i < s->f->n; i++)
 		if (in_net(s, a, &s->f->nets[i]))
 			return s->f->nets[i].tier;
-	return is_local(s, a) ? POLICY_HOST : POLICY_WORLD;
+	return POLICY_WORLD;
 }
 
 static bool in_gone(const struct sweep *s, const struct addr *a)

@@ -41,7 +41,7 @@ tier hosted
 allow world -> front
 allow front -> mid
 allow mid -> back
-allow hosted -> host tcp/7171
+allow hosted -> host tcp/7171, tcp/7172
 POLICY
 chmod 0644 "$CONF"
 
@@ -257,6 +257,7 @@ done
 check_eq "hosted got no answer from 127.0.0.1:7171 on the probes repeated for the evidence" "" "$extra"
 check "the loopback guard dropped it (its counter grew: $before -> $after)" \
 	test "${after:-0}" -gt "${before:-0}"
+grep -E 'applying the rules again' "$TMP/plugin.log" | sed 's/^/# plugin so far: /'
 if [ "${after:-0}" -le "${before:-0}" ]; then # what the probes met, for the next reader
 	in_c h1 ip route get 127.0.0.1 2>&1 | sed 's/^/#   h1: /'
 	in_c h1 ip -4 addr show 2>&1 | sed 's/^/#   h1: /'
@@ -305,12 +306,18 @@ retry 25 in_c m1 sh -c "busybox netstat -ltn | grep -q ':7004 '"
 # Long enough to outlast the section on a slow run (the sanitizer build on a loaded machine
 # took over 30 s from here to the last control, and the kept edge's stream had simply ended);
 # the cleanup stops them.
+# and a container's connection to the host at its gateway (which lies in the tier's subnet)
+SINK_H=$TMP/sink-host
+bg_in_ns host $FRAMES sink "${GW[hosted]}" 7172 "$SINK_H"
+retry 25 sh -c "busybox netstat -ltn | grep -q '${GW[hosted]}:7172 '"
 bg_in_ns "${NS[m1]}" $FRAMES stream "${IP[b1]}" 7003 120
 bg_in_ns "${NS[f1]}" $FRAMES stream "${IP[m1]}" 7004 120
+bg_in_ns "${NS[h1]}" $FRAMES stream "${GW[hosted]}" 7172 120
 bytes() { cat "$1" 2>/dev/null || echo 0; }
 grows() { local a; a=$(bytes "$1"); sleep 0.5; [ "$(bytes "$1")" -gt "$a" ]; }
 check "mid -> back stream flows" retry 10 grows "$SINK_B"
 check "front -> mid stream flows" retry 10 grows "$SINK_M"
+check "hosted -> host tcp/7172 stream flows" retry 10 grows "$SINK_H"
 cat >"$CONF" <<'POLICY'
 tier front
 tier mid
@@ -322,11 +329,13 @@ allow front -> mid
 allow hosted -> host tcp/7171
 POLICY
 plugin_hup
-check_eq "SIGHUP without mid -> back is applied" 0 $?
+check_eq "SIGHUP without mid -> back and hosted -> host tcp/7172 is applied" 0 $?
 sleep 1
-a=$(bytes "$SINK_B")
+a=$(bytes "$SINK_B") h=$(bytes "$SINK_H")
 sleep 1.5
 check_eq "within 1 s the mid -> back stream delivers nothing more" "$a" "$(bytes "$SINK_B")"
+check_eq "within 1 s the stream to the host's tcp/7172 (at the gateway) delivers nothing more" \
+	"$h" "$(bytes "$SINK_H")"
 check "control: the front -> mid stream, whose edge stays, still flows" grows "$SINK_M"
 check "the daemon logged the cut" grep -q 'cut [0-9]* connection' "$TMP/plugin.log"
 grep -E 'cut [0-9]* connection|cut: ' "$TMP/plugin.log" | sed 's/^/# plugin: /'
