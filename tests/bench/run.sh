@@ -746,6 +746,39 @@ scale_part() {
 	sed -e "s/^t0_/${key}10_/" -e "s/^t1_/${key}1000_/" -e "s/^t2_/${key}5000_/" "$TMP/cycles" >>"$R"
 	return 0
 }
+# ---- part 2k: the kernel alone, what CreateEndpoint's veth costs at scale ----
+# No tiernet: in a private namespace, `ip -batch` makes 100 veth pairs and puts each on a
+# bridge that has 10 ports, or 900 ports with 4,000 more pairs on four other bridges (the
+# shape of part 2's 5,000 case).  The ratio is the kernel's own growth, the floor under
+# CreateEndpoint's.
+# kernel_veths PORTS MORE: prints the median of 3 runs, in us per create+attach+up.
+kernel_veths() {
+	local ports=$1 more=$2 k
+	for k in 1 2 3; do
+		unshare -n bash -c '
+			set -e
+			P=$1 X=$2
+			ip link add brx type bridge; ip link set brx up
+			{ for ((i = 0; i < P; i++)); do
+				echo "link add p$i type veth peer name q$i"; echo "link set p$i master brx up"; done
+			  for ((k = 0; k < X / 1000; k++)); do
+				echo "link add bry$k type bridge"; echo "link set bry$k up"
+				for ((i = 0; i < 1000; i++)); do
+					echo "link add r${k}_$i type veth peer name s${k}_$i"
+					echo "link set r${k}_$i master bry$k up"; done; done; } | ip -batch -
+			for ((i = 0; i < 100; i++)); do
+				echo "link add z$i type veth peer name y$i"; echo "link set z$i master brx up"
+			done >"$3"
+			t0=$EPOCHREALTIME; ip -batch "$3"; t1=$EPOCHREALTIME
+			awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.0f\n\", (b - a) * 1e6 / 100 }"
+		' _ "$ports" "$more" "$TMP/kveth.batch" || return 1
+	done | median
+}
+if [ -z "${BENCH_SKIP_SCALE:-}" ] && want endpoints; then
+	note "[$(elapsed)s] part 2k: the kernel alone: a veth on a bridge of 10 vs 900 ports (+4,000 pairs)"
+	put kveth10_med "$(kernel_veths 10 0)"
+	put kveth5000_med "$(kernel_veths 900 4000)"
+fi
 if [ -z "${BENCH_SKIP_SCALE:-}" ] && want endpoints; then
 note "[$(elapsed)s] part 2: endpoint cycles with 10 / 1,000 / 5,000 live endpoints ($CYCLES cycles each, interleaved)"
 scale_part n "$TMP" || note "part 2 failed"
@@ -867,6 +900,8 @@ OUT=$TMP/table
 		row "2   ${ph%%:*}, 5000 vs 10 endpoints" \
 			"$(get n5000_${ph##*:}_med)" "$(get n10_${ph##*:}_med)" us "" "" info
 	done
+	row "2k  kernel floor: veth+attach, 900 ports+4,000 pairs vs 10" \
+		"$(get kveth5000_med)" "$(get kveth10_med)" us "" "" info
 	row "2b state on tmpfs: full cycle, 5000 vs 10" \
 		"$(get m5000_cycle_med)" "$(get m10_cycle_med)" ms "<=" 1.50
 	row "2b state on tmpfs: Join+Leave (new), 5000 vs 10" \
@@ -895,6 +930,8 @@ OUT=$TMP/table
 	row "9 name across tiers vs same-network name, median" \
 		"$(get names_cross_med)" "$(get names_anchor_med)" us "<=" 1.20
 	row "9   p99" "$(get names_cross_p99)" "$(get names_anchor_p99)" us "<=" 1.20
+	row "9   tiernet's part: api.mid to the gateway, no dockerd hop" \
+		"$(get names_direct_med)" "$(get names_anchor_med)" us "" "" info
 	row "9 across tiers while a container floods, median" \
 		"$(get names_flood_med)" "$(get names_anchor_med)" us "<=" 2.00
 	row "9   p99 (anchor: same-network name, no flood)" \
