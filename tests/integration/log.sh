@@ -5,7 +5,8 @@
 # second with both addresses, the port, both tiers and the fix line (an allowed one does not),
 # --since and --follow, the daemon's own rate-limited log line, audit mode (a denied flow
 # passes and is logged as "would deny"; without audit it is dropped), and that the kernel's
-# rate limit bounds the entries under a flood.  Subnets: 10.97.0.0/16.
+# rate limit bounds the entries under a flood; and a denial over IPv6.  Subnets:
+# 10.97.0.0/16, fd00:97::/32.
 # usage: log.sh TIERNET_BINARY     (re-executes itself under `unshare -n`)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -185,7 +186,51 @@ check_eq "the daemon logged the flood once" 1 \
 	"$(( $(grep -c 'denied udp 10.97.1.2' "$TMP/plugin.log") - l0 ))"
 check "the daemon is alive and answers" call_ok /NetworkDriver.GetCapabilities
 
-echo "# 6. cleanup"
+echo "# 6. IPv6: dual-stack networks of the same tiers, a denied connection over IPv6"
+# container6 NAME TIER N: an endpoint on network TIER6 (10.97.6N.0/24, fd00:97:6N::/64),
+# address .2 / ::2, joined, with an HTTP server on 8080 (busybox httpd listens on both).
+container6() {
+	local name=$1 tier=$2 n=$3 ep
+	ep=$(printf '97e6%08x' "$n")
+	ep=$ep${ep}${ep}${ep}${ep}0000
+	CONTAINERS+=("$name:${tier}6:$ep")
+	IP[$name]=fd00:97:6$n::2 NS[$name]=tnlog-$name-$$
+	on_exit "ip netns del ${NS[$name]}"
+	call /NetworkDriver.CreateEndpoint "$(printf '{"NetworkID":"%s","EndpointID":"%s","Interface":{"Address":"10.97.6%d.2/24","AddressIPv6":"fd00:97:6%d::2/64","MacAddress":""},"Options":{}}' \
+		"${NETID[${tier}6]}" "$ep" "$n" "$n")"
+	check_contains "CreateEndpoint $name (dual-stack)" "$CODE $BODY" '200 {"Interface"'
+	call /NetworkDriver.Join "$(join_body "${NETID[${tier}6]}" "$ep" "/var/run/docker/netns/$name")"
+	container_in "${NS[$name]}" "tnc${ep:0:12}" "10.97.6$n.2/24" "10.97.6$n.1"
+	ip netns exec "${NS[$name]}" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+		net.ipv6.conf.eth0.accept_dad=0
+	ip -n "${NS[$name]}" -6 addr add "fd00:97:6$n::2/64" dev eth0 nodad
+	ip -n "${NS[$name]}" -6 route add default via "fd00:97:6$n::1"
+	serve_http "${NS[$name]}" 8080 "$name:8080"
+}
+for t in front:1 mid:2 back:3; do
+	NETID[${t%:*}6]=$(printf '97f6%d%058d%d' "${t#*:}" 0 "${t#*:}")
+	call /NetworkDriver.CreateNetwork "$(printf '{"NetworkID":"%s","Options":{"com.docker.network.enable_ipv6":true,"com.docker.network.generic":{"tier":"%s"}},"IPv4Data":[{"AddressSpace":"LocalDefault","Gateway":"10.97.6%d.1/24","Pool":"10.97.6%d.0/24"}],"IPv6Data":[{"AddressSpace":"LocalDefault","Gateway":"fd00:97:6%d::1/64","Pool":"fd00:97:6%d::/64"}]}' \
+		"${NETID[${t%:*}6]}" "${t%:*}" "${t#*:}" "${t#*:}" "${t#*:}" "${t#*:}")"
+	check_eq "CreateNetwork ${t%:*} (dual-stack)" '200 {}' "$CODE $BODY"
+done
+container6 f6 front 1
+container6 m6 mid 2
+container6 b6 back 3
+check_eq "control: front -> mid tcp/8080 over IPv6 is allowed" "m6:8080" \
+	"$(http_get "${NS[f6]}" "[fd00:97:62::2]" 8080)"
+check_eq "... and not in the log" 0 "$(entries '.dst.addr == "fd00:97:62::2"')"
+check_eq "front -> back tcp/8080 over IPv6 is denied" "" \
+	"$(http_get "${NS[f6]}" "[fd00:97:63::2]" 8080)"
+sleep 0.3
+E=$(tlog --json | jq -c 'select(.dst.addr == "fd00:97:63::2")' | tail -1)
+echo "#   $E"
+check_eq "the entry: family, proto, both IPv6 addresses, port, tiers, networks, fix" \
+	"ipv6 tcp fd00:97:61::2 front fd00:97:63::2 8080 back 97f630000000 allow front -> back tcp/8080" \
+	"$(jq -r '"\(.family) \(.proto) \(.src.addr) \(.src.tier) \(.dst.addr) \(.dst.port) \(.dst.tier) \(.dst.network) \(.fix)"' <<<"$E")"
+check_contains "the text form brackets the IPv6 address" "$(tlog | grep 'fd00:97:63::2' | tail -1)" \
+	"DENIED tcp [fd00:97:61::2]:"
+
+echo "# 7. cleanup"
 kill "$(pgrep -f "[h]ostsrv" | head -1)" 2>/dev/null
 for c in "${CONTAINERS[@]}"; do
 	IFS=: read -r name tier ep <<<"$c"
@@ -194,7 +239,7 @@ for c in "${CONTAINERS[@]}"; do
 	call /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NETID[$tier]}\",\"EndpointID\":\"$ep\"}"
 	check_eq "DeleteEndpoint $name" '200 {}' "$CODE $BODY"
 done
-for t in front mid back; do
+for t in front mid back front6 mid6 back6; do
 	call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NETID[$t]}\"}"
 	check_eq "DeleteNetwork $t" '200 {}' "$CODE $BODY"
 done
