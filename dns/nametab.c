@@ -34,10 +34,11 @@ int nametab_build(struct nametab *t, struct nametab_entry *v, size_t n)
 	if (n)
 		qsort(v, n, sizeof(*v), entry_cmp);
 	for (i = 0; i < n; i++) {
+		/* a duplicate may be an alias that is the name in other case: still the name */
 		if (!k || entry_cmp(&v[k - 1], &v[i]))
 			v[k++] = v[i];
 		else
-			v[k - 1].primary |= v[i].primary; /* an alias that is the name in other case */
+			v[k - 1].primary |= v[i].primary;
 	}
 	t->v = v;
 	t->n = k;

@@ -64,8 +64,8 @@ static int on_entry(const struct nlmsghdr *nlh, void *data)
 
 	if (!ct)
 		return MNL_CB_ERROR;
-	if (nfct_nlmsg_parse(nlh, ct) == 0 &&
-	    nfct_attr_is_set(ct, ATTR_ORIG_IPV4_DST) && nfct_attr_is_set(ct, ATTR_ORIG_PORT_DST)) {
+	if (nfct_nlmsg_parse(nlh, ct) == 0 && nfct_attr_is_set(ct, ATTR_ORIG_IPV4_DST) &&
+	    nfct_attr_is_set(ct, ATTR_ORIG_PORT_DST)) {
 		f->orig.sin_family = AF_INET;
 		f->orig.sin_addr.s_addr = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
 		f->orig.sin_port = nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST);

@@ -317,9 +317,9 @@ static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6
 			struct err *err)
 {
 	int (*apply4)(const struct rules_set *, const struct rules_set *, struct err *) =
-		changed_only ? xt_apply_changed : xt_apply;
+	    changed_only ? xt_apply_changed : xt_apply;
 	int (*apply6)(const struct rules_set *, const struct rules_set *, struct err *) =
-		changed_only ? xt6_apply_changed : xt6_apply;
+	    changed_only ? xt6_apply_changed : xt6_apply;
 	struct rules_set now4, now6;
 	const struct rules_set *old4 = in_force(AF_INET, &now4), *old6 = in_force(AF_INET6, &now6);
 	struct err ignored;

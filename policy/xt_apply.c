@@ -283,13 +283,15 @@ static int append_fail(const struct rules_rule *r, struct err *e, int err, const
  */
 #define CARRY_AHEAD 8
 
+struct carry_cursor {
+	xt_chainlabel chain;
+	size_t start, next, end; /* the chain's rules in old: [start, end) */
+};
+
 struct carry {
 	struct rules_set old; /* tiernet's chains in the snapshot, chain by chain */
 	bool *used;
-	struct {
-		xt_chainlabel chain;
-		size_t start, next, end;
-	} *cur; /* one cursor per chain of old */
+	struct carry_cursor *cur; /* one per chain of old */
 	size_t ncur;
 };
 

@@ -451,8 +451,7 @@ bool xt_jumps_to_tiernet(const struct ipt_entry *e, struct xtc_handle *h)
 	return to && !xt_target_of(e)->u.user.name[0] && xt_is_tiernet(to);
 }
 
-int xt_read_chain(struct xtc_handle *h, enum rules_table t, const char *chain,
-		  struct rules_set *rs)
+int xt_read_chain(struct xtc_handle *h, enum rules_table t, const char *chain, struct rules_set *rs)
 {
 	const struct ipt_entry *e;
 	int r = 0;

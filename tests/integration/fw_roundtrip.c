@@ -1250,9 +1250,10 @@ static void test_counters(void)
 	check(apply(&rs) == 0, "counters: the second set (%s)", last_err.msg);
 	cnt_read(p, 5);
 	check(p[1] == 10 && p[3] == 30,
-	      "counters: the unchanged rules keep theirs across the commit (%lld %lld)", p[1], p[3]);
-	check(p[4] == 0 && p[2] == 0, "counters: the new rule and the changed one start at 0 "
-	      "(%lld %lld)", p[4], p[2]);
+	      "counters: the unchanged rules keep theirs across the commit (%lld %lld)", p[1],
+	      p[3]);
+	check(p[4] == 0 && p[2] == 0,
+	      "counters: the new rule and the changed one start at 0 (%lld %lld)", p[4], p[2]);
 	check(apply(&rs) == 0 && (cnt_read(p, 5), p[1] == 10 && p[3] == 30 && p[4] == 0),
 	      "counters: and again on a commit of the same set");
 out:
