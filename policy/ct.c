@@ -161,9 +161,9 @@ static bool allowed(const struct sweep *s, const struct nf_conntrack *ct)
 	from = side_of(s, &src);
 	to = side_of(s, &dst);
 	/*
-	 * A DNS query TIERNET-DNS redirected to the resolver on a gateway (which is in the
-	 * tier's subnet): the resolver answers by the policy itself; cutting it would only lose
-	 * a query in flight.
+	 * A DNS query TIERNET-DNS redirected to the resolver on a gateway (to the host, which
+	 * no allow line names for it): the resolver answers by the policy itself; cutting it
+	 * would only lose a query in flight.
 	 */
 	if (s->f->dns_port && proto == IPPROTO_UDP && oport == 53 && dport == s->f->dns_port &&
 	    from >= 0)

@@ -35,9 +35,8 @@ static const char *node(const struct graph *g, int t, char *buf, size_t len)
 static void tier_node(struct graph *g, int i, const struct why_graph_tier *st)
 {
 	const struct policy_tier *t = &g->pol->tiers[i];
-	char id[64], label[256];
-
 	bool audit = policy_audited(g->pol, i);
+	char id[64], label[256];
 
 	snprintf(label, sizeof(label), "%s%s%s%s%s%zu network%s, %zu endpoint%s", t->name,
 		 t->internal ? " (internal)" : "", t->isolated ? " (isolated)" : "",
@@ -143,12 +142,12 @@ int why_graph(const struct policy *pol, const struct why_graph_tier *stats,
 			     "  edge [fontname=\"sans-serif\", fontsize=10];\n"
 			     "  \"world\" [shape=ellipse];\n  \"host\" [shape=ellipse];\n");
 	/* Audit mode is a hole on purpose: the picture says so before anything else. */
-	if (policy_audit_any(pol) && mermaid)
-		fprintf(g.f, "  audit[\"AUDIT MODE: flows the policy denies are logged and let "
-			     "through\"]\n  style audit stroke:orange,stroke-width:3px\n");
-	else if (policy_audit_any(pol))
-		fprintf(g.f, "  label=\"AUDIT MODE: flows the policy denies are logged and let "
-			     "through\";\n  labelloc=t;\n  fontcolor=orange;\n");
+	if (policy_audit_any(pol))
+		fputs(mermaid ? "  audit[\"AUDIT MODE: flows the policy denies are logged and let "
+				"through\"]\n  style audit stroke:orange,stroke-width:3px\n"
+			      : "  label=\"AUDIT MODE: flows the policy denies are logged and let "
+				"through\";\n  labelloc=t;\n  fontcolor=orange;\n",
+		      g.f);
 	for (i = 0; i < pol->ntiers; i++)
 		tier_node(&g, (int)i, stats ? &stats[i] : NULL);
 	policy_edges(&g);
