@@ -368,6 +368,57 @@ static int fw_nft(const struct policy *pol, size_t count, struct err *err)
 }
 
 /*
+ * The published ports' nf_tables maps: element changes from what they hold (the maps
+ * last applied), or replaced whole on a full sync, or when what they hold is not known.
+ * First, before the x_tables: a change of ports is nothing else (the masquerade for
+ * 127.0.0.1 aside, when the first port comes or the last goes).
+ */
+static int nat_sync(struct fw_set *v4, struct fw_set *v6, bool changed_only, struct err *err)
+{
+	const struct nat_maps old = { drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 };
+	struct nat_maps want;
+	int r;
+
+	natmap_sort(v4->maps, v4->nmaps, AF_INET);
+	natmap_sort(v6->maps, v6->nmaps, AF_INET6);
+	want = (struct nat_maps){ v4->maps, v6->maps, v4->nmaps, v6->nmaps };
+	/* No mapping before or after, and the kernel known to hold none: no transaction. */
+	if (drv.nat_known && !old.n4 && !old.n6 && !want.n4 && !want.n6)
+		return 0;
+	r = nat_apply(changed_only && drv.nat_known ? &old : NULL, &want, err);
+	/* A batch is all or nothing, but after a retry of the whole (the table was gone) what
+	 * the kernel holds is no longer what drv says: the next sync replaces it. */
+	if (r < 0)
+		drv.nat_known = false;
+	return r;
+}
+
+/* The x_tables failed after the maps changed: the maps go back (or are marked unknown). */
+static void nat_undo(const struct fw_set *v4, const struct fw_set *v6)
+{
+	const struct nat_maps old = { drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 };
+	const struct nat_maps now = { v4->maps, v6->maps, v4->nmaps, v6->nmaps };
+	struct err ignored;
+
+	if (!drv.nat_known || nat_apply(&now, &old, &ignored) < 0)
+		drv.nat_known = false;
+}
+
+/* What the maps hold now is the sets' (their arrays move to drv). */
+static void nat_keep(struct fw_set *v4, struct fw_set *v6)
+{
+	free(drv.nat4);
+	free(drv.nat6);
+	drv.nat4 = v4->maps;
+	drv.nnat4 = v4->nmaps;
+	drv.nat6 = v6->maps;
+	drv.nnat6 = v6->nmaps;
+	drv.nat_known = true;
+	v4->maps = NULL;
+	v6->maps = NULL;
+}
+
+/*
  * Compiles and applies both families; the full form (changed_only false) also re-applies
  * every table and tiernet's nf_tables objects, which repairs what others changed.
  */
@@ -388,7 +439,12 @@ static int fw_sync(const struct policy *pol, const struct drv_net *gone, bool cu
 	if (!r)
 		r = fw_compile(pol, nets, count, AF_INET6, &v6, err);
 	if (!r)
+		r = nat_sync(&v4, &v6, changed_only, err);
+	if (!r) {
 		r = apply_tables(&v4.rs, &v6.rs, changed_only, err);
+		if (r < 0)
+			nat_undo(&v4, &v6);
+	}
 	if (!r && !changed_only)
 		r = fw_nft(pol, count, err);
 	if (r < 0)
@@ -408,6 +464,7 @@ static int fw_sync(const struct policy *pol, const struct drv_net *gone, bool cu
 		drv_generation_bump();
 	rules_init(&v4.rs);
 	rules_init_family(&v6.rs, AF_INET6);
+	nat_keep(&v4, &v6);
 out:
 	fw_set_free(&v4);
 	fw_set_free(&v6);
@@ -479,7 +536,7 @@ void drv_fw_tick(void)
 	enum nft_mode mode;
 	bool docker_changed;
 	struct err err;
-	int r;
+	int r, nat;
 
 	docker_changed = docker_refresh();
 	if (!drv.nets)
@@ -492,13 +549,19 @@ void drv_fw_tick(void)
 	r = docker_changed || drv.fw_mixed ? 0 : xt_in_place(&drv.fw_rules, &err);
 	if (r == 1 && drv.fw_rules6.nrules)
 		r = xt6_in_place(&drv.fw_rules6, &err);
-	if (r < 0)
+	/* Without mappings there is no table to check: a leftover one translates nothing. */
+	nat =
+	    r == 1 && (drv.nnat4 || drv.nnat6)
+		? nat_in_place(&(struct nat_maps){ drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 }, &err)
+		: 1;
+	if (r < 0 || nat < 0)
 		log_warnx("%s", err.msg);
-	if (r == 0) {
+	if (r == 0 || nat == 0 || !drv.nat_known) {
 		log_info("%s; applying the rules again",
 			 docker_changed ? "Docker's networks changed"
 			 : drv.fw_mixed ? "the firewall was left mixed"
-					: "tiernet's hooks are no longer first in their chains");
+			 : r == 0	? "tiernet's hooks are no longer first in their chains"
+					: "the published ports' nftables table is not whole");
 		if (drv_fw_sync(drv.policy, NULL, false, &err) < 0)
 			log_error("%s", err.msg);
 		return;
@@ -529,6 +592,11 @@ void drv_fw_exit(void)
 {
 	rules_clear(&drv.fw_rules);
 	rules_clear(&drv.fw_rules6);
+	free(drv.nat4);
+	free(drv.nat6);
+	drv.nat4 = drv.nat6 = NULL;
+	drv.nnat4 = drv.nnat6 = 0;
+	drv.nat_known = false;
 	free(drv.docker);
 	drv.docker = NULL;
 	drv.ndocker = 0;

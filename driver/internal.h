@@ -72,7 +72,10 @@ struct driver {
 	struct rules_set fw_rules6; /* ... their IPv6 part (empty without dual-stack networks) */
 	bool fw_applied;	    /* fw_rules holds them (false before the first sync) */
 	bool fw_mixed;		    /* a change half-applied that could not be put back */
-	char (*docker)[IFNAMSIZ];   /* Docker's own bridges, last seen (firewall.c) */
+	struct policy_map *nat4, *nat6; /* the published ports in the nat maps, sorted */
+	size_t nnat4, nnat6;
+	bool nat_known;		  /* nat4/nat6 are what the kernel holds (else: replace it whole) */
+	char (*docker)[IFNAMSIZ]; /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
 	uint16_t dns_port; /* the resolver's port, 0: no redirection (dnsview.c) */
 };

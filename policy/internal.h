@@ -13,9 +13,6 @@
 #define CH_IN	 TN_CHAIN_PREFIX "-IN"	  /* filter INPUT: containers to the host */
 #define CH_SRC	 TN_CHAIN_PREFIX "-SRC-"  /* mangle: where tier <name> may open connections */
 #define CH_POST	 TN_CHAIN_PREFIX "-POST"  /* nat POSTROUTING: masquerade */
-#define CH_PRE	 TN_CHAIN_PREFIX "-PRE"	  /* nat PREROUTING: published ports, from outside */
-#define CH_OUT	 TN_CHAIN_PREFIX "-OUT"	  /* nat OUTPUT: published ports, from the host */
-#define CH_DNAT	 TN_CHAIN_PREFIX "-DNAT"  /* nat: the shared table of published ports */
 #define CH_WORLD TN_CHAIN_PREFIX "-WORLD" /* mangle: what counts as the world */
 #define CH_RAW	 TN_CHAIN_PREFIX "-RAW"	  /* raw PREROUTING: spoofed and loopback traffic */
 #define CH_DNS	 TN_CHAIN_PREFIX "-DNS"	  /* nat PREROUTING: queries to the resolver */
@@ -46,5 +43,17 @@ int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const ui
  */
 int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		 uint32_t mask);
+
+/* nft.c: libnftables, for nft.c and nft_nat.c */
+struct nft_ctx;
+struct cJSON;
+/* A context with buffered output and errors, and the output flags; NULL on ENOMEM. */
+struct nft_ctx *nft_open_ctx(unsigned int flags);
+/* Runs cmd (one transaction); on failure -errno and libnftables' message in e (if not NULL). */
+int nft_exec(struct nft_ctx *ctx, const char *cmd, struct err *e);
+/* nft_exec in a context of its own: one batch (one transaction). */
+int nft_batch(const char *cmd, struct err *e);
+/* Runs a list command and parses its JSON output (stateless, with handles) into *out. */
+int nft_list_json(const char *cmd, struct err *e, struct cJSON **out);
 
 #endif

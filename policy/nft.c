@@ -28,7 +28,7 @@
 #include <nftables/libnftables.h>
 
 #include "lib/names.h"
-#include "policy/policy.h"
+#include "policy/internal.h"
 
 #define NFT_TABLE   "filter" /* in family "ip", and "ip6" where Docker keeps IPv6 rules */
 #define NFT_CHAIN   "DOCKER-USER"
@@ -64,7 +64,7 @@ struct found {
 	bool first_ok; /* the chain starts with exactly the wanted rules */
 };
 
-static struct nft_ctx *ctx_new(unsigned int flags)
+struct nft_ctx *nft_open_ctx(unsigned int flags)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
@@ -98,7 +98,7 @@ static int error_errno(const char *msg)
  * Runs cmd; on failure puts libnftables' message into e (when not NULL) and returns
  * -errno.
  */
-static int run(struct nft_ctx *ctx, const char *cmd, struct err *e)
+int nft_exec(struct nft_ctx *ctx, const char *cmd, struct err *e)
 {
 	const char *msg;
 	int r;
@@ -117,15 +117,15 @@ static int run(struct nft_ctx *ctx, const char *cmd, struct err *e)
 }
 
 /* Runs a list command and parses its JSON output into *out; e as for run(). */
-static int list_json(const char *cmd, struct err *e, cJSON **out)
+int nft_list_json(const char *cmd, struct err *e, cJSON **out)
 {
 	struct nft_ctx *ctx;
 	int err;
 
-	ctx = ctx_new(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
+	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
 	if (!ctx)
 		return e ? err_set(e, ENOMEM, "nftables: out of memory") : -ENOMEM;
-	err = run(ctx, cmd, e);
+	err = nft_exec(ctx, cmd, e);
 	if (!err) {
 		*out = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
 		if (!*out && e)
@@ -165,7 +165,7 @@ static bool chain_exists(const char *fam)
 	bool found = false;
 
 	snprintf(cmd, sizeof(cmd), "list chains %s", fam);
-	if (list_json(cmd, NULL, &root))
+	if (nft_list_json(cmd, NULL, &root))
 		return false;
 	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
 	for (it = it ? json_next(it->child, "chain") : NULL; it && !found;
@@ -254,7 +254,7 @@ static int find_rules(const char *fam, struct found *f, struct err *e)
 	if (!chain_exists(fam))
 		return -ENOENT;
 	snprintf(cmd, sizeof(cmd), "list chain %s " NFT_TABLE " " NFT_CHAIN, fam);
-	err = list_json(cmd, e, &root);
+	err = nft_list_json(cmd, e, &root);
 	if (!err) {
 		err = scan_rules(root, f);
 		if (err)
@@ -297,15 +297,15 @@ static int build_batch(FILE *batch, const char *fam, const struct found *f, bool
 }
 
 /* Runs the batch: libnftables sends all its commands as one atomic transaction. */
-static int run_batch(const char *cmd, struct err *e)
+int nft_batch(const char *cmd, struct err *e)
 {
 	struct nft_ctx *ctx;
 	int err;
 
-	ctx = ctx_new(0);
+	ctx = nft_open_ctx(0);
 	if (!ctx)
 		return err_set(e, ENOMEM, "nftables: out of memory");
-	err = run(ctx, cmd, e);
+	err = nft_exec(ctx, cmd, e);
 	nft_ctx_free(ctx);
 	return err;
 }
@@ -336,7 +336,7 @@ static int update_family(const char *fam, bool insert, struct err *e)
 	if (err)
 		err_set(e, -err, "nftables: cannot build the batch: %s", strerror(-err));
 	else
-		err = run_batch(cmd, e);
+		err = nft_batch(cmd, e);
 out:
 	if (err)
 		err_wrap(e, -err,
@@ -390,7 +390,7 @@ int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *ar
 	int r;
 
 	snprintf(cmd, sizeof(cmd), "list chain ip " NFT_TABLE " %s", chain);
-	r = list_json(cmd, NULL, &root);
+	r = nft_list_json(cmd, NULL, &root);
 	if (r)
 		return r == -ENOENT ? 0 : r;
 	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
@@ -415,7 +415,6 @@ int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *ar
 
 int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
 {
-	struct nft_ctx *ctx;
 	char *cmd = NULL;
 	size_t len = 0, i;
 	FILE *f;
@@ -449,9 +448,7 @@ int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
 		free(cmd);
 		return err_set(e, ENOMEM, "tiernet: out of memory");
 	}
-	ctx = ctx_new(0);
-	r = ctx ? run(ctx, cmd, e) : err_set(e, ENOMEM, "nftables: out of memory");
-	nft_ctx_free(ctx);
+	r = nft_batch(cmd, e);
 	free(cmd);
 	if (r)
 		err_wrap(e, -r, "tiernet: cannot update nftables table " L2_TABLE);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/err.h"
 
@@ -291,13 +292,10 @@ bool policy_audit_any(const struct policy *pol);
 int policy_compile(const struct policy *pol, const struct policy_net *nets, size_t n,
 		   const struct policy_host *host, struct rules_set *out);
 /*
- * Appends the published ports maps[0..n) to out (compiled by policy_compile): DNAT from the
- * host's addresses in nat PREROUTING and OUTPUT, mappings bound to 127.0.0.1 in OUTPUT only
- * (the host, nobody else), and the masquerade that lets 127.0.0.1 reach a container.  In a
- * set of family AF_INET6 the maps' IPv6 fields are used, and ::1 is never translated (see
- * publish.c).
- * Whether a tier may publish is the caller's check (policy_publish_check).  Returns 0 or
- * -ENOMEM; no-op when n is 0.
+ * Appends to out (compiled by policy_compile) what the published ports maps[0..n) need in the
+ * x_tables: the masquerade that lets 127.0.0.1 reach a container (IPv4).  The mappings
+ * themselves are nf_tables map elements (natmap.c).  Whether a tier may publish is the
+ * caller's check (policy_publish_check).  Returns 0 or -ENOMEM; no-op when n is 0.
  */
 int policy_compile_maps(const struct policy_map *maps, size_t n, struct rules_set *out);
 /*
@@ -525,6 +523,42 @@ int nft_passthrough_remove(struct err *err);
  * batch.  Returns 0 or -errno with the sentence in err.
  */
 int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *err);
+/*
+ * natmap.c: published ports as the elements of tiernet's nf_tables nat maps, as text for
+ * libnftables (see there why maps).
+ */
+/* Sorts maps[0..n) of family into the order natmap_diff walks. */
+void natmap_sort(struct policy_map *maps, size_t n, int family);
+/*
+ * Writes to f the commands that make family's table "tiernet" hold exactly maps[0..n), in
+ * one transaction whatever is there now; with n 0 they remove the table.  0 or -ENOMEM.
+ */
+int natmap_full(FILE *f, int family, const struct policy_map *maps, size_t n);
+/*
+ * Writes to f the element changes that take family's maps from old[0..nold) to maps[0..n),
+ * both sorted by natmap_sort; the full form when either is empty.  0 or -ENOMEM.
+ */
+int natmap_diff(FILE *f, int family, const struct policy_map *old, size_t nold,
+		const struct policy_map *maps, size_t n);
+
+/* nft_nat.c: those tables in the kernel */
+struct nat_maps {
+	const struct policy_map *v4, *v6; /* sorted by natmap_sort */
+	size_t n4, n6;
+};
+/*
+ * Makes the kernel's tables hold want: from old by element changes, or replaced whole when
+ * old is NULL (or the tables are gone).  Both families in one transaction.  0 or -errno with
+ * the sentence in err.
+ */
+int nat_apply(const struct nat_maps *old, const struct nat_maps *want, struct err *err);
+/*
+ * Are want's tables in place: a family with mappings has its table with all its maps and
+ * rules (the elements are not read: that would cost a listing of every mapping), one without
+ * has none?  1 yes, 0 no, -errno with err.
+ */
+int nat_in_place(const struct nat_maps *want, struct err *err);
+
 /*
  * Calls fn with every interface name (iifname, oifname) a rule of nf_tables chain
  * chain of table "ip filter" compares with.  0 when it does not exist, else 0 or -errno.

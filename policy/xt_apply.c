@@ -421,10 +421,7 @@ static int edit_table(const struct rules_set *rs, enum rules_table t, struct xtc
 		err_set(e, -err, "iptables table %s: %s", tname, strerror(-err));
 	else
 		err = check_chains(rs, t, h, e);
-	/*
-	 * Not nat: its DNAT rules' counters are nobody's figure, and with a thousand published
-	 * ports reading them back would cost each ProgramExternalConnectivity about a millisecond.
-	 */
+	/* Not nat: its counters (masquerade, the DNS redirect) are nobody's figure. */
 	if (!err && t != RULES_NAT && first_try)
 		carry_read(carry, h, t, &ours);
 	else
@@ -551,6 +548,12 @@ static int apply_tables(const struct rules_set *rs, const struct rules_set *old,
 	size_t i, n = 0, bad = 0;
 	int err, r = 0, fd;
 
+	/* Nothing to commit (a change of published ports only): not even the lock to wait for. */
+	for (i = 0; changed_only && old && i < sizeof(order) / sizeof(order[0]); i++)
+		if (!rules_table_equal(rs, old, order[i]))
+			break;
+	if (changed_only && old && i == sizeof(order) / sizeof(order[0]))
+		return 0;
 	err = xt_lock(&fd, e);
 	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++, n++)
 		err = apply_table(rs, order[i], changed_only ? old : NULL, e);

@@ -508,7 +508,7 @@ fi
 
 # ---- part 5c: 1,000 published ports (250 endpoints x 4) in a private namespace ----
 # State on tmpfs here: what is measured is tiernet's memory and the work of one
-# ProgramExternalConnectivity (it recompiles and commits the nat table), not the disk's fsync.
+# ProgramExternalConnectivity (element changes in the nat maps), not the disk's fsync.
 SHM=$(mktemp -d /dev/shm/tnbench.XXXXXX)
 on_exit "rm -rf $SHM"
 PEC_CYCLES=${BENCH_PEC_CYCLES:-20}
@@ -524,7 +524,7 @@ pub_part() {
 	put pub_rss "$(rss "$pid")"
 	put pub_anon "$(rss "$pid" RssAnon)"
 	put pub_file "$(rss "$pid" RssFile)"
-	put pub_dnat "$(nsenter -t "$pid" -n iptables-legacy-save -t nat 2>/dev/null | grep -c -- '-j DNAT')"
+	put pub_dnat "$(nsenter -t "$pid" -n nft list map ip tiernet any 2>/dev/null | grep -o ' : ' | wc -l)"
 	"$SC" "$TMP/pub.sock" pec "$A" 10.90.0.0/16 5000 4000 30000 "$PEC_CYCLES" |
 		sed 's/^/pub1000_/' >>"$R" || return 1
 	# issue 16: 1,000 endpoints (750 more, without ports) and the 1,000 ports
@@ -971,7 +971,7 @@ OUT=$TMP/table
 		"4 docker-proxy processes per container"
 	echo "     docker-proxy for one port (-p 18199:80): $(get proxy_n) process(es); VmRSS of the 0.0.0.0 one" \
 		"$(get proxy_rss) kB (RssAnon $(get proxy_anon) kB); anchor = 1,000 x that VmRSS"
-	echo "     tiernet with 1,000 ports (250 endpoints x 4, $(get pub_dnat) DNAT rules in nat): VmRSS $(get pub_rss) kB" \
+	echo "     tiernet with 1,000 ports (250 endpoints x 4, $(get pub_dnat) elements in the nat map): VmRSS $(get pub_rss) kB" \
 		"= RssAnon $(get pub_anon) + RssFile $(get pub_file) (shared libraries) kB"
 	echo "     PEC+Revoke of 4 more ports, $PEC_CYCLES cycles: PEC median/p90 us at 0 ports" \
 		"$(get pub0_pec_med)/$(get pub0_pec_p90), at 1,000 $(get pub1000_pec_med)/$(get pub1000_pec_p90);" \

@@ -152,8 +152,11 @@ check_eq "mid reaches the IPv6 world" world "$(mx_get $P-mid1 fd00:93::2)"
 refute "back (internal) does not reach the IPv6 world" mx_get $P-back1 fd00:93::2
 refute "nor does a ping from back leave" mx_ping $P-back1 fd00:93::2
 check "control: front's ping reaches the world" mx_ping $P-front1 fd00:93::2
+check "control: its IPv6 mappings are in tiernet's ip6 nat map" \
+	sh -c "nft list map ip6 tiernet any | grep -q ' 18186 : '"
 check "docker rm -f the published container" docker rm -f $P-pub
-refute "no IPv6 DNAT rule is left" sh -c "ip6tables-legacy -t nat -S | grep -q DNAT"
+refute "no IPv6 mapping is left (tiernet's ip6 nat table goes with the last one)" \
+	nft list table ip6 tiernet
 
 echo "# 4. compose with enable_ipv6"
 if ! command -v docker-compose >/dev/null; then

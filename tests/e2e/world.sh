@@ -75,11 +75,13 @@ check "docker run on mid" run_server $P-api $P-mid
 check_eq "mid reaches the world" world "$(http_get $P-api 10.83.0.2)"
 
 echo "# teardown"
+check "control: while ports are published, tiernet's nat map holds them" \
+	sh -c "nft list map ip tiernet any | grep -q ' : '"
 check "docker rm -f" docker rm -f $P-web $P-api $P-db $P-auto $P-bad
+refute "no published port is left: tiernet's nat table goes with the last one" \
+	nft list table ip tiernet
 # (TIERNET-DNS's redirects of DNS queries to the name service stay while the networks do)
-refute "no published port's DNAT rule is left" \
-	sh -c "iptables-legacy -t nat -S | grep DNAT | grep -qv '^-A TIERNET-DNS '"
-check "control: the name service's DNS redirect is still there (the filter above sees DNAT)" \
+check "the name service's DNS redirect is still there" \
 	sh -c "iptables-legacy -t nat -S | grep -q '^-A TIERNET-DNS .*-j DNAT'"
 check "docker network rm" docker network rm $P-front $P-mid $P-back
 check "nothing tiernet remains" nothing_left

@@ -24,6 +24,7 @@ snapshot() {
 		ip -o link | grep -o ': [^:@]*' | sort
 		ip -o addr | awk '{print $2, $4}' | sort
 		iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'
+		nat_maps
 		find "$STATE" -type f | sort
 	} 2>&1
 }
@@ -80,13 +81,13 @@ BEFORE=$(snapshot)
 call /NetworkDriver.ProgramExternalConnectivity \
 	"{\"NetworkID\":\"$A\",\"EndpointID\":\"$E1\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostPort\":18089,\"HostIP\":\"\",\"HostPortEnd\":18089}]}}"
 check_contains "publishing fails, naming the lock" "$BODY" "xtables lock"
-unchanged "no DNAT rule and no port in the state"
+unchanged "no mapping and no port in the state"
 kill "$LOCKER" 2>/dev/null
 wait "$LOCKER" 2>/dev/null
 call /NetworkDriver.ProgramExternalConnectivity \
 	"{\"NetworkID\":\"$A\",\"EndpointID\":\"$E1\",\"Options\":{\"com.docker.network.portmap\":[{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostPort\":18089,\"HostIP\":\"\",\"HostPortEnd\":18089}]}}"
 check_eq "with the lock free the same call succeeds" '200 {}' "$CODE $BODY"
-check "and its DNAT rule is there" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18089'"
+check "and its mapping is in the nat map" has_map 18089
 call /NetworkDriver.CreateNetwork "$(net_body $B mid 10.89.2.1/24 10.89.2.0/24)"
 check_eq "and so does the refused CreateNetwork" '200 {}' "$CODE $BODY"
 

@@ -204,6 +204,20 @@ snmp() {
 # fw_rules: tiernet's legacy rules without counters, to compare before and after.
 fw_rules() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
 
+# nat_maps [ip|ip6]: the published ports in tiernet's nf_tables nat maps, one per line and
+# sorted, as "MAP KEY : VALUE" (e.g. "any tcp . 18080 : 10.80.1.2 . 80"); nothing without
+# the table.
+nat_maps() {
+	local m
+	for m in local bound any; do
+		{ nft list map "${1:-ip}" tiernet "$m" 2>/dev/null | tr -d '\n\t'; echo; } |
+			sed -n 's/.*elements = { *\([^}]*\)}.*/\1/p' | tr ',' '\n' |
+			sed -e 's/^ *//' -e 's/ *$//' -e "s/^/$m /"
+	done | sort
+}
+# has_map PORT [ip|ip6]: a mapping of host port PORT is in the nat maps.
+has_map() { nat_maps "${2:-ip}" | grep -q " $1 : "; }
+
 # udp_seen NS: datagrams that reached the namespace's UDP layer (delivered or port-unreachable).
 udp_seen() {
 	ip netns exec "$1" awk '/^Udp:/ { if (h) { print $2 + $3; exit } h = 1 }' /proc/net/snmp

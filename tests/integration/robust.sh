@@ -503,16 +503,16 @@ pec5() {    # pec5 K: publishes host port 19000+K -> 80 and 19500+K -> 81
 		"$N5" "$E5" $((19000 + $1)) $((19000 + $1)) $((19500 + $1)) $((19500 + $1))
 }
 # state_vs_memory: the endpoint's file and the daemon's memory agree (sandbox, ports), and
-# the kernel's DNAT rules are exactly its ports.
+# the kernel's nat map elements are exactly its ports.
 state_vs_memory() {
 	local f=$STATE/endpoints/$E5.json disk mem dnat
 	disk=$(jq -c '[.sandbox, ([.ports[] | "\(.host_port)/\(if .proto == 6 then "tcp" else "udp" end)"] | sort)]' "$f" 2>&1)
 	mem=$(status_json | jq -c --arg e "$E5" '.endpoints[] | select(.id == $e) |
 		[.sandbox, ([.ports[] | "\(.host | split(":")[1])/\(.proto)"] | sort)]')
-	dnat=$(iptables-legacy -t nat -S TIERNET-DNAT 2>/dev/null | grep -- '-j DNAT' |
-		sed -n 's/.*-p \([a-z]*\).*--dport \([0-9]*\).*/\2\/\1/p' | sort | jq -Rsc 'split("\n") | map(select(. != ""))')
+	dnat=$(nat_maps | sed -n 's/^any \([a-z]*\) \. \([0-9]*\) : .*/\2\/\1/p' | sort |
+		jq -Rsc 'split("\n") | map(select(. != ""))')
 	check_eq "$1: the state file and the daemon's memory agree (sandbox, ports)" "$disk" "$mem"
-	check_eq "$1: the DNAT rules are exactly the endpoint's ports" \
+	check_eq "$1: the nat map's elements are exactly the endpoint's ports" \
 		"$(jq -c '.[1]' <<<"$disk" 2>/dev/null)" "$dnat"
 }
 for round in 1 2 3; do

@@ -30,7 +30,8 @@ NSS=()
 container() {
 	local ns=tnit-$1-$$
 	call /NetworkDriver.CreateEndpoint "$(ep_body $2 $3 $4/24)"
-	call /NetworkDriver.Join "$(join_body $2 $3 /var/run/docker/netns/$1)"
+	# the sandbox: the namespace's file, which outlives a restart of tiernet (reconcile.c)
+	call /NetworkDriver.Join "$(join_body $2 $3 /var/run/netns/$ns)"
 	JOIN="$BODY"
 	NSS+=("$ns")
 	on_exit "ip netns del $ns"
@@ -110,7 +111,7 @@ pec $MID "$(ep 3)" "$(pm 6 80 18090)"
 check_contains "publishing on a tier without allow world -> T names the line to add" "$BODY" \
 	'add the line \"allow world -> mid\"'
 world_refused "and nothing was published" 18090 18080 web
-refute "no DNAT rule for 18090" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18090'"
+refute "no mapping for 18090" has_map 18090
 pec $BACK "$(ep 4)" "$(pm 6 80 18095)"
 check_contains "an internal tier cannot publish to the world" "$BODY" "is internal"
 pec $MID "$(ep 3)" "$(pm 6 80 18091 127.0.0.1)"
@@ -147,27 +148,37 @@ echo "# revoke"
 call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
 check_eq "Revoke succeeds" '200 {}' "$CODE $BODY"
 world_refused "the port is gone after Revoke" 18080 "${AUTO:-1}" peer
-refute "its DNAT rule is gone" sh -c "iptables-legacy -t nat -S | grep -q 'dport 18080'"
+refute "its mapping is gone" has_map 18080
 
-echo "# a port change commits only the tables it changes: the rules of a full re-apply"
-# Both families' legacy rules, counters stripped.
-fw_all() { fw_rules; ip6tables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'; }
-# same_as_full DESC: the rules in force (hand-made markers aside) are what SIGHUP's full
-# re-apply (every table of both families compiled and committed) leaves.
+echo "# a port change is map elements: no x_tables commit, the other mappings untouched"
+# Both families' legacy rules, counters stripped, and the nat maps.
+fw_all() {
+	fw_rules
+	ip6tables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'
+	nat_maps
+	nat_maps ip6
+}
+# A hand-made element in the nat map (a port nobody publishes) shows whether a call replaced
+# the maps whole; hand-made rules in a tiernet chain of filter and of nat show which x_tables
+# a call commits (a commit of a table rewrites its tiernet chains and takes the marker away).
+HAND="tcp . 18999 : 10.80.0.2 . 9"
+hand_add() { nft add element ip tiernet any "{ $HAND }"; }
+has_hand() { nat_maps | grep -qF "any $HAND"; }
+# same_as_full DESC: what is in force (the hand-made things aside) is what SIGHUP's full
+# re-apply (every table of both families compiled and committed, the maps replaced) leaves.
 same_as_full() {
 	local before
-	before=$(fw_all | grep -v tnit-marker)
+	before=$(fw_all | grep -v -e tnit-marker -e "$HAND")
 	plugin_hup || { nok "$1: SIGHUP was not applied"; return; }
 	check_eq "$1" "$before" "$(fw_all)"
 }
-# A hand-made rule in a tiernet chain of filter and of nat shows which tables a call commits:
-# a commit of a table rewrites its tiernet chains and takes the marker away.
 FCH=$(iptables-legacy -S | awk '$1 == "-N" && $2 ~ /^TIERNET/ {print $2; exit}')
 marker() { iptables-legacy ${1:+-t $1} -A "$2" -p tcp --dport 18999 -m comment --comment tnit-marker -j RETURN; }
 has_marker() { iptables-legacy -t "$1" -S | grep -q tnit-marker; }
-marker "" "$FCH" && marker nat TIERNET-DNAT
+marker "" "$FCH" && marker nat TIERNET-POST && hand_add
 check "hand-made markers are in filter ($FCH) and nat" sh -c \
 	"iptables-legacy -S | grep -q tnit-marker && iptables-legacy -t nat -S | grep -q tnit-marker"
+check "and a hand-made element in the nat map" has_hand
 pec $FRONT "$(ep 2)" "$(pm 6 80 0)"
 check_eq "Program with the mappings the endpoint has already succeeds" '200 {}' "$CODE $BODY"
 check "and commits nothing (the marker in nat stays)" has_marker nat
@@ -178,20 +189,49 @@ check_eq "the auto port still reaches its container" "peer 10.80.0.2" \
 	"$(get "$W" "http://10.80.0.1:${AUTO:-1}/cgi-bin/who")"
 pec $FRONT "$(ep 1)" "$(pm 6 80 18080)"
 check_eq "Program of a new mapping succeeds" '200 {}' "$CODE $BODY"
-refute "and commits nat afresh (its marker is gone)" has_marker nat
-check "but not filter, which a port does not change (its marker stays)" has_marker filter
+check "and commits no x_tables table (the markers in nat and filter stay)" \
+	sh -c "iptables-legacy -S | grep -q tnit-marker && iptables-legacy -t nat -S | grep -q tnit-marker"
+check "and adds its element, the other elements untouched (the hand-made one stays)" has_hand
+check "control: the new element is there" has_map 18080
 check_eq "the new mapping reaches its container from the world" "web 10.80.0.2" \
 	"$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
-same_as_full "after a Program that changed ports, the rules are those of a full re-apply"
-refute "which commits filter too (its marker is gone)" has_marker filter
-marker nat TIERNET-DNAT
+same_as_full "after a Program that changed ports, the rules and maps are those of a full re-apply"
+refute "control: a full re-apply commits filter (its marker is gone)" has_marker filter
+refute "and replaces the maps whole (the hand-made element is gone)" has_hand
+marker nat TIERNET-POST && hand_add
 call /NetworkDriver.RevokeExternalConnectivity "{\"NetworkID\":\"$FRONT\",\"EndpointID\":\"$(ep 1)\"}"
 check_eq "Revoke of that mapping succeeds" '200 {}' "$CODE $BODY"
-refute "and commits nat afresh" has_marker nat
+check "and commits no x_tables table (the marker in nat stays)" has_marker nat
+check "and deletes its element only (the hand-made one stays)" has_hand
 world_refused "the revoked port is gone" 18080 "${AUTO:-1}" peer
-same_as_full "after a Revoke that changed ports, the rules are those of a full re-apply"
+same_as_full "after a Revoke that changed ports, the rules and maps are those of a full re-apply"
 pec $FRONT "$(ep 2)" "$(pm 6 80 0)"
-same_as_full "after a Program without change, the rules are those of a full re-apply"
+same_as_full "after a Program without change, the rules and maps are those of a full re-apply"
+
+echo "# the nat tables: put back when removed, replaced whole at a restart"
+pec $FRONT "$(ep 1)" "$(pm 6 80 18080)"
+check_eq "setup: 18080 published again" '200 {}' "$CODE $BODY"
+MAPS=$(nat_maps)
+maps_back() { [ "$(nat_maps)" = "$MAPS" ]; }
+nft delete table ip tiernet
+check "after someone deletes tiernet's nat table, the tick puts it back with every mapping" \
+	retry 40 maps_back
+check "and says why in its log" grep -q "published ports' nftables table is not whole" \
+	"$TMP/plugin.log"
+check_eq "the port reaches its container again" "web 10.80.0.2" \
+	"$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
+hand_add
+plugin_stop
+check "tiernet stopped: the mappings stay in the kernel" has_map 18080
+check_eq "and the port still reaches its container" "web 10.80.0.2" \
+	"$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
+plugin_start "$BIN"
+no_hand() { ! has_hand; }
+check "restarted, tiernet replaces its tables whole (the hand-made element is gone)" \
+	retry 40 no_hand
+check "with every mapping of its state" maps_back
+check_eq "and the port reaches its container" "web 10.80.0.2" \
+	"$(get "$W" http://10.80.0.1:18080/cgi-bin/who)"
 
 echo "# teardown"
 for i in 1 2 3 4; do
@@ -199,8 +239,9 @@ for i in 1 2 3 4; do
 	call /NetworkDriver.Leave "{\"NetworkID\":\"$net\",\"EndpointID\":\"$(ep $i)\"}"
 	call /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"$net\",\"EndpointID\":\"$(ep $i)\"}"
 done
-refute "Leave removed the remaining mappings" sh -c "iptables-legacy -t nat -S | grep -q DNAT"
+check_eq "Leave removed the remaining mappings" "" "$(nat_maps)"
 for net in $FRONT $MID $BACK; do call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$net\"}"; done
 refute "nothing tiernet remains" sh -c "ip -o link | grep -q ': tn' || iptables-legacy-save | grep -q TIERNET"
+refute "not even its nf_tables tables" sh -c "nft list tables | grep -q tiernet"
 run_cleanup
 summary
