@@ -3,6 +3,8 @@
 
 usage: dnsq.py NAME SERVER [A|AAAA] [TIMEOUT_S]
 Prints "RCODE [ADDRESS...] MS" (MS: milliseconds until the answer), or "TIMEOUT MS".
+       dnsq.py NAME SERVER A|AAAA --until "RCODE [ADDRESS...]" SINCE_NS SECONDS
+Asks until the answer is that; prints the ms from SINCE_NS (see until()), or "timeout".
 """
 import random
 import socket
@@ -51,26 +53,51 @@ def parse(m, qid):
     return RCODES.get(flags & 15, str(flags & 15)), addrs
 
 
-def main():
-    name, server = sys.argv[1], sys.argv[2]
-    qtype = 28 if len(sys.argv) > 3 and sys.argv[3] == "AAAA" else 1
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 3.0
+def ask(name, server, qtype, timeout):
+    """One query: ("RCODE ADDRESS...", ms), or ("TIMEOUT", ms)."""
     qid, q = query(name, qtype)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     t0 = time.monotonic()
-    s.sendto(q, (server, 53))
     try:
+        s.sendto(q, (server, 53))
         while True:
             m, _ = s.recvfrom(65535)
             r = parse(m, qid)
             if r:
                 break
     except (socket.timeout, ConnectionRefusedError):
-        print("TIMEOUT %d" % ((time.monotonic() - t0) * 1000))
+        return "TIMEOUT", (time.monotonic() - t0) * 1000
+    finally:
+        s.close()
+    return " ".join([r[0]] + r[1]), (time.monotonic() - t0) * 1000
+
+
+def until(name, server, qtype, want, since_ns, within):
+    """Asks every 20 ms until the answer is want; prints the ms from since_ns (CLOCK_REALTIME,
+    as `date +%s%N`) to the sending of the first query answered so, or "timeout": no process
+    start-up in the loop, so the figure is the change's delay plus at most one interval."""
+    while True:
+        sent = time.time_ns()
+        got, _ = ask(name, server, qtype, 1.0)
+        if got == want:
+            print((sent - since_ns) // 1000000)
+            return
+        if (time.time_ns() - since_ns) / 1e9 > within:
+            print("timeout")
+            sys.exit(1)
+        time.sleep(0.02)
+
+
+def main():
+    name, server = sys.argv[1], sys.argv[2]
+    qtype = 28 if len(sys.argv) > 3 and sys.argv[3] == "AAAA" else 1
+    if len(sys.argv) > 4 and sys.argv[4] == "--until":
+        until(name, server, qtype, sys.argv[5], int(sys.argv[6]), float(sys.argv[7]))
         return
-    ms = (time.monotonic() - t0) * 1000
-    print(" ".join([r[0]] + r[1] + ["%.1f" % ms]))
+    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 3.0
+    got, ms = ask(name, server, qtype, timeout)
+    print("%s %.1f" % (got, ms) if got != "TIMEOUT" else "TIMEOUT %d" % ms)
 
 
 main()
