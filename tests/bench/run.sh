@@ -524,7 +524,7 @@ pub_part() {
 	put pub_rss "$(rss "$pid")"
 	put pub_anon "$(rss "$pid" RssAnon)"
 	put pub_file "$(rss "$pid" RssFile)"
-	put pub_dnat "$(nsenter -t "$pid" -n nft list map ip tiernet any 2>/dev/null | grep -o ' : ' | wc -l)"
+	put pub_dnat "$(nsenter -t "$pid" -n nft list map ip tiernet any 2>/dev/null | grep -oE ': [0-9.]+ \. [0-9]+' | wc -l)"
 	"$SC" "$TMP/pub.sock" pec "$A" 10.90.0.0/16 5000 4000 30000 "$PEC_CYCLES" |
 		sed 's/^/pub1000_/' >>"$R" || return 1
 	# issue 16: 1,000 endpoints (750 more, without ports) and the 1,000 ports
