@@ -367,6 +367,18 @@ static int fw_nft(const struct policy *pol, size_t count, struct err *err)
 	return count ? nft_passthrough_ensure(err) : nft_passthrough_remove(err);
 }
 
+/* What drv says the maps hold. */
+static struct nat_maps nat_held(void)
+{
+	return (struct nat_maps){ drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 };
+}
+
+/* A set's mappings as maps. */
+static struct nat_maps nat_of(const struct fw_set *v4, const struct fw_set *v6)
+{
+	return (struct nat_maps){ v4->maps, v6->maps, v4->nmaps, v6->nmaps };
+}
+
 /*
  * The published ports' nf_tables maps: element changes from what they hold (the maps
  * last applied), or replaced whole on a full sync, or when what they hold is not known.
@@ -375,13 +387,13 @@ static int fw_nft(const struct policy *pol, size_t count, struct err *err)
  */
 static int nat_sync(struct fw_set *v4, struct fw_set *v6, bool changed_only, struct err *err)
 {
-	const struct nat_maps old = { drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 };
+	const struct nat_maps old = nat_held();
 	struct nat_maps want;
 	int r;
 
 	natmap_sort(v4->maps, v4->nmaps, AF_INET);
 	natmap_sort(v6->maps, v6->nmaps, AF_INET6);
-	want = (struct nat_maps){ v4->maps, v6->maps, v4->nmaps, v6->nmaps };
+	want = nat_of(v4, v6);
 	/* No mapping before or after, and the kernel known to hold none: no transaction. */
 	if (drv.nat_known && !old.n4 && !old.n6 && !want.n4 && !want.n6)
 		return 0;
@@ -396,8 +408,8 @@ static int nat_sync(struct fw_set *v4, struct fw_set *v6, bool changed_only, str
 /* The x_tables failed after the maps changed: the maps go back (or are marked unknown). */
 static void nat_undo(const struct fw_set *v4, const struct fw_set *v6)
 {
-	const struct nat_maps old = { drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 };
-	const struct nat_maps now = { v4->maps, v6->maps, v4->nmaps, v6->nmaps };
+	const struct nat_maps old = nat_held();
+	const struct nat_maps now = nat_of(v4, v6);
 	struct err ignored;
 
 	if (!drv.nat_known || nat_apply(&now, &old, &ignored) < 0)
@@ -534,6 +546,7 @@ void drv_route_localnet_on(const char *bridge)
 void drv_fw_tick(void)
 {
 	enum nft_mode mode;
+	struct nat_maps held;
 	bool docker_changed;
 	struct err err;
 	int r, nat;
@@ -550,10 +563,8 @@ void drv_fw_tick(void)
 	if (r == 1 && drv.fw_rules6.nrules)
 		r = xt6_in_place(&drv.fw_rules6, &err);
 	/* Without mappings there is no table to check: a leftover one translates nothing. */
-	nat =
-	    r == 1 && (drv.nnat4 || drv.nnat6)
-		? nat_in_place(&(struct nat_maps){ drv.nat4, drv.nat6, drv.nnat4, drv.nnat6 }, &err)
-		: 1;
+	held = nat_held();
+	nat = r == 1 && (held.n4 || held.n6) ? nat_in_place(&held, &err) : 1;
 	if (r < 0 || nat < 0)
 		log_warnx("%s", err.msg);
 	if (r == 0 || nat == 0 || !drv.nat_known) {
@@ -561,7 +572,9 @@ void drv_fw_tick(void)
 			 docker_changed ? "Docker's networks changed"
 			 : drv.fw_mixed ? "the firewall was left mixed"
 			 : r == 0	? "tiernet's hooks are no longer first in their chains"
-					: "the published ports' nftables table is not whole");
+			 : nat == 0
+			     ? "the published ports' nftables table is not whole"
+			     : "what the published ports' nftables table holds is not known");
 		if (drv_fw_sync(drv.policy, NULL, false, &err) < 0)
 			log_error("%s", err.msg);
 		return;

@@ -119,27 +119,32 @@ static void put_value(FILE *f, const struct policy_map *m, int family)
 	fprintf(f, " . %u", m->port);
 }
 
-/* "add element ..." (with values) or "delete element ..." (keys) of maps[idx[0..n)], per map. */
+/*
+ * "add element ..." (with values) or "delete element ..." (keys) of maps[idx[0..n)], per map;
+ * with idx NULL, of maps[0..n).
+ */
 static void put_elements(FILE *f, const char *verb, int family, const struct policy_map *maps,
 			 const size_t *idx, size_t n, bool values)
 {
 	bool v6 = family == AF_INET6;
 	enum natmap_kind k;
+	const struct policy_map *m;
 	size_t i, open;
 
 	for (k = NAT_LOCAL; k <= NAT_ANY; k++) {
 		open = 0;
 		for (i = 0; i < n; i++) {
-			if (kind_of(&maps[idx[i]], v6) != k)
+			m = &maps[idx ? idx[i] : i];
+			if (kind_of(m, v6) != k)
 				continue;
 			if (!open++)
 				fprintf(f, "%s element %s " TN_NFT_TABLE " %s { ", verb,
 					fam(family), kind_name[k]);
 			else
 				fputs(", ", f);
-			put_key(f, &maps[idx[i]], family);
+			put_key(f, m, family);
 			if (values)
-				put_value(f, &maps[idx[i]], family);
+				put_value(f, m, family);
 		}
 		if (open)
 			fputs(" }\n", f);
@@ -183,28 +188,13 @@ static void put_drop(FILE *f, int family)
 		fam(family));
 }
 
-static size_t *iota(size_t n)
-{
-	size_t *v = calloc(n ? n : 1, sizeof(*v)), i;
-
-	for (i = 0; v && i < n; i++)
-		v[i] = i;
-	return v;
-}
-
 int natmap_full(FILE *f, int family, const struct policy_map *maps, size_t n)
 {
-	size_t *all;
-
 	put_drop(f, family);
 	if (!n)
 		return 0;
-	all = iota(n);
-	if (!all)
-		return -ENOMEM;
 	put_table(f, family);
-	put_elements(f, "add", family, maps, all, n, true);
-	free(all);
+	put_elements(f, "add", family, maps, NULL, n, true);
 	return 0;
 }
 

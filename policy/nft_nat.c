@@ -82,22 +82,6 @@ static int count_table(int family, unsigned *maps, unsigned *rules, struct err *
 	int r;
 
 	*maps = *rules = 0;
-	snprintf(cmd, sizeof(cmd), "list tables %s", family == AF_INET6 ? "ip6" : "ip");
-	r = nft_list_json(cmd, e, &root);
-	if (r)
-		return r;
-	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
-	for (it = it ? it->child : NULL; it; it = it->next) {
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "table");
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
-
-		if (cJSON_IsString(name) && !strcmp(name->valuestring, TN_NFT_TABLE))
-			break;
-	}
-	cJSON_Delete(root);
-	root = NULL;
-	if (!it)
-		return 0;
 	/* Terse: the maps without their elements, so the cost does not grow with the ports. */
 	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE);
 	if (!ctx)
@@ -108,6 +92,8 @@ static int count_table(int family, unsigned *maps, unsigned *rules, struct err *
 	if (!r)
 		root = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
 	nft_ctx_free(ctx);
+	if (r == -ENOENT)
+		return 0; /* no such table */
 	if (r)
 		return r;
 	if (!root)

@@ -480,10 +480,10 @@ static int xt_lock(int *fd, struct err *e)
 }
 
 /*
- * One snapshot, one commit; a fresh snapshot when someone else committed in between.  When
- * table t of rs is the same as that of same (what was committed last), nothing is done.
+ * One snapshot, one commit; a fresh snapshot when someone else committed in between.  With
+ * unchanged (table t of rs is what was committed last), nothing is done.
  */
-static int apply_table(const struct rules_set *rs, enum rules_table t, const struct rules_set *same,
+static int apply_table(const struct rules_set *rs, enum rules_table t, bool unchanged,
 		       struct err *e)
 {
 	struct carry carry = { 0 };
@@ -492,7 +492,7 @@ static int apply_table(const struct rules_set *rs, enum rules_table t, const str
 	bool race;
 	int try, err;
 
-	if (same && rules_table_equal(rs, same, t))
+	if (unchanged)
 		return 0;
 	if (!rules_uses_table(rs, t) && !xt_table_present(t))
 		return 0;
@@ -543,24 +543,27 @@ static int apply_tables(const struct rules_set *rs, const struct rules_set *old,
 {
 	static const enum rules_table order[] = { RULES_FILTER, RULES_MANGLE, RULES_NAT,
 						  RULES_RAW };
+	enum { NT = sizeof(order) / sizeof(order[0]) };
 	char done[64] = "";
 	struct err undo = { 0 };
-	size_t i, n = 0, bad = 0;
+	bool same[NT];
+	size_t i, n = 0, bad = 0, nsame = 0;
 	int err, r = 0, fd;
 
+	for (i = 0; i < NT; i++) {
+		same[i] = changed_only && old && rules_table_equal(rs, old, order[i]);
+		nsame += same[i];
+	}
 	/* Nothing to commit (a change of published ports only): not even the lock to wait for. */
-	for (i = 0; changed_only && old && i < sizeof(order) / sizeof(order[0]); i++)
-		if (!rules_table_equal(rs, old, order[i]))
-			break;
-	if (changed_only && old && i == sizeof(order) / sizeof(order[0]))
+	if (nsame == NT)
 		return 0;
 	err = xt_lock(&fd, e);
-	for (i = 0; i < sizeof(order) / sizeof(order[0]) && !err; i++, n++)
-		err = apply_table(rs, order[i], changed_only ? old : NULL, e);
+	for (i = 0; i < NT && !err; i++, n++)
+		err = apply_table(rs, order[i], same[i], e);
 	if (err && err != -EBUSY)
 		n--; /* the table that failed is unchanged */
 	for (i = 0; err && old && i < n && r == 0; i++)
-		r = apply_table(old, order[i], changed_only ? rs : NULL, &undo);
+		r = apply_table(old, order[i], same[i], &undo);
 	if (r)
 		bad = i - 1; /* tables before it were put back */
 	else if (err && !old && n) {
