@@ -18,6 +18,7 @@
 #define CH_DNS	 TN_CHAIN_PREFIX "-DNS"	  /* nat PREROUTING: queries to the resolver */
 #define CH_LL	 TN_CHAIN_PREFIX "-LL"	  /* raw, IPv6: what a link-local source may send */
 #define CH_DNY	 TN_CHAIN_PREFIX "-DNY-"  /* filter: counts tier <name>'s denied connections */
+#define CH_DSP	 TN_CHAIN_PREFIX "-DSP-"  /* mangle: the dispatch by tier, past 8 tiers a tree */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */

@@ -7,6 +7,8 @@
  *
  *   filter TIERNET-FWD    -m mark --mark F/F -j ACCEPT         forwarded traffic can pass at all
  *   mangle TIERNET-FWD    --src-group G(T) -j TIERNET-SRC-T    T's new connections are judged
+ *                         (or the same in a TIERNET-DSP chain that TIERNET-FWD reaches for
+ *                         G(T): past 8 tiers the dispatch is a tree)
  *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -j MARK     T may open connections to U
  *   mangle TIERNET-SRC-T  ! --dst-group tn -j TIERNET-WORLD    T reaches the world, when
  *   mangle TIERNET-WORLD  -j MARK                              ... the world chain marks
@@ -124,6 +126,30 @@ static bool sets_mark(const struct rules_rule *r)
 	       (r->set_mask & POLICY_FWMARK);
 }
 
+/*
+ * Does a packet from a bridge of group gid reach chain of mangle from TIERNET-FWD: it is that
+ * chain, or a rule of a chain it reaches jumps there for gid (the dispatch tree of
+ * compile.c)?  Depth-limited, so that a loop made by hand ends.
+ */
+static bool reached(const struct rules_set *rs, const char *chain, uint32_t gid, int depth)
+{
+	const struct rules_rule *r;
+	size_t i;
+
+	if (!strcmp(chain, CH_FWD))
+		return true;
+	for (i = 0; depth < 8 && i < rs->nrules; i++) {
+		r = &rs->rules[i];
+		if (r->table == RULES_MANGLE && r->verdict == RULES_JUMP &&
+		    !strcmp(r->target, chain) && plain(r) && !r->ctstate && !r->proto &&
+		    !r->out_group.on && r->in_group.on && !r->in_group.inv &&
+		    (gid & r->in_group.mask) == r->in_group.id &&
+		    reached(rs, r->chain, gid, depth + 1))
+			return true;
+	}
+	return false;
+}
+
 static void read_frame(const struct reader *rd, const struct rules_set *rs, struct frame *f)
 {
 	const struct rules_rule *r;
@@ -142,10 +168,10 @@ static void read_frame(const struct reader *rd, const struct rules_set *rs, stru
 		else if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_WORLD) && plain(r) &&
 			 !r->in_group.on && sets_mark(r))
 			f->world = true;
-		else if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_FWD) &&
-			 r->verdict == RULES_JUMP && plain(r) &&
+		else if (r->table == RULES_MANGLE && r->verdict == RULES_JUMP && plain(r) &&
 			 (t = tier_of_src_chain(rd, r->target)) >= 0 &&
-			 tier_of_group(rd, &r->in_group) == t)
+			 tier_of_group(rd, &r->in_group) == t &&
+			 reached(rs, r->chain, r->in_group.id, 0))
 			f->dispatched[t] = true;
 	}
 }

@@ -406,6 +406,46 @@ probe yes tcp m1 b1 9000
 batch_run "isolated tier with one port; front -> host"
 
 # ======================================================================================
+echo "# 7. past 8 tiers with networks the dispatch is a tree: the same probes, the same answers"
+# Tiers x1..x9 get a network each (no container): 13 tiers with networks, so mangle
+# TIERNET-FWD dispatches through TIERNET-DSP chains (compile.c) and every probe below crosses
+# one.  The batch is the one above, with its proofs for every "no".
+XTIERS=$(for i in $(seq 9); do echo "tier x$i"; done)
+policy "$P3
+$XTIERS
+allow iso   -> iso tcp/7001
+allow front -> host tcp/$HOSTPORT"
+plugin_hup
+check_eq "SIGHUP adds tiers x1..x9" 0 $?
+for i in $(seq 9); do
+	NETID[x$i]=$(printf "78f5%02x%058x" "$i" 0)
+	GW[x$i]=10.78.$((10 + i)).1
+	network "x$i"
+done
+check "mangle TIERNET-FWD dispatches through a TIERNET-DSP chain" \
+	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-j TIERNET-DSP-'"
+check "front's tier is dispatched in one of them" \
+	sh -c "iptables-legacy -t mangle -S | grep -E -- '-A TIERNET-DSP-[^ ]+ .*-j TIERNET-SRC-front\$' | grep -q ."
+probe yes tcp i1 i2 7001
+probe no tcp i1 i2 7000;	probe yes tcp host i2 7000
+probe no tcp i2 i1 8080;	probe yes tcp host i1 8080
+probe yes tcp f1 host $HOSTPORT
+probe no tcp m1 host $HOSTPORT;	probe yes tcp m1 b1 9000
+probe yes tcp f1 m1 8080
+probe no tcp m1 f1 8080;	probe yes tcp f2 f1 8080
+probe no tcp b1 m1 8080
+probe no ping f1 b1;		probe yes ping host b1
+batch_run "the same policy through the dispatch tree"
+for i in $(seq 9); do
+	call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NETID[x$i]}\"}"
+	check_eq "DeleteNetwork x$i" '200 {}' "$CODE $BODY"
+done
+check_eq "with 4 tiers left, no TIERNET-DSP chain remains" "" \
+	"$(iptables-legacy -t mangle -S | grep TIERNET-DSP)"
+probe yes tcp f1 m1 8080;	probe no tcp m1 f1 8080;	probe yes tcp f2 f1 8080
+batch_run "the list again"
+
+# ======================================================================================
 hooks() {
 	local t c
 	for t in filter:FORWARD filter:INPUT mangle:FORWARD nat:POSTROUTING; do

@@ -247,3 +247,31 @@ Test(matrix, ipv6_equals_ipv4_internal_tier)
 {
 	same_in_both_families("internal-tier");
 }
+
+/*
+ * Past 8 tiers the dispatch is a tree (compile.c): every tier's edges are still read back,
+ * and a branch cut (its chain flushed) takes exactly the tiers below it.
+ */
+Test(matrix, dispatch_tree)
+{
+	struct fixture x;
+	char from[8], to[8], port[16];
+	int i;
+
+	load(&x, "chain12");
+	cr_assert(rules_has_chain(&x.rs, RULES_MANGLE, "TIERNET-DSP-3-0"), "no tree");
+	for (i = 1; i < 12; i++) {
+		snprintf(from, sizeof(from), "t%02d", i);
+		snprintf(to, sizeof(to), "t%02d", i + 1);
+		snprintf(port, sizeof(port), "tcp/%d", 8000 + i);
+		cr_expect_str_eq(cell(&x, from, to), port, "%s -> %s", from, to);
+		cr_expect_str_eq(cell(&x, from, from), "all", "%s -> %s", from, from);
+	}
+	cr_expect_str_eq(cell(&x, "t12", "t01"), "-");
+	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-DSP-3-1", -1);
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "t07", "t08"), "tcp/8007", "t07 is in the other branch");
+	cr_expect_str_eq(cell(&x, "t08", "t09"), "-", "t08's branch is cut");
+	cr_expect_str_eq(cell(&x, "t11", "t12"), "-", "t11's branch is cut");
+	unload(&x);
+}
