@@ -304,10 +304,12 @@ rmf_series() {
 # Part 3: the UDP trials of every case, interleaved, and their ratios.
 udp_parts() {
 	local trial j c cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid"
-		"intra rx-front tx-front front" "cross6 rx-mid tx-front mid 6")
+		"intra rx-front tx-front front" "cross6 rx-mid tx-front mid 6"
+		"anchors rx-br tx-br br s" "crosss rx-mid tx-front mid s"
+		"intras rx-front tx-front front s")
 	for ((trial = 0; trial < UDP_TRIALS; trial++)); do
-		for ((j = 0; j < 4; j++)); do	# the case that goes first rotates
-			udp_case "$trial" "" ${cases[$(((trial + j) % 4))]}
+		for ((j = 0; j < ${#cases[@]}; j++)); do	# the case that goes first rotates
+			udp_case "$trial" "" ${cases[$(((trial + j) % ${#cases[@]}))]}
 		done
 	done
 	# Paired ratios: each trial's case against the anchor of the same trial (taken within
@@ -315,9 +317,13 @@ udp_parts() {
 	for c in cross intra cross6; do
 		[ -s "$TMP/udp-trials" ] && put udp_${c}_pratio "$(pratio "$TMP/udp-trials" anchor $c)"
 	done
+	# ... and with spinning receivers, against the spinning anchor
+	for c in cross intra; do
+		[ -s "$TMP/udp-trials" ] && put udp_${c}s_pratio "$(pratio "$TMP/udp-trials" anchors ${c}s)"
+	done
 	# IPv6 against IPv4 across the same edge, paired per trial
 	[ -s "$TMP/udp-trials" ] && put udp_v6v4_pratio "$(pratio "$TMP/udp-trials" cross cross6)"
-	for c in anchor cross intra cross6; do
+	for c in anchor cross intra cross6 anchors crosss intras; do
 		[ -s "$TMP/udp-$c" ] || continue
 		put udp_${c}_med "$(sort -n "$TMP/udp-$c" | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')"
 		put udp_${c}_all "$(sort -n "$TMP/udp-$c" | paste -sd/)"
@@ -346,23 +352,23 @@ netop_series() {
 	put $1_rm_med "$(median <"$TMP/$1-rm")"
 }
 
-# udp_scale TAG: BENCH_SCALE_UDP_TRIALS trials of the anchor and the cross-tier case.
+# udp_scale TAG: BENCH_SCALE_UDP_TRIALS trials of the anchor and the cross-tier case, each
+# with a sleeping and with a spinning receiver.
 udp_scale() {
-	local trial
+	local trial j c cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid"
+		"anchors rx-br tx-br br s" "crosss rx-mid tx-front mid s")
 	for ((trial = 0; trial < ${BENCH_SCALE_UDP_TRIALS:-3}; trial++)); do
-		if [ $((trial % 2)) -eq 0 ]; then
-			udp_case $trial "$1" anchor rx-br tx-br br
-			udp_case $trial "$1" cross rx-mid tx-front mid
-		else
-			udp_case $trial "$1" cross rx-mid tx-front mid
-			udp_case $trial "$1" anchor rx-br tx-br br
-		fi
+		for ((j = 0; j < ${#cases[@]}; j++)); do	# the case that goes first rotates
+			udp_case $trial "$1" ${cases[$(((trial + j) % ${#cases[@]}))]}
+		done
 	done
-	put udp$1_cross_med "$(median <"$TMP/udp$1-cross")"
-	put udp$1_anchor_med "$(median <"$TMP/udp$1-anchor")"
-	put udp$1_pratio "$(pratio "$TMP/udp-trials$1" anchor cross)"
-	put udp$1_all "$(sort -n "$TMP/udp$1-cross" | paste -sd/)"
-	put udp$1_anchor_all "$(sort -n "$TMP/udp$1-anchor" | paste -sd/)"
+	for c in "" s; do
+		put udp$1_cross${c}_med "$(median <"$TMP/udp$1-cross$c")"
+		put udp$1_anchor${c}_med "$(median <"$TMP/udp$1-anchor$c")"
+		put udp$1${c}_pratio "$(pratio "$TMP/udp-trials$1" anchor$c cross$c)"
+		put udp$1${c}_all "$(sort -n "$TMP/udp$1-cross$c" | paste -sd/)"
+		put udp$1_anchor${c}_all "$(sort -n "$TMP/udp$1-anchor$c" | paste -sd/)"
+	done
 }
 
 # Part 8 (issue 16): what 150 more tiernet networks (no containers on them; a /24 each in
@@ -389,8 +395,9 @@ nets_part() {
 	put nets_rm_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')"
 }
 
-# udp_case TRIAL TAG KEY RX TX NET [6]: one trial of 64-byte UDP from container TX to RX on
-# network NET (over IPv6 with 6); appends to $TMP/udp-trials$TAG ("TRIAL KEY PPS CPU_NS"),
+# udp_case TRIAL TAG KEY RX TX NET [FLAGS]: one trial of 64-byte UDP from container TX to RX
+# on network NET (FLAGS: 6 over IPv6, s with a receiver that spins instead of sleeping, see
+# udpflood.c); appends to $TMP/udp-trials$TAG ("TRIAL KEY PPS CPU_NS"),
 # $TMP/udp$TAG-KEY (pps), $TMP/udpcpu$TAG-KEY and $TMP/udpsend$TAG-KEY.
 UDP_PORT=9100
 udp_case() {
@@ -400,13 +407,13 @@ udp_case() {
 	UDP_PORT=$((UDP_PORT + 1))
 	for i in 1 2; do	# retaken once if dockerd went away meanwhile
 		dk start $P-$rx $P-$tx >/dev/null 2>&1
-		if [ "$v" = 6 ]; then
+		if [[ "$v" == *6* ]]; then
 			rip=$("$DOCKER" inspect -f "{{(index .NetworkSettings.Networks \"$P-$net\").GlobalIPv6Address}}" $P-$rx)
 		else
 			rip=$(ip_of $P-$rx $P-$net)
 		fi
 		"$DOCKER" exec $P-$rx /b/udpflood recv $UDP_PORT $((UDP_SECS + 10)) 15 \
-			>"$TMP/rx.out" 2>/dev/null &
+			$([[ "$v" == *s* ]] && echo spin) >"$TMP/rx.out" 2>/dev/null &
 		rpid=$!
 		sleep 0.5
 		k0=$(awk '{print $14 + $15}' /proc/$ksoft/stat 2>/dev/null || echo 0)
@@ -877,6 +884,11 @@ OUT=$TMP/table
 		"$(awk -v a="$(get udp_s2_pratio)" -v b="$(get udp_s152_pratio)" 'BEGIN{if (a > 0 && b != "") print b / a}')"
 	row "8   cross-tier vs bridge with 150 more networks (*)" \
 		"$(get udp_s152_cross_med)" "$(get udp_s152_anchor_med)" pps ">=" 0.85 ratio "$(get udp_s152_pratio)"
+	row "8s  cross-tier, 150 more vs not, receivers spinning (***)" \
+		"$(get udp_s152_crosss_med)" "$(get udp_s2_crosss_med)" pps ">=" 0.95 ratio \
+		"$(awk -v a="$(get udp_s2s_pratio)" -v b="$(get udp_s152s_pratio)" 'BEGIN{if (a > 0 && b != "") print b / a}')"
+	row "8s  cross-tier vs bridge with 150 more, spinning (*)" \
+		"$(get udp_s152_crosss_med)" "$(get udp_s152_anchors_med)" pps ">=" 0.85 ratio "$(get udp_s152s_pratio)"
 	row "3c floor: routed vs bridged, private netns, no tiernet" \
 		"$(get floor_routed_med)" "$(get floor_bridged_med)" pps "" "" info "$(get floor_pratio)"
 	row "6 start-up, 1,000 persisted endpoints vs none" \
@@ -922,6 +934,10 @@ OUT=$TMP/table
 		"$(get udp_cross_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 0.95
 	row "3   intra-tier, datagrams per sender-CPU-second (**)" \
 		"$(get udp_intra_cpupps)" "$(get udp_anchor_cpupps)" pps ">=" 1.00
+	row "3s cross-tier vs bridge, receivers spinning (*)" \
+		"$(get udp_crosss_med)" "$(get udp_anchors_med)" pps ">=" 0.85 ratio "$(get udp_crosss_pratio)"
+	row "3s intra-tier vs bridge, receivers spinning (*)" \
+		"$(get udp_intras_med)" "$(get udp_anchors_med)" pps ">=" 0.95 ratio "$(get udp_intras_pratio)"
 	log_rows
 	row "4 GetCapabilities median (anchor: trivial server)" \
 		"$(get caps_med)" "$(get floor_med)" us "<=" 60 abs
@@ -940,6 +956,8 @@ OUT=$TMP/table
 	echo "(***) ratio: (cross/bridge with the 150, paired per trial) / (the same without); the medians shown are raw"
 	echo "(**) 1 / (median CPU time per datagram on the sender's CPU: sender + its softirq + ksoftirqd/0): the rate one"
 	echo "     dedicated CPU would reach; it does not depend on how busy the machine is"
+	echo "3s: the receiver polls without sleeping, so the sender never pays for waking it (on this VM a"
+	echo "     hypercall of microseconds, which amplifies small differences of the path): the path's cost alone"
 	echo
 	echo "details:"
 	echo "  1: samples tiernet/bridge $(get run_tn_n)/$(get run_br_n)"
@@ -947,6 +965,9 @@ OUT=$TMP/table
 		"create/rm median s without $(get net2_create_med)/$(get net2_rm_med), with $(get net152_create_med)/$(get net152_rm_med)"
 	echo "     UDP received/s without: cross $(get udp_s2_all), anchor $(get udp_s2_anchor_all) (paired ratio $(get udp_s2_pratio));" \
 		"with: cross $(get udp_s152_all), anchor $(get udp_s152_anchor_all) (paired ratio $(get udp_s152_pratio))"
+	echo "     spinning receivers, without: cross $(get udp_s2s_all), anchor $(get udp_s2_anchors_all)" \
+		"(paired ratio $(get udp_s2s_pratio)); with: cross $(get udp_s152s_all), anchor" \
+		"$(get udp_s152_anchors_all) (paired ratio $(get udp_s152s_pratio))"
 	echo "  3c: floor received/s routed $(get floor_routed_all), bridged $(get floor_bridged_all)"
 	echo "  5: RSS with 1,000 endpoints + 1,000 ports: VmRSS $(get pube_rss) kB, RssAnon $(get pube_anon) kB"
 	for k in n m; do
@@ -967,6 +988,9 @@ OUT=$TMP/table
 		"intra $(get udp_intra_all)"
 	echo "     CPU ns per datagram (sorted): anchor $(get udp_anchor_cpuns); cross $(get udp_cross_cpuns);" \
 		"intra $(get udp_intra_cpuns)"
+	echo "  3s: receivers spinning, received/s per trial (sorted): anchor $(get udp_anchors_all);" \
+		"cross $(get udp_crosss_all); intra $(get udp_intras_all); CPU ns per datagram: anchor" \
+		"$(get udp_anchors_cpuns); cross $(get udp_crosss_cpuns); intra $(get udp_intras_cpuns)"
 	echo "  5: docker run --rm -p x4 samples tiernet/bridge $(get pub_tn_n)/$(get pub_br_n); the bridge run starts" \
 		"4 docker-proxy processes per container"
 	echo "     docker-proxy for one port (-p 18199:80): $(get proxy_n) process(es); VmRSS of the 0.0.0.0 one" \
