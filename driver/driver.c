@@ -113,6 +113,7 @@ static void reconcile(const struct policy *pol)
 				  "and re-create the network",
 				  e->id, e->host);
 			state_set_aside_ep(e->id);
+			drv_fw_l2_keep_ep(e); /* its address still passes the guard */
 			drv_ep_unlink(e);
 			drv_ep_free(e);
 		} else {

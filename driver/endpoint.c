@@ -152,6 +152,7 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 {
 	struct drv_ep *e = calloc(1, sizeof(*e)), *old = NULL;
 	char bridge[IFNAMSIZ];
+	struct err fw;
 	struct drv_net *n;
 	uint32_t group;
 	int r, mtu;
@@ -173,6 +174,12 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	group = drv_veth_group(n);
 	e->busy = true;
 	drv_ep_insert(e);
+	/* Its sources pass the layer-2 guard before its veth exists: none is dropped. */
+	r = drv_fw_l2_ep(e, true, err);
+	if (r < 0) {
+		drv_ep_unlink(e);
+		goto out_free;
+	}
 	pthread_mutex_unlock(&drv.lock);
 
 	r = link_veth_add(e->host, e->peer, bridge, e->mac, mtu, group, err);
@@ -186,6 +193,8 @@ int driver_endpoint_create(const struct driver_ep_req *req, struct driver_ep_rep
 	if (r < 0) {
 		drv_ep_busy(e, false);
 		drv_ep_unlink(e);
+		if (drv_fw_l2_ep(e, false, &fw) < 0)
+			log_warnx("%s", fw.msg);
 		goto out_free;
 	}
 	drv_ep_busy(e, false);
@@ -229,6 +238,8 @@ int driver_endpoint_delete(const char *net_id, const char *ep_id, struct err *er
 			       ep_id, state_where(), strerror(-r));
 	}
 	drv_ep_unlink(e);
+	if (drv_fw_l2_ep(e, false, &fw) < 0)
+		log_warnx("%s", fw.msg);
 	if (e->nports && drv_fw_sync_ports(true, &fw) < 0)
 		log_error("%s", fw.msg);
 	pthread_mutex_unlock(&drv.lock);

@@ -349,18 +349,130 @@ static int apply_tables(const struct rules_set *rs4, const struct rules_set *rs6
 	return r;
 }
 
-/* The veth groups of the isolated tiers, the layer-2 guard, Docker's pass-through. */
-static int fw_nft(const struct policy *pol, size_t count, struct err *err)
+static void l2_ep_of(const struct drv_ep *e, struct l2_ep *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->ifname, sizeof(out->ifname), "%s", e->host);
+	out->addr = e->addr;
+	out->has6 = e->has6;
+	out->addr6 = e->addr6;
+}
+
+/* The guard's definition (chains, rules, empty sets) as text, malloc'ed, or NULL. */
+static char *l2_def(bool on, const uint32_t *isolated, size_t niso)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	l2_table_text(f, on, isolated, niso, NULL, 0);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * The layer-2 guard, whole: the isolated tiers' veth groups and every endpoint's sources
+ * (those still being made or deleted too: an element names a veth, which need not exist).
+ * When the definition is the one last written and the table is whole, nothing is written:
+ * the elements follow the endpoints one by one (drv_fw_l2_ep), and rewriting the table
+ * would start its counters, the evidence of what it dropped, at zero on every network
+ * created anywhere on the host.
+ */
+static int l2_sync(const struct policy *pol, bool on, struct err *err)
+{
+	uint32_t *isolated = NULL;
+	struct l2_ep *eps = NULL;
+	const struct drv_ep *e;
+	size_t niso = 0, n = 0;
+	char *def = NULL;
+	int r;
+
+	for (e = drv.eps; e; e = e->next)
+		n++;
+	isolated = isolated_groups(pol, &niso);
+	eps = calloc(n + drv.nl2_kept + 1, sizeof(*eps));
+	def = isolated ? l2_def(on, isolated, niso) : NULL;
+	if (!isolated || !eps || !def) {
+		r = err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
+		goto out;
+	}
+	if (on && drv.l2_def && !strcmp(def, drv.l2_def) && nft_l2_in_place(niso > 0, err) == 1) {
+		r = 0;
+		goto out;
+	}
+	for (e = drv.eps, n = 0; e; e = e->next)
+		l2_ep_of(e, &eps[n++]);
+	if (drv.nl2_kept)
+		memcpy(&eps[n], drv.l2_kept, drv.nl2_kept * sizeof(*eps));
+	n += drv.nl2_kept;
+	free(drv.l2_def);
+	drv.l2_def = NULL;
+	r = nft_l2_apply(on, isolated, niso, eps, n, err);
+	if (!r && on) {
+		drv.l2_def = def;
+		def = NULL;
+	}
+out:
+	free(def);
+	free(isolated);
+	free(eps);
+	return r;
+}
+
+void drv_fw_l2_keep(const struct l2_ep *ep)
+{
+	struct l2_ep *grown = reallocarray(drv.l2_kept, drv.nl2_kept + 1, sizeof(*grown));
+
+	if (!grown)
+		return;
+	drv.l2_kept = grown;
+	drv.l2_kept[drv.nl2_kept++] = *ep;
+}
+
+void drv_fw_l2_keep_ep(const struct drv_ep *e)
+{
+	struct l2_ep ep;
+
+	l2_ep_of(e, &ep);
+	drv_fw_l2_keep(&ep);
+}
+
+int drv_fw_l2_ep(const struct drv_ep *e, bool add, struct err *err)
+{
+	struct l2_ep ep;
+	int r;
+
+	l2_ep_of(e, &ep);
+	r = nft_l2_element(add, &ep, err);
+	/* The table is gone (removed by hand): put it back whole, this endpoint included. */
+	if (r == -ENOENT && add)
+		r = l2_sync(drv.policy, true, err);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Is the layer-2 guard whole (its sets, chains and rules; the elements are not read)? */
+static int l2_in_place(struct err *err)
 {
 	uint32_t *isolated;
 	size_t niso = 0;
-	int r;
 
-	isolated = isolated_groups(pol, &niso);
+	isolated = isolated_groups(drv.policy, &niso);
 	if (!isolated)
-		return err_set(err, ENOMEM, "tiernet: out of memory compiling the firewall");
-	r = nft_l2_apply(count > 0, isolated, niso, err);
+		return err_set(err, ENOMEM, "tiernet: out of memory");
 	free(isolated);
+	return nft_l2_in_place(niso > 0, err);
+}
+
+/* The layer-2 guard, Docker's pass-through. */
+static int fw_nft(const struct policy *pol, size_t count, struct err *err)
+{
+	int r = l2_sync(pol, count > 0, err);
+
 	if (r < 0)
 		return r;
 	drv.fw_mode = nft_detect();
@@ -549,7 +661,7 @@ void drv_fw_tick(void)
 	struct nat_maps held;
 	bool docker_changed;
 	struct err err;
-	int r, nat;
+	int r, nat, l2;
 
 	docker_changed = docker_refresh();
 	if (!drv.nets)
@@ -567,13 +679,17 @@ void drv_fw_tick(void)
 	nat = r == 1 && (held.n4 || held.n6) ? nat_in_place(&held, &err) : 1;
 	if (r < 0 || nat < 0)
 		log_warnx("%s", err.msg);
-	if (r == 0 || nat == 0 || !drv.nat_known) {
+	l2 = r == 1 && nat == 1 ? l2_in_place(&err) : 1;
+	if (l2 < 0)
+		log_warnx("%s", err.msg);
+	if (r == 0 || nat == 0 || l2 == 0 || !drv.nat_known) {
 		log_info("%s; applying the rules again",
 			 docker_changed ? "Docker's networks changed"
 			 : drv.fw_mixed ? "the firewall was left mixed"
 			 : r == 0	? "tiernet's hooks are no longer first in their chains"
-			 : nat == 0
-			     ? "the published ports' nftables table is not whole"
+			 : nat == 0	? "the published ports' nftables table is not whole"
+			 : l2 == 0
+			     ? "the layer-2 guard (nftables table bridge tiernet) is not whole"
 			     : "what the published ports' nftables table holds is not known");
 		if (drv_fw_sync(drv.policy, NULL, false, &err) < 0)
 			log_error("%s", err.msg);
@@ -610,6 +726,11 @@ void drv_fw_exit(void)
 	drv.nat4 = drv.nat6 = NULL;
 	drv.nnat4 = drv.nnat6 = 0;
 	drv.nat_known = false;
+	free(drv.l2_def);
+	drv.l2_def = NULL;
+	free(drv.l2_kept);
+	drv.l2_kept = NULL;
+	drv.nl2_kept = 0;
 	free(drv.docker);
 	drv.docker = NULL;
 	drv.ndocker = 0;

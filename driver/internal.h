@@ -74,7 +74,11 @@ struct driver {
 	bool fw_mixed;		    /* a change half-applied that could not be put back */
 	struct policy_map *nat4, *nat6; /* the published ports in the nat maps, sorted */
 	size_t nnat4, nnat6;
-	bool nat_known;		  /* nat4/nat6 are what the kernel holds (else: replace it whole) */
+	bool nat_known; /* nat4/nat6 are what the kernel holds (else: replace it whole) */
+	char *l2_def;	/* the layer-2 guard's definition last written (l2guard.c), or NULL */
+	/* veths kept for running containers without a state entry (driver.c, reconcile.c) */
+	struct l2_ep *l2_kept;
+	size_t nl2_kept;
 	char (*docker)[IFNAMSIZ]; /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
 	uint16_t dns_port; /* the resolver's port, 0: no redirection (dnsview.c) */
@@ -151,6 +155,30 @@ int drv_fw_sync(const struct policy *pol, const struct drv_net *gone, bool cut, 
  * changed, and leaves the nf_tables side alone.  0 or -errno with err.
  */
 int drv_fw_sync_ports(bool cut, struct err *err);
+/*
+ * Adds (or deletes) endpoint e's sources in the layer-2 guard's sets (anti-spoofing; a table
+ * removed by hand is put back whole).  drv.lock held; 0 or -errno with err.
+ */
+int drv_fw_l2_ep(const struct drv_ep *e, bool add, struct err *err);
+/*
+ * Start-up: a veth kept for a running container without a state entry still passes the
+ * layer-2 guard with ep's sources (written with the next full sync).  Fails closed on ENOMEM.
+ */
+void drv_fw_l2_keep(const struct l2_ep *ep);
+/* ... with the sources of endpoint e, whose state is set aside. */
+void drv_fw_l2_keep_ep(const struct drv_ep *e);
+/*
+ * Adds (or deletes) endpoint e's sources in the layer-2 guard's sets (anti-spoofing; a table
+ * removed by hand is put back whole).  drv.lock held; 0 or -errno with err.
+ */
+int drv_fw_l2_ep(const struct drv_ep *e, bool add, struct err *err);
+/*
+ * Start-up: a veth kept for a running container without a state entry still passes the
+ * layer-2 guard with ep's sources (written with the next full sync).  Fails closed on ENOMEM.
+ */
+void drv_fw_l2_keep(const struct l2_ep *ep);
+/* ... with the sources of endpoint e, whose state is set aside. */
+void drv_fw_l2_keep_ep(const struct drv_ep *e);
 /* The networks as the compiler sees them under pol (malloc'ed, *n of them), or NULL. */
 struct policy_net *drv_fw_nets(const struct policy *pol, size_t *n);
 /* Puts back what others undid (every few seconds; see firewall.c).  drv.lock held. */

@@ -193,11 +193,40 @@ static bool owned(const char *name, const struct drv_net *nets, const struct drv
 }
 
 /*
+ * A veth kept for a running container whose endpoint's state was lost, on a bridge of a known
+ * network: the layer-2 guard cannot know its address, so it lets any address of the
+ * network's subnets through from it (l2guard.c), rather than cutting the container off.
+ */
+static void keep_lost(const struct link_info *l, const struct link_info *v, size_t n,
+		      const struct drv_net *nets)
+{
+	const struct link_info *br = NULL;
+	struct l2_ep ep = { .lost = true };
+	size_t i;
+
+	for (i = 0; i < n && !br; i++)
+		if (v[i].ifindex == l->master)
+			br = &v[i];
+	for (; br && nets && strcmp(nets->bridge, br->name); nets = nets->next)
+		;
+	if (!br || !nets)
+		return; /* not a known network's: its traffic is dropped, it fails closed */
+	snprintf(ep.ifname, sizeof(ep.ifname), "%s", l->name);
+	ep.addr = nets->pool;
+	ep.prefix = nets->prefix;
+	ep.has6 = nets->dual;
+	ep.addr6 = nets->pool6;
+	ep.prefix6 = nets->prefix6;
+	drv_fw_l2_keep(&ep);
+}
+
+/*
  * A link with tiernet's interface group that no state entry owns (its state was lost, or a
  * crash came between making the link and saving the state): removed unless something still
  * uses it.  A veth's container end still in this namespace means no container took it.
  */
-static void orphan(const struct link_info *l, const struct link_info *v, size_t n)
+static void orphan(const struct link_info *l, const struct link_info *v, size_t n,
+		   const struct drv_net *nets)
 {
 	char peer[IFNAMSIZ];
 
@@ -214,9 +243,10 @@ static void orphan(const struct link_info *l, const struct link_info *v, size_t 
 		snprintf(peer, sizeof(peer), TN_PEER_PREFIX "%s", l->name + strlen(TN_HOST_PREFIX));
 		if (!find(v, n, peer)) {
 			log_error("veth %s belongs to no tiernet endpoint (its state was lost) but "
-				  "a "
-				  "running container uses it; kept: restart that container",
+				  "a running container uses it; kept, any address of its network "
+				  "passes the anti-spoofing guard from it: restart that container",
 				  l->name);
+			keep_lost(l, v, n, nets);
 			return;
 		}
 	} else {
@@ -239,7 +269,7 @@ int reconcile_orphans(const struct drv_net *nets, const struct drv_ep *eps)
 		return r;
 	for (i = 0; i < n; i++)
 		if (link_group_ours(v[i].group) && !owned(v[i].name, nets, eps))
-			orphan(&v[i], v, n);
+			orphan(&v[i], v, n, nets);
 	free(v);
 	return 0;
 }

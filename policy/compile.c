@@ -13,10 +13,9 @@
  * whatever the number of networks (-m devgroup compares a masked 32-bit number).  Per packet,
  * nothing grows with networks, endpoints or ports except what only a connection's first
  * packet meets (masquerade, the published ports, Docker's bridges in TIERNET-WORLD).
+ * Anti-spoofing and the other guards of what a container may send at all are not here but
+ * in the layer-2 guard (l2guard.c), before any of these chains.
  *
- *   raw    TIERNET-RAW    from a tiernet bridge: to 127.0.0.0/8, or a source that does not
- *                         route back through that bridge (spoofed), is dropped before
- *                         conntrack sees it
  *   filter TIERNET-FWD    accept marked tiernet traffic, drop the rest of it; hooked from
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
  *   filter TIERNET-IN     containers open connections to the host only where declared;
@@ -31,9 +30,7 @@
  *
  * One policy, two families: a rules_set of family AF_INET6 (ip6tables) gets the same chains
  * and the same group rules, since groups know no family.  What differs is where addresses
- * and ICMP appear: raw drops ::1 and the router side of ICMPv6 (advertisements, redirects,
- * renumbering, multicast listener queries) and lets a link-local or unspecified source pass
- * for neighbour discovery only; TIERNET-IN and TIERNET-FWD let neighbour discovery through
+ * and ICMP appear: TIERNET-IN and TIERNET-FWD let neighbour discovery through
  * (conntrack does not track it, and isolated tiers still need their neighbours' addresses);
  * masquerade covers the dual-stack networks' IPv6 subnets.
  */
@@ -118,16 +115,13 @@ static bool net_in(const struct compiler *c, const struct policy_net *net)
 }
 
 /*
- * ICMPv6 a container may send from a link-local or unspecified source, and to the host
- * without an edge: neighbour discovery (router and neighbour solicitations, neighbour
- * advertisements) and the listener reports that go with it.  The router's side is in
- * icmp6_router.
+ * ICMPv6 a container may send to the host without an edge: neighbour discovery (router and
+ * neighbour solicitations, neighbour advertisements) and the listener reports that go with
+ * it (l2guard.c lets the same from a link-local or unspecified source).
  */
 static const uint8_t icmp6_nd[] = { 133, 135, 136, 131, 132, 143 };
 /* Neighbour solicitation and advertisement. */
 static const uint8_t icmp6_neigh[] = { 135, 136 };
-/* Router advertisement, redirect, router renumbering, multicast listener query. */
-static const uint8_t icmp6_router[] = { 134, 137, 138, 130 };
 
 static int add_icmp6(struct compiler *c, struct rules_rule *r, const uint8_t *types, size_t n)
 {
@@ -229,93 +223,6 @@ static int add_chains(struct compiler *c)
 		ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_WORLD, "");
 		ret |= rules_add_chain(c->rs, RULES_NAT, CH_POST, "POSTROUTING");
 	}
-	ret |= rules_add_chain(c->rs, RULES_RAW, CH_RAW, "PREROUTING");
-	if (c->v6)
-		ret |= rules_add_chain(c->rs, RULES_RAW, CH_LL, "");
-	return ret ? -ENOMEM : 0;
-}
-
-/*
- * raw TIERNET-RAW: before conntrack, so that a forged packet neither passes nor leaves a
- * connection behind.  Anti-spoofing is the kernel's reverse-path check: the source must
- * route back through the bridge it came from, which holds for that bridge's subnet only
- * (one rule for every network).  A packet to 127.0.0.0/8 from a bridge is never tiernet's
- * doing (ports published on 127.0.0.1 are reached from the host itself), whatever
- * route_localnet allows (CVE-2020-8558).
- */
-/*
- * IPv6 before the reverse-path check.  A container is no router: hosts believe
- * advertisements and redirects that come from a router's link-local address, which a
- * container can forge.  A link-local or unspecified source serves neighbour discovery, or
- * talks to a link-local address on its own link (the host's side of the bridge, where
- * TIERNET-IN decides, or a neighbour on the bridge, where the tier's own rules do); the
- * kernel never routes such a packet to another link.  What passes meets the reverse-path
- * check, which accepts the unspecified source of duplicate address detection and a
- * link-local one on its own link.
- */
-static int raw_pre6(struct compiler *c)
-{
-	static const struct {
-		const char *addr;
-		unsigned bits;
-	} local[] = { { "fe80::", 10 }, { "::", 128 } };
-	struct rules_rule r;
-	size_t i;
-	int ret = 0;
-
-	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
-	ret |= add_icmp6(c, &r, icmp6_router, NTYPES(icmp6_router));
-	for (i = 0; i < NTYPES(local); i++) {
-		r = rule(RULES_RAW, CH_RAW, RULES_JUMP);
-		inet_pton(AF_INET6, local[i].addr, &r.src6);
-		r.smsk6 = mask6(local[i].bits);
-		snprintf(r.target, sizeof(r.target), "%s", CH_LL);
-		ret |= rules_add(c->rs, &r);
-	}
-	return ret;
-}
-
-/* raw TIERNET-LL: what a link-local or unspecified source may send (raw_pre6). */
-static int raw_ll(struct compiler *c)
-{
-	struct rules_rule r;
-	int ret = 0;
-
-	r = rule(RULES_RAW, CH_LL, RULES_RETURN);
-	ret |= add_icmp6(c, &r, icmp6_nd, NTYPES(icmp6_nd));
-	r = rule(RULES_RAW, CH_LL, RULES_RETURN);
-	inet_pton(AF_INET6, "fe80::", &r.dst6);
-	r.dmsk6 = mask6(10);
-	ret |= rules_add(c->rs, &r);
-	r = rule(RULES_RAW, CH_LL, RULES_DROP);
-	ret |= rules_add(c->rs, &r);
-	return ret;
-}
-
-static int raw_pre(struct compiler *c)
-{
-	struct rules_rule r;
-	int ret = 0;
-
-	r = rule(RULES_RAW, CH_RAW, RULES_RETURN);
-	r.in_group = group(G_BRIDGE, M_BRIDGE, true);
-	ret |= rules_add(c->rs, &r);
-	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
-	if (c->v6) {
-		r.dst6 = in6addr_loopback;
-		r.dmsk6 = mask6(128);
-	} else {
-		r.dst = htonl(INADDR_LOOPBACK & 0xff000000u);
-		r.dmsk = htonl(0xff000000u);
-	}
-	ret |= rules_add(c->rs, &r);
-	if (c->v6)
-		ret |= raw_pre6(c);
-	r = rule(RULES_RAW, CH_RAW, RULES_DROP);
-	r.rpf_invert = true;
-	ret |= rules_add(c->rs, &r);
-	if (c->v6)
-		ret |= raw_ll(c);
 	return ret ? -ENOMEM : 0;
 }
 
@@ -735,8 +642,6 @@ int policy_compile(const struct policy *pol, const struct policy_net *nets, size
 	for (i = 0; i < n; i++)
 		c.tier_group[nets[i].tier] = nets[i].group & M_TIER;
 	ret = add_chains(&c);
-	if (!ret)
-		ret = raw_pre(&c);
 	if (!ret)
 		ret = filter_fwd(&c);
 	if (!ret)

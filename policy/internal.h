@@ -14,9 +14,7 @@
 #define CH_SRC	 TN_CHAIN_PREFIX "-SRC-"  /* mangle: where tier <name> may open connections */
 #define CH_POST	 TN_CHAIN_PREFIX "-POST"  /* nat POSTROUTING: masquerade */
 #define CH_WORLD TN_CHAIN_PREFIX "-WORLD" /* mangle: what counts as the world */
-#define CH_RAW	 TN_CHAIN_PREFIX "-RAW"	  /* raw PREROUTING: spoofed and loopback traffic */
 #define CH_DNS	 TN_CHAIN_PREFIX "-DNS"	  /* nat PREROUTING: queries to the resolver */
-#define CH_LL	 TN_CHAIN_PREFIX "-LL"	  /* raw, IPv6: what a link-local source may send */
 #define CH_DNY	 TN_CHAIN_PREFIX "-DNY-"  /* filter: counts tier <name>'s denied connections */
 #define CH_DSP	 TN_CHAIN_PREFIX "-DSP-"  /* mangle: the dispatch by tier, past 8 tiers a tree */
 

@@ -408,49 +408,107 @@ int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *ar
 }
 
 /* ---------------------------------------------------------------------------------------
- * tiernet's own table "bridge tiernet": the layer-2 guard (nft_l2_apply).
+ * tiernet's own table "bridge tiernet": the layer-2 guard (l2guard.c writes the text).
  */
 
 #define L2_TABLE "bridge " TN_NFT_TABLE
 
-int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *e)
+/* Writes the text with write_text (into a memory stream) and sends it as one batch. */
+static int l2_send(void (*write_text)(FILE *f, const void *arg), const void *arg, struct err *e)
 {
 	char *cmd = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *f;
 	int r;
 
 	f = open_memstream(&cmd, &len);
 	if (!f)
 		return err_set(e, ENOMEM, "tiernet: out of memory");
-	/* add + delete: the table goes whether it existed or not, in the same transaction */
-	fprintf(f, "add table " L2_TABLE "\ndelete table " L2_TABLE "\n");
-	if (on) {
-		fprintf(f,
-			"table " L2_TABLE " {\n"
-			"\tchain from_containers {\n"
-			"\t\ttype filter hook prerouting priority -300; policy accept;\n"
-			"\t\tmeta iifgroup & 0x%08x == 0x%08x ether type ip6 counter drop\n"
-			"\t}\n",
-			TN_GROUP_MASK | TN_GROUP_BRIDGE | TN_GROUP_DUAL, TN_GROUP);
-		if (n) {
-			fprintf(f, "\tchain isolated {\n"
-				   "\t\ttype filter hook forward priority -300; policy accept;\n"
-				   "\t\tmeta iifgroup {");
-			for (i = 0; i < n; i++)
-				fprintf(f, "%s 0x%08x, 0x%08x", i ? "," : "", isolated[i],
-					isolated[i] | TN_GROUP_DUAL);
-			fprintf(f, " } ether type != { ip, arp, ip6 } counter drop\n\t}\n");
-		}
-		fprintf(f, "}\n");
-	}
+	write_text(f, arg);
 	if (fclose(f)) {
 		free(cmd);
 		return err_set(e, ENOMEM, "tiernet: out of memory");
 	}
-	r = nft_batch(cmd, e);
+	r = len ? nft_batch(cmd, e) : 0;
 	free(cmd);
+	return r;
+}
+
+struct l2_whole {
+	bool on;
+	const uint32_t *isolated;
+	size_t niso;
+	const struct l2_ep *eps;
+	size_t neps;
+};
+
+static void put_whole(FILE *f, const void *arg)
+{
+	const struct l2_whole *w = arg;
+
+	l2_table_text(f, w->on, w->isolated, w->niso, w->eps, w->neps);
+}
+
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t niso, const struct l2_ep *eps,
+		 size_t neps, struct err *e)
+{
+	const struct l2_whole w = { on, isolated, niso, eps, neps };
+	int r = l2_send(put_whole, &w, e);
+
 	if (r)
 		err_wrap(e, -r, "tiernet: cannot update nftables table " L2_TABLE);
 	return r;
+}
+
+static void put_add(FILE *f, const void *arg)
+{
+	l2_element_text(f, true, arg);
+}
+
+static void put_del(FILE *f, const void *arg)
+{
+	l2_element_text(f, false, arg);
+}
+
+int nft_l2_element(bool add, const struct l2_ep *ep, struct err *e)
+{
+	int r = l2_send(add ? put_add : put_del, ep, e);
+
+	if (r)
+		err_wrap(e, -r, "tiernet: cannot %s veth %s in nftables table " L2_TABLE,
+			 add ? "add" : "delete", ep->ifname);
+	return r;
+}
+
+int nft_l2_in_place(bool isolated, struct err *e)
+{
+	struct l2_shape want, have = { 0 };
+	struct nft_ctx *ctx;
+	const cJSON *it;
+	cJSON *root = NULL;
+	int r;
+
+	l2_table_shape(isolated, &want);
+	/* Terse: the sets without their elements, so the cost does not grow with endpoints. */
+	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE);
+	if (!ctx)
+		return err_set(e, ENOMEM, "nftables: out of memory");
+	r = nft_exec(ctx, "list table " L2_TABLE, e);
+	if (!r)
+		root = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
+	nft_ctx_free(ctx);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return r;
+	if (!root)
+		return err_set(e, EPROTO, "nftables: \"list table " L2_TABLE "\" printed no JSON");
+	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
+	for (it = it ? it->child : NULL; it; it = it->next) {
+		have.sets += cJSON_HasObjectItem(it, "set");
+		have.chains += cJSON_HasObjectItem(it, "chain");
+		have.rules += cJSON_HasObjectItem(it, "rule");
+	}
+	cJSON_Delete(root);
+	return have.sets == want.sets && have.chains == want.chains && have.rules == want.rules;
 }

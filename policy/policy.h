@@ -515,14 +515,46 @@ int nft_passthrough_ensure(struct err *err);
 /* Removes every tiernet pass-through rule; returns 0 or -errno with the sentence in err. */
 int nft_passthrough_remove(struct err *err);
 /*
- * tiernet's own nf_tables table "bridge tiernet", a guard at layer 2: with on, IPv6 frames
- * from containers are dropped (tiernet has no IPv6 policy; Docker disables IPv6 in them, a
- * hostile one can still send raw frames), and frames from a port whose interface group is
- * one of isolated[0..n) (the veths of an isolated tier) pass to another port only as IPv4
- * or ARP (the rest would bypass iptables).  Without on, the table is removed.  One atomic
- * batch.  Returns 0 or -errno with the sentence in err.
+ * l2guard.c: tiernet's own nf_tables table "bridge tiernet", the guard at layer 2 (see there
+ * what it drops), as text for libnftables.
  */
-int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *err);
+struct l2_ep {
+	char ifname[IFNAMSIZ]; /* the host end of the endpoint's veth, a port of its bridge */
+	uint32_t addr;	       /* network byte order */
+	bool has6;
+	struct in6_addr addr6;
+	/*
+	 * A veth whose endpoint's state was lost while its container runs on: addr/prefix and
+	 * addr6/prefix6 are its network's subnets, any address of which passes (what the
+	 * reverse-path check allowed before the guard knew each endpoint's address).
+	 */
+	bool lost;
+	uint8_t prefix, prefix6;
+};
+/*
+ * Writes to f the commands that replace the table whole (with on) or remove it: isolated[0..n)
+ * are the veth groups of the isolated tiers, eps[0..neps) the endpoints whose sources pass.
+ */
+void l2_table_text(FILE *f, bool on, const uint32_t *isolated, size_t niso, const struct l2_ep *eps,
+		   size_t neps);
+/* Writes to f the commands that add (or delete) ep's elements. */
+void l2_element_text(FILE *f, bool add, const struct l2_ep *ep);
+/* What the table holds when whole (its elements aside). */
+struct l2_shape {
+	unsigned sets, chains, rules;
+};
+void l2_table_shape(bool isolated, struct l2_shape *s);
+
+/*
+ * nft.c: the table in the kernel.  nft_l2_apply replaces it whole (or removes it, without
+ * on), in one atomic batch; nft_l2_element adds or deletes one endpoint's elements (-ENOENT
+ * when the table is gone); nft_l2_in_place: 1 when the table has the shape of
+ * l2_table_shape(isolated), 0 when not (or it is gone), -errno.  0 or -errno with err.
+ */
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t niso, const struct l2_ep *eps,
+		 size_t neps, struct err *err);
+int nft_l2_element(bool add, const struct l2_ep *ep, struct err *err);
+int nft_l2_in_place(bool isolated, struct err *err);
 /*
  * natmap.c: published ports as the elements of tiernet's nf_tables nat maps, as text for
  * libnftables (see there why maps).

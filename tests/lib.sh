@@ -124,6 +124,13 @@ retry() {
 	return 1
 }
 
+# l2_count PATTERN: the packets counted by the first rule of tiernet's layer-2 guard (nftables
+# table bridge tiernet) whose listing matches the extended regex PATTERN (0 when none).
+l2_count() {
+	nft list table bridge tiernet 2>/dev/null | grep -E -m1 -- "$1" |
+		sed -n 's/.* counter packets \([0-9]*\) .*/\1/p' | grep . || echo 0
+}
+
 # ---- the daemon under test (both layers set TMP, SOCK, STATE and CONF first) ----
 
 # write_default_policy FILE: the embedded default, as a file (tests pass --config explicitly).

@@ -154,7 +154,7 @@ eui64() {
 		$((0x$m5 * 256 + 0x$m6))
 }
 
-raw_lo_count() { iptables-legacy -t raw -L TIERNET-RAW -v -x -n | awk '/127.0.0.0\/8/ {print $1}'; }
+raw_lo_count() { l2_count 'ip daddr 127\.0\.0\.0/8 counter'; }
 l2_ip6_dropped() {
 	nft list table bridge tiernet 2>/dev/null |
 		sed -n 's/.*ether type ip6 counter packets \([0-9]*\).*/\1/p'
@@ -417,7 +417,7 @@ r0=$(raw_lo_count)
 check_eq "h1 cannot reach the host's 127.0.0.1:$HPORT through the gateway" "" \
 	"$(get h1 127.0.0.1 $HPORT)"
 r1=$(raw_lo_count)
-check "  evidence: the raw TIERNET-RAW -d 127.0.0.0/8 rule dropped it ($r0 -> $r1)" \
+check "  evidence: the layer-2 guard's 127.0.0.0/8 rule dropped it ($r0 -> $r1)" \
 	test "${r1:-0}" -gt "${r0:-0}"
 check_eq "control: h1 still reaches the host's port $HPORT at its gateway" host-gw \
 	"$(get h1 $GWH $HPORT)"

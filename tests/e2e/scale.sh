@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End to end (issue 16): the default matrix holds, by real TCP and ICMP with a proof for every
-# "no", while 150 more tiernet networks are present (no containers on them, tiers front, mid
-# and back in turn), created before the tiers under test so that those come last in every
-# list the kernel or tiernet walks.  Everything is removed at the end, also on failure.
+# "no", while 150 more tiernet networks are present (no containers on them, on tiers front,
+# mid, back and nine more in turn: 12 tiers with networks, so tiernet dispatches through its
+# tree of TIERNET-DSP chains), created before the tiers under test so that those come last in
+# every list the kernel or tiernet walks.  Everything is removed at the end, also on failure.
 # Subnets: 10.98.0.0/16 (tiers under test 10.98.1-3.0/24, the others 10.98.10-159.0/24).
 # usage: scale.sh TIERNET_BINARY      (SCALE_NETS=N changes the 150)
 set -u
@@ -32,19 +33,23 @@ cleanup_docker() {
 on_exit plugin_stop
 on_exit cleanup_docker
 ensure_image
+XTIERS="x1 x2 x3 x4 x5 x6 x7 x8 x9"
+for t in $XTIERS; do echo "tier $t"; done >>"$CONF"
 plugin_start "$BIN"
 T0=$SECONDS
 
 echo "# $NNETS networks present"
-tiers=(front mid back)
+tiers=(front mid back $XTIERS)
 # four at a time: dockerd takes them concurrently, tiernet one after the other
 for ((i = 0; i < NNETS && i < 150; i++)); do
-	echo "${tiers[$((i % 3))]} 10.98.$((10 + i)).0/24 $(printf '%s-n%03d' $P $i)"
+	echo "${tiers[$((i % ${#tiers[@]}))]} 10.98.$((10 + i)).0/24 $(printf '%s-n%03d' $P $i)"
 done | xargs -P 4 -L 1 sh -c \
 	"'$DOCKER' network create -d '$DRIVER' -o tier=\$0 --subnet \$1 \$2 >/dev/null 2>>'$TMP/create.err'"
 check_eq "$NNETS tiernet networks created" "$NNETS" "$(fillers | wc -l)"
 [ -s "$TMP/create.err" ] && sed 's/^/#   /' "$TMP/create.err" | head -5
 check_eq "each has its bridge" "$NNETS" "$(tn_bridges | wc -l)"
+[ "$NNETS" -ge 9 ] && check "the dispatch by tier is a tree (TIERNET-FWD jumps to TIERNET-DSP chains)" \
+	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-j TIERNET-DSP-'"
 
 echo "# the tiers under test, two servers each"
 i=1

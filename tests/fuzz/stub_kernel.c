@@ -221,10 +221,23 @@ int nft_chain_ifnames(const char *chain, void (*fn)(const char *ifname, void *ar
 	return 0;
 }
 
-int nft_l2_apply(bool on, const uint32_t *isolated, size_t n, struct err *err)
+int nft_l2_apply(bool on, const uint32_t *isolated, size_t niso, const struct l2_ep *eps,
+		 size_t neps, struct err *err)
 {
-	(void)on, (void)isolated, (void)n, (void)err;
+	(void)on, (void)isolated, (void)niso, (void)eps, (void)neps, (void)err;
 	return 0;
+}
+
+int nft_l2_element(bool add, const struct l2_ep *ep, struct err *err)
+{
+	(void)add, (void)ep, (void)err;
+	return 0;
+}
+
+int nft_l2_in_place(bool isolated, struct err *err)
+{
+	(void)isolated, (void)err;
+	return 1;
 }
 
 /* Never the host's conntrack table: a fuzzed policy change must not cut real connections. */

@@ -130,6 +130,15 @@ diag() {
 }
 
 # state_ids: IDs of the endpoints in the state directory.
+# guard_src4 / state_guard: "VETH ADDRESS" per endpoint, in the layer-2 guard's set and in
+# the state files.
+guard_src4() {
+	nft list set bridge tiernet src4 2>/dev/null | tr -d '\n\t' |
+		grep -o '"tn[a-z0-9]*" \. [0-9.]*' | sed 's/"//g; s/ \. / /' | sort
+}
+state_guard() {
+	cat "$STATE"/endpoints/*.json 2>/dev/null | jq -r '"\(.host_if) \(.address | sub("/.*"; ""))"' | sort
+}
 state_ids() { ls "$STATE/endpoints" 2>/dev/null | sed -n 's/\.json$//p' | sort; }
 # status_ids: IDs of the endpoints the running daemon holds (tiernet status --json).
 status_ids() { "$BIN" status --json --socket "$SOCK" 2>/dev/null | jq -r '.endpoints[].id' | sort; }
@@ -277,6 +286,8 @@ check_eq "the containers' endpoints survive too" "" \
 	"$(for i in 1 2; do [ -f "$STATE/endpoints/$(cep $i).json" ] || echo "$i"; done)"
 consistency "after kill -9 and restart"
 check_same "the daemon holds exactly the endpoints of the state directory" "$(state_ids)" "$(status_ids)"
+check_same "the layer-2 guard's src4 set holds exactly their veths and addresses (anti-spoofing)" \
+	"$(state_guard)" "$(guard_src4)"
 check_same "the same rules as before the kill (as a set)" "$(sort <<<"$RULES0")" "$(fw_tiernet | sort)"
 check_same "rules identical to before the kill (in order too)" "$RULES0" "$(fw_tiernet)"
 matrix "after restart" front 10.86.1.2

@@ -1118,14 +1118,22 @@ static void test_nft(void)
 	check(nft_passthrough_remove(&last_err) == 0, "remove without DOCKER-USER is a no-op");
 }
 
-/* tiernet's own bridge table: the IPv6 drop, the isolated groups, and its removal. */
+/*
+ * tiernet's own bridge table: the IPv6 drop, the isolated groups, the endpoints' sources one
+ * by one, the shape check, and its removal.
+ */
 static void test_l2(void)
 {
 	const uint32_t iso[] = { 0x746e0004u, 0x746e0007u };
+	struct l2_ep eps[2] = { { .ifname = "tnvaaaaaaaaaaaa" }, { .ifname = "tnvbbbbbbbbbbbb" } };
 	char *text;
 	int r;
 
-	r = nft_l2_apply(true, iso, 2, &last_err);
+	inet_pton(AF_INET, "10.87.1.2", &eps[0].addr);
+	inet_pton(AF_INET, "10.87.2.2", &eps[1].addr);
+	eps[1].has6 = true;
+	inet_pton(AF_INET6, "fd00:87:2::2", &eps[1].addr6);
+	r = nft_l2_apply(true, iso, 2, eps, 1, &last_err);
 	text = capture("nft list table bridge tiernet 2>&1");
 	/* veths of IPv4-only networks: no IPv6 at all; isolated tiers' veths, either kind */
 	check(r == 0 && text &&
@@ -1133,16 +1141,39 @@ static void test_l2(void)
 		  strstr(text, "iifgroup { 1953366020, 1953366023, 1953374212, 1953374215 } "
 			       "ether type != { ip, arp, ip6 } counter"),
 	      "l2: the IPv6 drop and the isolated tiers' guard (%s)", r ? last_err.msg : "ok");
+	check(text && strstr(text, "\"tnvaaaaaaaaaaaa\" . 10.87.1.2"),
+	      "l2: the endpoint's source is in src4");
 	free(text);
-	r = nft_l2_apply(true, NULL, 0, &last_err);
+	check(nft_l2_in_place(true, &last_err) == 1, "l2: whole (with the isolated chain)");
+	check(nft_l2_in_place(false, &last_err) == 0, "l2: ... not the shape without it");
+	check(nft_l2_element(true, &eps[1], &last_err) == 0, "l2: add one endpoint's elements");
 	text = capture("nft list table bridge tiernet 2>&1");
-	check(r == 0 && text && strstr(text, "ether type ip6") && !strstr(text, "chain isolated"),
-	      "l2: applied again without isolated tiers, only the IPv6 drop remains");
+	check(text && strstr(text, "\"tnvbbbbbbbbbbbb\" . 10.87.2.2") &&
+		  strstr(text, "\"tnvbbbbbbbbbbbb\" . fd00:87:2::2"),
+	      "l2: ... both families");
 	free(text);
-	r = nft_l2_apply(false, NULL, 0, &last_err);
+	check(nft_l2_element(false, &eps[0], &last_err) == 0, "l2: delete one endpoint's elements");
+	text = capture("nft list set bridge tiernet src4 2>&1");
+	check(text && !strstr(text, "tnvaaaaaaaaaaaa") && strstr(text, "tnvbbbbbbbbbbbb"),
+	      "l2: ... only that one's");
+	free(text);
+	check(nft_l2_element(false, &eps[0], &last_err) == -ENOENT,
+	      "l2: deleting it again is ENOENT");
+	nft("delete chain bridge tiernet isolated\n");
+	check(nft_l2_in_place(true, &last_err) == 0, "l2: a chain deleted by hand is noticed");
+	r = nft_l2_apply(true, NULL, 0, NULL, 0, &last_err);
+	text = capture("nft list table bridge tiernet 2>&1");
+	check(r == 0 && text && strstr(text, "ether type ip6") && !strstr(text, "chain isolated") &&
+		  !strstr(text, "tnvbbbbbbbbbbbb"),
+	      "l2: applied again without isolated tiers or endpoints: replaced whole");
+	free(text);
+	r = nft_l2_apply(false, NULL, 0, NULL, 0, &last_err);
 	check(r == 0 && sh("nft list table bridge tiernet >/dev/null 2>&1") != 0,
 	      "l2: off removes the table (%s)", r ? last_err.msg : "ok");
-	r = nft_l2_apply(false, NULL, 0, &last_err);
+	check(nft_l2_in_place(false, &last_err) == 0, "l2: a missing table is not in place");
+	check(nft_l2_element(true, &eps[0], &last_err) == -ENOENT,
+	      "l2: an element without the table is ENOENT (the driver then writes it whole)");
+	r = nft_l2_apply(false, NULL, 0, NULL, 0, &last_err);
 	check(r == 0, "l2: off again is a no-op (%s)", r ? last_err.msg : "ok");
 }
 

@@ -242,7 +242,7 @@ check_eq "control: hosted reaches the host's port 7171 at its gateway (allow hos
 in_c h1 sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
 in_c h1 ip addr flush dev lo
 in_c h1 ip route add 127.0.0.0/8 via "${GW[hosted]}" dev eth0 onlink
-before=$(iptables-legacy -t raw -L TIERNET-RAW -v -x -n | awk '/127.0.0.0\/8/ {print $1}')
+before=$(l2_count 'ip daddr 127\.0\.0\.0/8 counter')
 check_eq "hosted cannot reach the host's 127.0.0.1:7171 through the gateway" "" \
 	"$(getc h1 127.0.0.1 7171)"
 # The evidence: the guard's counter.  In about one run in three it did not move for the
@@ -250,7 +250,7 @@ check_eq "hosted cannot reach the host's 127.0.0.1:7171 through the gateway" "" 
 # probes are made, each of which must get no answer either.
 extra=""
 for _ in 1 2 3; do
-	after=$(iptables-legacy -t raw -L TIERNET-RAW -v -x -n | awk '/127.0.0.0\/8/ {print $1}')
+	after=$(l2_count 'ip daddr 127\.0\.0\.0/8 counter')
 	[ "${after:-0}" -gt "${before:-0}" ] && break
 	extra="$extra$(getc h1 127.0.0.1 7171)"
 done

@@ -184,25 +184,35 @@ probe yes tcp host host $HOSTPORT
 batch_run "default policy: TCP and ping, every ordered pair; host access"
 
 # ======================================================================================
-echo "# 4. anti-spoofing: another tier's address gains nothing"
+echo "# 4. anti-spoofing: an endpoint sends from its own address only"
 # tiernet dispatches on the bridge a packet enters by, so a borrowed address matters where the
 # sender's own tier may send: f1 (front) borrows a mid address and sends to mid, where front
 # may send (only anti-spoofing stops it); m1 (mid) borrows f1's address and pings b1, where
 # mid may send: were that delivered, b1's echo reply would reach f1 as "established" traffic,
 # back -> front, which the policy denies.  The receivers' counters decide, and the same
-# receivers count a legitimate packet right after.
+# receivers count a legitimate packet right after.  The layer-2 guard knows each endpoint's
+# address (l2guard.c), so even another address of the sender's own subnet, or a neighbour's,
+# is dropped; its counter proves that such a probe left the sender.
 OWN_FRONT=10.78.1.99 MID_ADDR=10.78.2.99
 ip -n "${NS[f1]}" addr add $MID_ADDR/32 dev eth0
 ip -n "${NS[f1]}" addr add $OWN_FRONT/32 dev eth0
 
 # echos NAME: echo requests received in container NAME.
 echos() { snmp "${NS[$1]}" Icmp InEchos; }
-n0=$(echos m1)
-check "control: f1 pings m1 from a second address of its own subnet ($OWN_FRONT): answered" \
-	ping_once "${NS[f1]}" "${IP[m1]}" $OWN_FRONT
+spoofed() { l2_count 'ip saddr != @src4 '; }
+n0=$(echos m1) c0=$(spoofed)
+ping_once "${NS[f1]}" "${IP[m1]}" $OWN_FRONT
+n1=$(echos m1) c1=$(spoofed)
+check_eq "f1 pings m1 from another address of its own subnet ($OWN_FRONT): m1 receives no echo request" \
+	"$n0" "$n1"
+check "... the layer-2 guard dropped it, so ping -I from an added address does leave f1 ($c0 -> $c1)" \
+	test "$c1" -gt "$c0"
+ip -n "${NS[f1]}" addr add "${IP[f2]}/32" dev eth0
+ping_once "${NS[f1]}" "${IP[m1]}" "${IP[f2]}"
+check_eq "f1 pings m1 from its neighbour f2's address: m1 receives no echo request" "$n1" "$(echos m1)"
+ip -n "${NS[f1]}" addr del "${IP[f2]}/32" dev eth0
+check "control: f2 pings m1 from its own address: answered" ping_once "${NS[f2]}" "${IP[m1]}"
 n1=$(echos m1)
-check "... and m1 counted it, so ping -I from an added address does leave f1 ($n0 -> $n1)" \
-	test "$n1" -gt "$n0"
 ping_once "${NS[f1]}" "${IP[m1]}" $MID_ADDR
 n2=$(echos m1)
 check_eq "f1 pings m1 (front -> mid allowed) from a mid address: m1 receives no echo request" "$n1" "$n2"
@@ -292,6 +302,23 @@ check_eq "the host's flow to m1 still works" host-flow-2 \
 	"$(udp_send_from host "${GW[mid]}" 41000 "${IP[m1]}" 5002 host-flow-2)"
 h2=$(hostudp)
 check "... and the host counted m1's answer ($h1 -> $h2)" test "$h2" -gt "$h1"
+
+# ======================================================================================
+echo "# 4b. the layer-2 guard removed by hand comes back whole"
+in_guard() { nft list set bridge tiernet src4 2>/dev/null | tr -d '\n\t' | grep -q "\"tnv${EP[$1]:0:12}\" \. ${IP[$1]}\b"; }
+check "the guard's src4 set holds f1's veth and address" in_guard f1
+nft delete table bridge tiernet
+check "the table is put back within the 2 s check" retry 25 nft list table bridge tiernet
+for c in f1 f2 m1 m2 b1 b2; do
+	check "... with $c's element" in_guard "$c"
+done
+ip -n "${NS[f1]}" addr add $OWN_FRONT/32 dev eth0
+n0=$(echos m1) c0=$(spoofed)
+ping_once "${NS[f1]}" "${IP[m1]}" $OWN_FRONT
+check_eq "f1 pings m1 from $OWN_FRONT again: m1 receives no echo request" "$n0" "$(echos m1)"
+check "... dropped by the guard put back ($c0 -> $(spoofed))" test "$(spoofed)" -gt "$c0"
+check "control: f1 pings m1 from its own address: answered" ping_once "${NS[f1]}" "${IP[m1]}"
+ip -n "${NS[f1]}" addr del $OWN_FRONT/32 dev eth0
 
 # ======================================================================================
 echo "# 3. SIGHUP: drop front -> mid, add back -> front"
@@ -465,12 +492,15 @@ for c in "${CONTAINERS[@]}"; do
 	call /NetworkDriver.DeleteEndpoint "{\"NetworkID\":\"${NETID[$t]}\",\"EndpointID\":\"$ep\"}"
 	check_eq "DeleteEndpoint $c" '200 {}' "$CODE $BODY"
 done
+check_eq "after every DeleteEndpoint the guard's sets hold no element" "" \
+	"$(nft list table bridge tiernet 2>/dev/null | grep -A2 'set src' | grep elements)"
 for t in front mid back iso; do
 	call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"${NETID[$t]}\"}"
 	check_eq "DeleteNetwork $t" '200 {}' "$CODE $BODY"
 done
 check_eq "no tn* link remains" "" "$(ip -o link | grep -o ': tn[^:@]*')"
 check_eq "no TIERNET chain or rule remains (legacy)" "" "$(iptables-legacy-save | grep TIERNET)"
+check_eq "no tiernet nftables table remains" "" "$(nft list tables | grep tiernet)"
 # what stays: the instance lock and the copy of the policy in force (plugin/source.c)
 check_eq "the state dir holds no network or endpoint file" "" \
 	"$(find "$STATE" -type f ! -name lock ! -name policy.json)"

@@ -275,3 +275,123 @@ Test(compile, mark_fields)
 	rules_clear(&rs);
 	policy_free(pol);
 }
+
+/* ---- the layer-2 guard's text (policy/l2guard.c): golden files tests/golden/l2-*.nft ---- */
+
+static void l2_golden(const char *name, const char *text)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", golden_dir(), name);
+	golden_compare(path, text);
+}
+
+static struct l2_ep ep(const char *ifname, const char *a4, const char *a6)
+{
+	struct l2_ep e = { 0 };
+
+	snprintf(e.ifname, sizeof(e.ifname), "%s", ifname);
+	cr_assert_eq(inet_pton(AF_INET, a4, &e.addr), 1);
+	if (a6) {
+		e.has6 = true;
+		cr_assert_eq(inet_pton(AF_INET6, a6, &e.addr6), 1);
+	}
+	return e;
+}
+
+#define TEXT(call)                                                                                 \
+	({                                                                                         \
+		char *buf_ = NULL;                                                                 \
+		size_t len_ = 0;                                                                   \
+		FILE *f_ = open_memstream(&buf_, &len_);                                           \
+		cr_assert_not_null(f_);                                                            \
+		call;                                                                              \
+		fclose(f_);                                                                        \
+		buf_;                                                                              \
+	})
+
+Test(l2guard, table_with_endpoints_of_both_kinds)
+{
+	struct l2_ep eps[] = {
+		ep("tnv0123456789a", "10.1.1.2", NULL),
+		ep("tnv0123456789b", "10.1.2.2", "fd00:1:2::2"),
+		ep("tnv0123456789c", "10.1.2.3", "fd00:1:2::3"),
+		ep("tnv0123456789d", "10.1.2.0", "fd00:1:2::"), /* its state was lost */
+	};
+	const uint32_t iso[] = { 0x746e0004 };
+	char *t;
+
+	eps[3].lost = true;
+	eps[3].prefix = 24;
+	eps[3].prefix6 = 64;
+	t = TEXT(l2_table_text(f_, true, iso, 1, eps, 4));
+
+	l2_golden("l2-table.nft", t);
+	free(t);
+}
+
+Test(l2guard, no_endpoint_no_element_and_no_isolated_chain)
+{
+	char *t = TEXT(l2_table_text(f_, true, NULL, 0, NULL, 0));
+
+	l2_golden("l2-empty.nft", t);
+	cr_expect_null(strstr(t, "element"));
+	cr_expect_null(strstr(t, "chain isolated"));
+	free(t);
+}
+
+Test(l2guard, off_removes_the_table)
+{
+	char *t = TEXT(l2_table_text(f_, false, NULL, 0, NULL, 0));
+
+	cr_expect_str_eq(t, "add table bridge tiernet\ndelete table bridge tiernet\n");
+	free(t);
+}
+
+Test(l2guard, one_endpoints_elements)
+{
+	struct l2_ep v4 = ep("tnv0123456789a", "10.1.1.2", NULL);
+	struct l2_ep v6 = ep("tnv0123456789b", "10.1.2.2", "fd00:1:2::2");
+	char *t;
+
+	t = TEXT(l2_element_text(f_, true, &v4));
+	cr_expect_str_eq(t, "add element bridge tiernet src4 { \"tnv0123456789a\" . 10.1.1.2 }\n");
+	free(t);
+	t = TEXT(l2_element_text(f_, false, &v6));
+	cr_expect_str_eq(t, "delete element bridge tiernet src4 { \"tnv0123456789b\" . 10.1.2.2 }\n"
+			    "delete element bridge tiernet src6 { \"tnv0123456789b\" . fd00:1:2::2 "
+			    "}\n");
+	free(t);
+}
+
+/* What the tick compares with the kernel's listing: the chains and rules of the text. */
+Test(l2guard, shape_counts_the_text)
+{
+	const uint32_t iso[] = { 0x746e0004 };
+	struct l2_shape s;
+	char *t, *p;
+	unsigned chains = 0, rules = 0, sets = 0;
+	bool in_chain = false;
+
+	for (int isolated = 0; isolated < 2; isolated++) {
+		t = TEXT(l2_table_text(f_, true, iso, (size_t)isolated, NULL, 0));
+		chains = rules = sets = 0;
+		for (p = strtok(t, "\n"); p; p = strtok(NULL, "\n")) {
+			while (*p == '\t')
+				p++;
+			if (!strncmp(p, "set ", 4))
+				sets++;
+			else if (!strncmp(p, "chain ", 6))
+				chains++, in_chain = true;
+			else if (!strcmp(p, "}"))
+				in_chain = false;
+			else if (in_chain && strncmp(p, "type ", 5))
+				rules++;
+		}
+		l2_table_shape(isolated, &s);
+		cr_expect_eq(s.sets, sets);
+		cr_expect_eq(s.chains, chains);
+		cr_expect_eq(s.rules, rules, "isolated %d: %u rules in the text", isolated, rules);
+		free(t);
+	}
+}

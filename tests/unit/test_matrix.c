@@ -255,7 +255,7 @@ Test(matrix, ipv6_equals_ipv4_internal_tier)
 Test(matrix, dispatch_tree)
 {
 	struct fixture x;
-	char from[8], to[8], port[16];
+	char from[16], to[16], port[16];
 	int i;
 
 	load(&x, "chain12");
