@@ -54,5 +54,11 @@ int nft_exec(struct nft_ctx *ctx, const char *cmd, struct err *e);
 int nft_batch(const char *cmd, struct err *e);
 /* Runs a list command and parses its JSON output (stateless, with handles) into *out. */
 int nft_list_json(const char *cmd, struct err *e, struct cJSON **out);
+/* What a table holds, its elements not read (so the cost does not grow with them). */
+struct nft_shape {
+	unsigned sets, maps, chains, rules;
+};
+/* Counts table's ("bridge tiernet", ...) objects into *out, all 0 when it does not exist. */
+int nft_table_shape(const char *table, struct nft_shape *out, struct err *e);
 
 #endif

@@ -137,6 +137,41 @@ int nft_list_json(const char *cmd, struct err *e, cJSON **out)
 	return err;
 }
 
+int nft_table_shape(const char *table, struct nft_shape *out, struct err *e)
+{
+	struct nft_ctx *ctx;
+	const cJSON *it;
+	cJSON *root = NULL;
+	char cmd[64];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	/* Terse: sets and maps without their elements. */
+	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE);
+	if (!ctx)
+		return err_set(e, ENOMEM, "nftables: out of memory");
+	snprintf(cmd, sizeof(cmd), "list table %s", table);
+	r = nft_exec(ctx, cmd, e);
+	if (!r)
+		root = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
+	nft_ctx_free(ctx);
+	if (r == -ENOENT)
+		return 0; /* no such table */
+	if (r)
+		return r;
+	if (!root)
+		return err_set(e, EPROTO, "nftables: \"%s\" printed no JSON", cmd);
+	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
+	for (it = it ? it->child : NULL; it; it = it->next) {
+		out->sets += cJSON_HasObjectItem(it, "set");
+		out->maps += cJSON_HasObjectItem(it, "map");
+		out->chains += cJSON_HasObjectItem(it, "chain");
+		out->rules += cJSON_HasObjectItem(it, "rule");
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
 /* The objects of one kind ("chain", "rule") in libnftables' {"nftables": [...]} output. */
 static const cJSON *json_next(const cJSON *item, const char *kind)
 {
@@ -482,33 +517,13 @@ int nft_l2_element(bool add, const struct l2_ep *ep, struct err *e)
 
 int nft_l2_in_place(bool isolated, struct err *e)
 {
-	struct l2_shape want, have = { 0 };
-	struct nft_ctx *ctx;
-	const cJSON *it;
-	cJSON *root = NULL;
+	struct nft_shape have;
+	struct l2_shape want;
 	int r;
 
 	l2_table_shape(isolated, &want);
-	/* Terse: the sets without their elements, so the cost does not grow with endpoints. */
-	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE);
-	if (!ctx)
-		return err_set(e, ENOMEM, "nftables: out of memory");
-	r = nft_exec(ctx, "list table " L2_TABLE, e);
-	if (!r)
-		root = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
-	nft_ctx_free(ctx);
-	if (r == -ENOENT)
-		return 0;
+	r = nft_table_shape(L2_TABLE, &have, e);
 	if (r)
 		return r;
-	if (!root)
-		return err_set(e, EPROTO, "nftables: \"list table " L2_TABLE "\" printed no JSON");
-	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
-	for (it = it ? it->child : NULL; it; it = it->next) {
-		have.sets += cJSON_HasObjectItem(it, "set");
-		have.chains += cJSON_HasObjectItem(it, "chain");
-		have.rules += cJSON_HasObjectItem(it, "rule");
-	}
-	cJSON_Delete(root);
 	return have.sets == want.sets && have.chains == want.chains && have.rules == want.rules;
 }

@@ -10,10 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-#include <cjson/cJSON.h>
-#include <nftables/libnftables.h>
 
 #include "policy/internal.h"
 
@@ -75,36 +71,14 @@ int nat_apply(const struct nat_maps *old, const struct nat_maps *want, struct er
 /* Counts family's table's maps and rules (0, 0 when it does not exist). */
 static int count_table(int family, unsigned *maps, unsigned *rules, struct err *e)
 {
-	struct nft_ctx *ctx;
-	const cJSON *it;
-	cJSON *root = NULL;
-	char cmd[64];
+	struct nft_shape have;
 	int r;
 
-	*maps = *rules = 0;
-	/* Terse: the maps without their elements, so the cost does not grow with the ports. */
-	ctx = nft_open_ctx(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_TERSE);
-	if (!ctx)
-		return err_set(e, ENOMEM, "nftables: out of memory");
-	snprintf(cmd, sizeof(cmd), "list table %s " TN_NFT_TABLE,
-		 family == AF_INET6 ? "ip6" : "ip");
-	r = nft_exec(ctx, cmd, e);
-	if (!r)
-		root = cJSON_Parse(nft_ctx_get_output_buffer(ctx));
-	nft_ctx_free(ctx);
-	if (r == -ENOENT)
-		return 0; /* no such table */
-	if (r)
-		return r;
-	if (!root)
-		return err_set(e, EPROTO, "nftables: \"%s\" printed no JSON", cmd);
-	it = cJSON_GetObjectItemCaseSensitive(root, "nftables");
-	for (it = it ? it->child : NULL; it; it = it->next) {
-		*maps += cJSON_HasObjectItem(it, "map");
-		*rules += cJSON_HasObjectItem(it, "rule");
-	}
-	cJSON_Delete(root);
-	return 0;
+	r = nft_table_shape(family == AF_INET6 ? "ip6 " TN_NFT_TABLE : "ip " TN_NFT_TABLE, &have,
+			    e);
+	*maps = have.maps;
+	*rules = have.rules;
+	return r;
 }
 
 int nat_in_place(const struct nat_maps *want, struct err *err)
