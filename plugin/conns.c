@@ -42,6 +42,14 @@ static struct conn *head, *tail;
 static size_t count;
 static pthread_t reaper;
 static bool reaping, stopping;
+/*
+ * Connections a stop took from the listen backlog (server.c, adopt_backlog) and handed to
+ * libmicrohttpd, which starts serving them later, from its own polling thread: until then
+ * they are not in the list, and a drain that saw only the list could end first and have
+ * libmicrohttpd close them with their calls unread.  Their fds, until conns_started.
+ */
+static int *expected;
+static size_t nexpected, expected_cap;
 
 static double now(void)
 {
@@ -81,15 +89,59 @@ static struct conn *longest_idle(const struct conn *self)
 	return best;
 }
 
+/* Drops fd from the expected ones; with conns_lock held. */
+static void unexpect_locked(int fd)
+{
+	size_t i;
+
+	for (i = 0; i < nexpected; i++)
+		if (expected[i] == fd) {
+			expected[i] = expected[--nexpected];
+			pthread_cond_broadcast(&conns_changed);
+			return;
+		}
+}
+
+int conns_expect(int fd)
+{
+	int *grown;
+	int r = 0;
+
+	pthread_mutex_lock(&conns_lock);
+	if (nexpected == expected_cap) {
+		grown = realloc(expected, (expected_cap * 2 + 16) * sizeof(*expected));
+		if (!grown) {
+			r = -ENOMEM;
+			goto out;
+		}
+		expected = grown;
+		expected_cap = expected_cap * 2 + 16;
+	}
+	expected[nexpected++] = fd;
+out:
+	pthread_mutex_unlock(&conns_lock);
+	return r;
+}
+
+void conns_unexpect(int fd)
+{
+	pthread_mutex_lock(&conns_lock);
+	unexpect_locked(fd);
+	pthread_mutex_unlock(&conns_lock);
+}
+
 void *conns_started(int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c)), *old;
 
-	if (!c)
+	pthread_mutex_lock(&conns_lock);
+	unexpect_locked(fd);
+	if (!c) {
+		pthread_mutex_unlock(&conns_lock);
 		return NULL;
+	}
 	c->fd = fd;
 	c->since = now();
-	pthread_mutex_lock(&conns_lock);
 	c->prev = tail;
 	if (tail)
 		tail->next = c;
@@ -204,7 +256,8 @@ int conns_start(void)
  * client, which must not hold up a restart for as long as the reaper would let it.  A
  * connection that has carried no request yet gets the same: it was accepted just before the
  * stop, and its request may be in the socket still unread; cutting it would cut a call that
- * dockerd had sent.  Returns how many calls were still under way at the end.
+ * dockerd had sent; so does one taken from the backlog that libmicrohttpd has not started
+ * serving yet.  Returns how many calls were still under way at the end.
  */
 size_t conns_drain(unsigned timeout_s)
 {
@@ -215,7 +268,7 @@ size_t conns_drain(unsigned timeout_s)
 
 	pthread_mutex_lock(&conns_lock);
 	for (;;) {
-		left = 0;
+		left = now() - start < CONNS_DRAIN_ARRIVING_S ? nexpected : 0;
 		for (c = head; c; c = c->next) {
 			if (c->cut)
 				continue;
@@ -243,6 +296,11 @@ size_t conns_drain(unsigned timeout_s)
 
 void conns_stop(void)
 {
+	pthread_mutex_lock(&conns_lock);
+	free(expected);
+	expected = NULL;
+	nexpected = expected_cap = 0;
+	pthread_mutex_unlock(&conns_lock);
 	if (!reaping)
 		return;
 	pthread_mutex_lock(&conns_lock);

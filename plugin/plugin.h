@@ -63,6 +63,9 @@ void server_stop(void);
 #define CONNS_DRAIN_ARRIVING_S 1   /* at a stop, seconds a request still arriving may take */
 /* Called by server.c from libmicrohttpd's callbacks; ctx is conns_started's result. */
 void *conns_started(int fd);
+/* server.c, at a stop: fd was taken from the backlog and handed to libmicrohttpd. */
+int conns_expect(int fd);
+void conns_unexpect(int fd);
 void conns_closed(void *ctx);
 void conns_request(void *ctx);
 void conns_busy(void *ctx, bool busy);

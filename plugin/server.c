@@ -369,7 +369,9 @@ int server_start(const char *path)
  * The connections still in the listening socket's backlog when it stops: with the name
  * unlinked first no new one can arrive, but these were made, and their clients may have sent
  * a call already; closing the socket would reset them, a call cut after it was sent.  They
- * are accepted and handed to libmicrohttpd, so conns_drain gives them their time.
+ * are accepted and handed to libmicrohttpd, so conns_drain gives them their time; it is
+ * told of each (conns_expect), since libmicrohttpd starts serving them later, in its own
+ * thread, and a drain that ended before would see them closed unserved.
  */
 static void adopt_backlog(MHD_socket lfd)
 {
@@ -380,10 +382,15 @@ static void adopt_backlog(MHD_socket lfd)
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		struct sockaddr_un peer = { .sun_family = AF_UNIX };
 
+		if (conns_expect(fd) < 0)
+			log_warnx("out of memory: a connection made just before the stop may be "
+				  "closed unserved; its client must call again");
 		if (MHD_add_connection(server_daemon, fd, (const struct sockaddr *)&peer,
-				       sizeof(peer)) != MHD_YES)
+				       sizeof(peer)) != MHD_YES) {
+			conns_unexpect(fd);
 			log_warnx("a connection made just before the stop could not be served; "
 				  "its client must call again");
+		}
 	}
 }
 

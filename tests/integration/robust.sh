@@ -834,6 +834,18 @@ check_same "and their veths exist, no other" "$(for e in $LIVE; do echo "tnc${e:
 check "the log shows the drain" grep -q "stopping; bridges, veths and rules stay in place" "$TMP/plugin.log"
 call /NetworkDriver.DeleteNetwork "{\"NetworkID\":\"$N9\"}"
 plugin_stop
+# The calls above meet a stop by chance; these meet it every time: the daemon is stopped
+# (SIGSTOP) while 4 calls are sent, so they wait in the listen backlog when SIGTERM arrives.
+# libmicrohttpd serves what the stop takes from the backlog in its own thread, later; a
+# drain that ended before it did saw them closed unserved (about 1 call in 11 here).
+BACKLOG=
+for t in 1 2 3 4 5 6 7 8 9 10; do
+	tn_start "$S9"
+	BACKLOG+=$($PC "$SOCK" backlog "$PLUGIN_PID" 4)$'\n'
+	wait "$PLUGIN_PID"
+	PLUGIN_PID=
+done
+check_eq "40 calls waiting in the backlog at SIGTERM: all answered" 40 "$(grep -c '^200 ' <<<"$BACKLOG")"
 BIN=$BIN_SAVED
 echo "UPGRADE_GAPS_MS=${GAPS[*]}" >>"$TMP/figures"
 fi

@@ -35,12 +35,18 @@ usage:
       cycle%40)/16, e.g. PREFIX 10.91.9), as dockerd would: a call that was refused is made
       again (dockerd retries those, PROTOCOL.md section 1.4) every 20 ms, up to 15 s.
       Prints "OP EP OUTCOME" per attempt
+  plugcall.py SOCK backlog PID N
+      stops the daemon PID (SIGSTOP), makes N GetCapabilities calls on fresh connections
+      (they wait in the listen backlog, their requests sent), then sends it SIGTERM and
+      SIGCONT: the stop meets N connections it has not accepted yet.  Prints the outcome of
+      each call, one per line
   plugcall.py SOCK slowcall PATH BODY HOLDER_CONNS
       opens one connection, makes the call on it, and while it runs opens HOLDER_CONNS more
       idle connections; prints the call's outcome and "elapsed_s=..."
 """
 import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -320,13 +326,47 @@ def cmd_cycle(sock_path, args):
         do("delete", ep, "/NetworkDriver.DeleteEndpoint", "{%s}" % idp)
 
 
+def cmd_backlog(sock_path, args):
+    pid, n = int(args[0]), int(args[1])
+    conns = []
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(n):
+            s = connect(sock_path, 10.0)
+            if s is None:
+                conns.append(None)
+                continue
+            try:
+                s.sendall(request_bytes("/NetworkDriver.GetCapabilities", ""))
+            except OSError:
+                s.close()
+                s = "cut"
+            conns.append(s)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)
+    for s in conns:
+        if s is None or s == "cut":
+            print("refused" if s is None else s)
+            continue
+        try:
+            code, body = read_answer(s)
+            print("%d %s" % (code, body))
+        except socket.timeout:
+            print("timeout")
+        except (EOFError, OSError):
+            print("cut")
+        finally:
+            s.close()
+
+
 def main():
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2
     sock_path, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     cmds = {"call": cmd_call, "time": cmd_time, "hold": cmd_hold, "par": cmd_par,
-            "slowcall": cmd_slowcall, "cycle": cmd_cycle}
+            "slowcall": cmd_slowcall, "cycle": cmd_cycle, "backlog": cmd_backlog}
     if cmd not in cmds:
         sys.stderr.write(__doc__)
         return 2
