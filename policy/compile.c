@@ -20,12 +20,14 @@
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
  *   filter TIERNET-IN     containers open connections to the host only where declared;
  *                         the rest is logged and dropped, or in audit mode logged and let in
- *   mangle TIERNET-FWD    clear the mark bit, mark replies, dispatch by tier, mark published
- *                         ports reached from the world; log (NFLOG, rate-limited) the new
- *                         connections nothing marked, or in audit mode log and mark what
- *                         an audited tier would be denied (logrules.c)
+ *   mangle TIERNET-FWD    clear the mark bit, allow replies, dispatch by tier, allow published
+ *                         ports reached from the world
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
+ *   mangle TIERNET-OK     marks: every "allowed" above is a goto here
+ *   mangle TIERNET-LOG    what nothing allowed: log (NFLOG, rate-limited) the new connections,
+ *                         or in audit mode log and mark what an audited tier would be
+ *                         denied (logrules.c)
  *   nat    TIERNET-POST   masquerade what leaves for the world
  *
  * One policy, two families: a rules_set of family AF_INET6 (ip6tables) gets the same chains
@@ -211,6 +213,8 @@ static int add_chains(struct compiler *c)
 	ret |= rules_add_hook(c->rs, RULES_FILTER, "DOCKER-USER", CH_FWD);
 	ret |= rules_add_chain(c->rs, RULES_FILTER, CH_IN, "INPUT");
 	ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_FWD, "FORWARD");
+	ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_OK, "");
+	ret |= rules_add_chain(c->rs, RULES_MANGLE, CH_LOG, "");
 	for (i = 0; i < c->pol->ntiers; i++) {
 		if (!c->tier_group[i])
 			continue;
@@ -369,9 +373,9 @@ static int nat_dns(struct compiler *c)
  * 48 tiers before it, a quarter of a small datagram's path).  Past DISPATCH_LEAF tiers the
  * list becomes a tree keyed by the tier id, 3 bits a level (TIERNET-DSP-<shift>-<prefix>:
  * the tiers whose id >> shift is prefix), so that a packet meets at most 8 rules a level, 4
- * levels at most; ids are small numbers, so 50 tiers make one level of 7 chains.  The
- * groups are disjoint: after its tier's chain returns, a packet meets nothing else that
- * could match, in a list or a tree.
+ * levels at most; ids are small numbers, so 50 tiers make one level of 7 chains.  Each
+ * rule is a goto: the groups are disjoint, so past its tier's rule a packet has nothing
+ * left to meet in the dispatch, and its tier's chain ends every way with a decision.
  */
 #define DISPATCH_LEAF 8
 #define DISPATCH_TOP  12 /* the top level's shift: levels at bits 12, 9, 6, 3 of 13 */
@@ -383,7 +387,7 @@ static uint32_t tier_id(const struct compiler *c, int tier)
 
 static int dispatch_leaf(struct compiler *c, const char *chain, int tier)
 {
-	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_JUMP);
+	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
 
 	r.in_group = group(c->tier_group[tier], M_TIER, false);
 	policy_src_chain(r.target, sizeof(r.target), &c->pol->tiers[tier]);
@@ -414,7 +418,7 @@ static int dispatch(struct compiler *c, const char *chain, const int *tiers, siz
 			ret = dispatch_leaf(c, chain, tiers[i]);
 			continue;
 		}
-		r = rule(RULES_MANGLE, chain, RULES_JUMP);
+		r = rule(RULES_MANGLE, chain, RULES_GOTO);
 		r.in_group = group(G_BRIDGE | prefix << shift,
 				   TN_GROUP_MASK | TN_GROUP_BRIDGE | TN_GROUP_DUAL |
 				       (TN_GROUP_TIER >> shift << shift),
@@ -455,7 +459,33 @@ static int dispatch_all(struct compiler *c)
 	return ret;
 }
 
-/* mangle TIERNET-FWD: the mark cleared, replies, dispatch by tier, published ports. */
+/* A rule that hands the packet to TIERNET-OK, which marks it: the policy allows it. */
+static struct rules_rule allow(const char *chain)
+{
+	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
+
+	snprintf(r.target, sizeof(r.target), "%s", CH_OK);
+	return r;
+}
+
+/* ... and one that hands it to TIERNET-LOG: nothing allowed it. */
+static int deny_rest(struct compiler *c, const char *chain)
+{
+	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
+
+	snprintf(r.target, sizeof(r.target), "%s", CH_LOG);
+	return rules_add(c->rs, &r);
+}
+
+/*
+ * mangle TIERNET-FWD: the mark cleared, replies, dispatch by tier, published ports.
+ *
+ * Every decision is a goto, so a packet leaves the chains at its first decision instead of
+ * walking back through the rest of the dispatch: an allowed packet goes to TIERNET-OK
+ * (marked, then back to FORWARD), a packet nothing allowed to TIERNET-LOG.  A packet of a
+ * tier meets the not-ours test, the clearing of the mark, the reply test, the dispatch rules
+ * before its tier's, and its own chain's rules up to the first that allows it.
+ */
 static int mangle_fwd(struct compiler *c)
 {
 	const struct policy_edge *e;
@@ -470,7 +500,7 @@ static int mangle_fwd(struct compiler *c)
 	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
 	r.set_mark = 0;
 	ret |= rules_add(c->rs, &r);
-	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
+	r = allow(CH_FWD);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	ret |= rules_add(c->rs, &r);
 	/*
@@ -478,13 +508,9 @@ static int mangle_fwd(struct compiler *c)
 	 * FORWARD): never routed, since receivers drop ND whose hop limit is not 255.
 	 */
 	if (c->v6) {
-		r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
+		r = allow(CH_FWD);
 		ret |= add_icmp6(c, &r, icmp6_neigh, NTYPES(icmp6_neigh));
 	}
-	r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
-	r.mark_match = true;
-	r.mark = r.mark_mask = POLICY_FWMARK;
-	ret |= rules_add(c->rs, &r);
 	if (!ret)
 		ret = dispatch_all(c);
 	/* Published ports: the world reaches the container port after DNAT. */
@@ -493,13 +519,17 @@ static int mangle_fwd(struct compiler *c)
 		if (e->src != POLICY_WORLD || e->dst < 0 || !c->tier_group[e->dst] ||
 		    c->pol->tiers[e->dst].internal)
 			continue;
-		r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
+		r = allow(CH_FWD);
 		r.in_group = group(TN_GROUP, M_ANY, true);
 		r.out_group = group(c->tier_group[e->dst], M_EXACT, false);
 		r.ctstate = RULES_CT_DNAT;
 		ret = add_ports(c, &r, e);
 	}
-	/* What nothing marked is denied: logged, or in audit mode let through (logrules.c). */
+	if (!ret)
+		ret = deny_rest(c, CH_FWD);
+	/* TIERNET-OK marks; TIERNET-LOG logs, or in audit mode logs and marks (logrules.c). */
+	r = rule(RULES_MANGLE, CH_OK, RULES_MARK);
+	ret |= rules_add(c->rs, &r);
 	if (!ret)
 		ret = logrules_fwd(c->rs, c->pol, c->tier_group, M_TIER);
 	return ret;
@@ -517,7 +547,7 @@ static int mangle_src(struct compiler *c, int tier)
 
 	policy_src_chain(chain, sizeof(chain), t);
 	self = policy_edge_find(c->pol, tier, tier);
-	r = rule(RULES_MANGLE, chain, RULES_MARK);
+	r = allow(chain);
 	r.out_group = group(c->tier_group[tier], M_TIER, false);
 	if (!t->isolated)
 		ret = rules_add(c->rs, &r);
@@ -527,18 +557,19 @@ static int mangle_src(struct compiler *c, int tier)
 		e = &c->pol->edges[i];
 		if (e->src != tier || e->dst < 0 || e->dst == tier || !c->tier_group[e->dst])
 			continue;
-		r = rule(RULES_MANGLE, chain, RULES_MARK);
+		r = allow(chain);
 		r.out_group = group(c->tier_group[e->dst], M_TIER, false);
 		ret = add_ports(c, &r, e);
 	}
-	if (ret || !tier_world(c, tier))
-		return ret;
-	/* The world, from the tier's networks that are not Docker --internal. */
-	r = rule(RULES_MANGLE, chain, RULES_JUMP);
-	r.in_group = group(c->tier_group[tier], M_EXACT, false);
-	r.out_group = group(TN_GROUP, M_ANY, true);
-	snprintf(r.target, sizeof(r.target), "%s", CH_WORLD);
-	return rules_add(c->rs, &r);
+	if (!ret && tier_world(c, tier)) {
+		/* The world, from the tier's networks that are not Docker --internal. */
+		r = rule(RULES_MANGLE, chain, RULES_GOTO);
+		r.in_group = group(c->tier_group[tier], M_EXACT, false);
+		r.out_group = group(TN_GROUP, M_ANY, true);
+		snprintf(r.target, sizeof(r.target), "%s", CH_WORLD);
+		ret = rules_add(c->rs, &r);
+	}
+	return ret ? ret : deny_rest(c, chain);
 }
 
 /*
@@ -554,15 +585,16 @@ static int mangle_world(struct compiler *c)
 	int ret = 0;
 
 	/* Ports published by anyone through the host's addresses, Docker included. */
-	r = rule(RULES_MANGLE, CH_WORLD, RULES_MARK);
+	r = allow(CH_WORLD);
 	r.ctstate = RULES_CT_DNAT;
 	ret |= rules_add(c->rs, &r);
 	for (i = 0; c->host && i < c->host->ndocker; i++) {
-		r = rule(RULES_MANGLE, CH_WORLD, RULES_RETURN);
+		r = rule(RULES_MANGLE, CH_WORLD, RULES_GOTO);
+		snprintf(r.target, sizeof(r.target), "%s", CH_LOG);
 		snprintf(r.out, sizeof(r.out), "%.*s", IFNAMSIZ - 1, c->host->docker[i]);
 		ret |= rules_add(c->rs, &r);
 	}
-	r = rule(RULES_MANGLE, CH_WORLD, RULES_MARK);
+	r = allow(CH_WORLD);
 	ret |= rules_add(c->rs, &r);
 	return ret ? -ENOMEM : 0;
 }

@@ -17,6 +17,8 @@
 #define CH_DNS	 TN_CHAIN_PREFIX "-DNS"	  /* nat PREROUTING: queries to the resolver */
 #define CH_DNY	 TN_CHAIN_PREFIX "-DNY-"  /* filter: counts tier <name>'s denied connections */
 #define CH_DSP	 TN_CHAIN_PREFIX "-DSP-"  /* mangle: the dispatch by tier, past 8 tiers a tree */
+#define CH_OK	 TN_CHAIN_PREFIX "-OK"	  /* mangle: the policy allows the packet: mark it */
+#define CH_LOG	 TN_CHAIN_PREFIX "-LOG"	  /* mangle: nothing allowed it: audit, log the denial */
 
 /* compile.c */
 /* TIERNET-SRC-<tier>, the chain of a tier's new connections, into buf. */
@@ -35,10 +37,10 @@ int logrules_deny(struct rules_set *rs, enum rules_table t, const char *chain, c
 int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 			uint32_t mask);
 /*
- * The end of mangle TIERNET-FWD: what the policy allows returns (marked); new connections
- * from or to an audited tier are logged as would-deny and marked (so that the filter chain
- * and Docker's pass-through let them through); the remaining new connections, which the
- * filter chains will drop, are logged as denied.
+ * mangle TIERNET-LOG, where what the policy does not allow goes (what it allows went to
+ * TIERNET-OK): new connections from or to an audited tier are logged as would-deny and
+ * marked (so that the filter chain and Docker's pass-through let them through); the
+ * remaining new connections, which the filter chains will drop, are logged as denied.
  */
 int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		 uint32_t mask);

@@ -2,17 +2,18 @@
  * The rules that tell the daemon about denied new connections, and audit mode's rules.
  * Pure, like the compiler that calls them.
  *
- * Where: forwarded traffic at the end of mangle TIERNET-FWD, where what nothing marked is
- * what the filter chains will drop: logged there, before either backend's filter hook.
+ * Where: forwarded traffic in mangle TIERNET-LOG, where the chains send what nothing allowed,
+ * which is what the filter chains will drop: logged there, before either backend's filter
+ * hook.
  * Where Docker keeps its rules in nf_tables, its FORWARD chain (policy DROP, same priority
  * as the legacy filter table) may run first and drop an unmarked packet before filter
  * TIERNET-FWD sees it, so a rule there would miss denials.  To the host: before the DROPs
  * of filter TIERNET-IN (INPUT, where Docker drops nothing).  Established and related
- * packets are marked (mangle) or accepted (TIERNET-IN) before, so an established stream
- * never meets these rules and its cost does not change.  Only --ctstate NEW is logged: an INVALID
- * packet or the tail of a cut flow is no connection anyone opened.  The raw guards (spoofed
- * sources, 127.0.0.0/8, rogue router advertisements) are an attack's symptoms, not policy denials:
- * not logged.
+ * packets are allowed (mangle) or accepted (TIERNET-IN) before, so an established stream
+ * never meets these rules and its cost does not change.  Only --ctstate NEW is logged: an
+ * INVALID packet or the tail of a cut flow is no connection anyone opened.  The layer-2
+ * guard's drops (spoofed sources, 127.0.0.0/8, rogue router advertisements) are an attack's
+ * symptoms, not policy denials: not logged.
  *
  * The limit: -m limit per rule, POLICY_NFLOG_RATE a second after a burst, so a flood of
  * denied packets costs the kernel one token-bucket check each and the daemon a few records
@@ -118,12 +119,12 @@ int logrules_audit_host(struct rules_set *rs, const struct policy *pol, const ui
 static int audit_fwd_side(struct rules_set *rs, const struct policy *pol, uint32_t group,
 			  uint32_t mask, bool dst)
 {
-	struct rules_rule r = logrules_rule(RULES_MANGLE, CH_FWD, POLICY_LOG_AUDIT_FWD);
+	struct rules_rule r = logrules_rule(RULES_MANGLE, CH_LOG, POLICY_LOG_AUDIT_FWD);
 	int ret;
 
 	match_tier(&r, pol, group, mask, dst);
 	ret = rules_add(rs, &r);
-	r = rules_rule_make(RULES_MANGLE, CH_FWD, RULES_MARK);
+	r = rules_rule_make(RULES_MANGLE, CH_LOG, RULES_MARK);
 	r.set_mark = r.set_mask = POLICY_FWMARK;
 	r.ctstate = RULES_CT_NEW;
 	match_tier(&r, pol, group, mask, dst);
@@ -144,13 +145,8 @@ static int audit_fwd_one(struct rules_set *rs, const struct policy *pol, uint32_
 int logrules_fwd(struct rules_set *rs, const struct policy *pol, const uint32_t *groups,
 		 uint32_t mask)
 {
-	struct rules_rule r;
-
-	/* What the policy allows is marked already: neither a denial nor a "would deny". */
-	r = rules_rule_make(RULES_MANGLE, CH_FWD, RULES_RETURN);
-	r.mark_match = true;
-	r.mark = r.mark_mask = POLICY_FWMARK;
-	if (rules_add(rs, &r) || each_audited(rs, pol, groups, mask, audit_fwd_one))
+	/* What the policy allows went to TIERNET-OK instead: nothing here is marked yet. */
+	if (each_audited(rs, pol, groups, mask, audit_fwd_one))
 		return -ENOMEM;
-	return logrules_deny(rs, RULES_MANGLE, CH_FWD, POLICY_LOG_DENY_FWD);
+	return logrules_deny(rs, RULES_MANGLE, CH_LOG, POLICY_LOG_DENY_FWD);
 }

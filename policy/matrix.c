@@ -6,15 +6,17 @@
  * of tier T's bridges, compile.c):
  *
  *   filter TIERNET-FWD    -m mark --mark F/F -j ACCEPT         forwarded traffic can pass at all
- *   mangle TIERNET-FWD    --src-group G(T) -j TIERNET-SRC-T    T's new connections are judged
+ *   mangle TIERNET-OK     -j MARK --set-xmark F/F              "allow" (-g TIERNET-OK) marks
+ *   mangle TIERNET-FWD    --src-group G(T) -g TIERNET-SRC-T    T's new connections are judged
  *                         (or the same in a TIERNET-DSP chain that TIERNET-FWD reaches for
  *                         G(T): past 8 tiers the dispatch is a tree)
- *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -j MARK     T may open connections to U
- *   mangle TIERNET-SRC-T  ! --dst-group tn -j TIERNET-WORLD    T reaches the world, when
- *   mangle TIERNET-WORLD  -j MARK                              ... the world chain marks
- *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -j MARK
+ *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -g TIERNET-OK   T may open connections to U
+ *   mangle TIERNET-SRC-T  ! --dst-group tn -g TIERNET-WORLD    T reaches the world, when
+ *   mangle TIERNET-WORLD  -g TIERNET-OK                        ... the world chain allows
+ *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -g TIERNET-OK
  *                                                              the world reaches T's published
- * ports filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT   T reaches the host
+ *                                                              ports
+ *   filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT   T reaches the host
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -116,7 +118,8 @@ static int cell_add(struct policy_cell *c, const struct rules_rule *r)
 /* What the whole set says, before the cells: see the shapes at the top. */
 struct frame {
 	bool forward;	  /* filter TIERNET-FWD accepts marked packets */
-	bool world;	  /* TIERNET-WORLD marks */
+	bool ok;	  /* TIERNET-OK marks */
+	bool world;	  /* TIERNET-WORLD allows */
 	bool *dispatched; /* per tier: TIERNET-FWD jumps to its TIERNET-SRC chain */
 };
 
@@ -126,9 +129,15 @@ static bool sets_mark(const struct rules_rule *r)
 	       (r->set_mask & POLICY_FWMARK);
 }
 
+/* r allows what it matches: it hands it to TIERNET-OK, and that marks. */
+static bool allows(const struct frame *f, const struct rules_rule *r)
+{
+	return f->ok && r->verdict == RULES_GOTO && !strcmp(r->target, CH_OK);
+}
+
 /*
  * Does a packet from a bridge of group gid reach chain of mangle from TIERNET-FWD: it is that
- * chain, or a rule of a chain it reaches jumps there for gid (the dispatch tree of
+ * chain, or a rule of a chain it reaches jumps or goes there for gid (the dispatch tree of
  * compile.c)?  Depth-limited, so that a loop made by hand ends.
  */
 static bool reached(const struct rules_set *rs, const char *chain, uint32_t gid, int depth)
@@ -140,7 +149,8 @@ static bool reached(const struct rules_set *rs, const char *chain, uint32_t gid,
 		return true;
 	for (i = 0; depth < 8 && i < rs->nrules; i++) {
 		r = &rs->rules[i];
-		if (r->table == RULES_MANGLE && r->verdict == RULES_JUMP &&
+		if (r->table == RULES_MANGLE &&
+		    (r->verdict == RULES_JUMP || r->verdict == RULES_GOTO) &&
 		    !strcmp(r->target, chain) && plain(r) && !r->ctstate && !r->proto &&
 		    !r->out_group.on && r->in_group.on && !r->in_group.inv &&
 		    (gid & r->in_group.mask) == r->in_group.id &&
@@ -158,6 +168,12 @@ static void read_frame(const struct reader *rd, const struct rules_set *rs, stru
 
 	for (i = 0; i < rs->nrules; i++) {
 		r = &rs->rules[i];
+		if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_OK) && plain(r) &&
+		    !r->ctstate && !r->proto && !r->in_group.on && !r->out_group.on && sets_mark(r))
+			f->ok = true;
+	}
+	for (i = 0; i < rs->nrules; i++) {
+		r = &rs->rules[i];
 		if (r->unknown[0] || r->ctstate || r->proto || r->out_group.on)
 			continue;
 		if (r->table == RULES_FILTER && !strcmp(r->chain, CH_FWD) &&
@@ -166,9 +182,9 @@ static void read_frame(const struct reader *rd, const struct rules_set *rs, stru
 		    !r->in[0] && !r->out[0] && !r->local_dst && !r->rpf_invert)
 			f->forward = true;
 		else if (r->table == RULES_MANGLE && !strcmp(r->chain, CH_WORLD) && plain(r) &&
-			 !r->in_group.on && sets_mark(r))
+			 !r->in_group.on && allows(f, r))
 			f->world = true;
-		else if (r->table == RULES_MANGLE && r->verdict == RULES_JUMP && plain(r) &&
+		else if (r->table == RULES_MANGLE && r->verdict == RULES_GOTO && plain(r) &&
 			 (t = tier_of_src_chain(rd, r->target)) >= 0 &&
 			 tier_of_group(rd, &r->in_group) == t &&
 			 reached(rs, r->chain, r->in_group.id, 0))
@@ -190,14 +206,14 @@ static struct policy_cell *cell_of(const struct reader *rd, const struct frame *
 	if (r->table != RULES_MANGLE || !f->forward)
 		return NULL;
 	src = tier_of_src_chain(rd, r->chain);
-	if (src >= 0 && f->dispatched[src] && !r->ctstate && sets_mark(r) && !r->in_group.on &&
+	if (src >= 0 && f->dispatched[src] && !r->ctstate && allows(f, r) && !r->in_group.on &&
 	    (dst = tier_of_group(rd, &r->out_group)) >= 0)
 		return policy_matrix_cell(rd->m, src, dst);
-	if (src >= 0 && f->dispatched[src] && f->world && r->verdict == RULES_JUMP &&
+	if (src >= 0 && f->dispatched[src] && f->world && r->verdict == RULES_GOTO &&
 	    !strcmp(r->target, CH_WORLD) && !r->ctstate && !r->proto &&
 	    tier_of_group(rd, &r->in_group) == src && not_tiernet(&r->out_group))
 		return policy_matrix_cell(rd->m, src, POLICY_WORLD);
-	if (!strcmp(r->chain, CH_FWD) && sets_mark(r) && r->ctstate == RULES_CT_DNAT &&
+	if (!strcmp(r->chain, CH_FWD) && allows(f, r) && r->ctstate == RULES_CT_DNAT &&
 	    not_tiernet(&r->in_group) && (dst = tier_of_group(rd, &r->out_group)) >= 0)
 		return policy_matrix_cell(rd->m, POLICY_WORLD, dst);
 	return NULL;

@@ -89,6 +89,7 @@ enum rules_verdict {
 	RULES_DROP,
 	RULES_RETURN,
 	RULES_JUMP, /* to rule.target */
+	RULES_GOTO, /* to rule.target, not coming back: its RETURN returns from this chain */
 	RULES_MARK, /* MARK --set-xmark set_mark/set_mask */
 	RULES_DNAT, /* DNAT --to-destination to_addr[:to_port_lo[-to_port_hi]] */
 	RULES_MASQUERADE,
@@ -141,7 +142,7 @@ struct rules_rule {
 	uint64_t pkts, bytes; /* read back from the kernel only: the rule's counters */
 
 	enum rules_verdict verdict;
-	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP; RULES_UNKNOWN: the target's name */
+	char target[RULES_CHAIN_MAX];	 /* RULES_JUMP, _GOTO; RULES_UNKNOWN: the target's name */
 	uint32_t set_mark, set_mask;	 /* RULES_MARK */
 	uint32_t to_addr;		 /* RULES_DNAT, network byte order */
 	struct in6_addr to_addr6;	 /* RULES_DNAT, IPv6 */

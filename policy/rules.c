@@ -279,6 +279,9 @@ static void put_target(struct out *o, const struct rules_rule *r)
 	case RULES_JUMP:
 		put(o, " -j %s", r->target);
 		break;
+	case RULES_GOTO:
+		put(o, " -g %s", r->target);
+		break;
 	case RULES_MARK:
 		put(o, " -j MARK --set-xmark 0x%x/0x%x", r->set_mark, r->set_mask);
 		break;

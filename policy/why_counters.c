@@ -2,10 +2,10 @@
  * Counters by policy line and tier pair, read from the rules' own packet counters.  It
  * knows the shapes the compiler writes (compile.c; G(T) is tier T's bridge group):
  *
- *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -j MARK    allow T -> U (U may be T)
- *   filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT  allow T -> host
- *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -j MARK
- *                                                             allow world -> T
+ *   mangle TIERNET-SRC-T  --dst-group G(U) [ports] -g TIERNET-OK    allow T -> U (U may be T)
+ *   filter TIERNET-IN     --src-group G(T) [ports] -j ACCEPT        allow T -> host
+ *   mangle TIERNET-FWD    ! --src-group tn --dst-group G(T) [ports] --ctstate DNAT -g TIERNET-OK
+ *                                                                   allow world -> T
  *   filter TIERNET-DNY-T  --dst-group G(U) -j DROP            denied T -> U
  *   filter TIERNET-IN     --src-group G(T) --ctstate NEW -j DROP   denied T -> host
  */
@@ -79,9 +79,10 @@ static void count_edge(const struct policy *pol, int src, int dst, const struct 
 		}
 }
 
+/* The rule allows: it hands the packet to TIERNET-OK, which marks it (compile.c). */
 static bool is_mark(const struct rules_rule *r)
 {
-	return r->verdict == RULES_MARK && (r->set_mark & POLICY_FWMARK);
+	return r->verdict == RULES_GOTO && !strcmp(r->target, CH_OK);
 }
 
 static void count_rule(const struct policy *pol, const struct policy_net *nets, size_t n,

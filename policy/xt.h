@@ -36,6 +36,7 @@
 #define XT_INV_DSTIP	      IP6T_INV_DSTIP
 #define XT_INV_VIA_IN	      IP6T_INV_VIA_IN
 #define XT_INV_VIA_OUT	      IP6T_INV_VIA_OUT
+#define XT_F_GOTO	      IP6T_F_GOTO
 #define ipt_entry	      ip6t_entry
 #define ipt_ip		      ip6t_ip6
 #define iptc_append_entry     ip6tc_append_entry
@@ -95,6 +96,7 @@
 #define XT_INV_DSTIP	IPT_INV_DSTIP
 #define XT_INV_VIA_IN	IPT_INV_VIA_IN
 #define XT_INV_VIA_OUT	IPT_INV_VIA_OUT
+#define XT_F_GOTO	IPT_F_GOTO
 #endif
 
 #include "lib/err.h"

@@ -385,7 +385,8 @@ static int append_rule(const struct rules_rule *r, struct xtc_handle *h, struct 
 		return err_set(e, EINVAL, "iptables table %s: a rule has an unterminated name",
 			       tname);
 	}
-	if (r->verdict == RULES_JUMP && (!xt_is_tiernet(r->target) || !iptc_is_chain(r->target, h)))
+	if ((r->verdict == RULES_JUMP || r->verdict == RULES_GOTO) &&
+	    (!xt_is_tiernet(r->target) || !iptc_is_chain(r->target, h)))
 		return append_fail(r, e, ENOENT, "add",
 				   "it jumps to a chain that is not one of tiernet's");
 	if (!iptc_is_chain(r->chain, h) || !xt_is_tiernet(r->chain))

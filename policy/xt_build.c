@@ -379,6 +379,10 @@ static int build_target(struct xt_entry *en, const struct rules_rule *r)
 		return build_standard(en, XT_LABEL_RETURN);
 	case RULES_JUMP:
 		return build_standard(en, r->target);
+	case RULES_GOTO:
+		/* as iptables -g: a jump whose entry carries the goto flag */
+		XT_IP(&en->e).flags |= XT_F_GOTO;
+		return build_standard(en, r->target);
 	case RULES_MARK:
 		mark = entry_add(en, "MARK", 2, sizeof(*mark), true);
 		if (!mark)

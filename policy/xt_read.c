@@ -52,7 +52,7 @@ static bool decode_ip(const struct ipt_ip *ip, struct rules_rule *r)
 	r->dst6 = ip->dst;
 	r->dmsk6 = ip->dmsk;
 	/* ip6tables sets the protocol flag with -p; nothing else (no tos, no -f) is ours */
-	ok = ip->flags == (ip->proto ? IP6T_F_PROTO : 0) && !ip->tos;
+	ok = (ip->flags & ~XT_F_GOTO) == (ip->proto ? IP6T_F_PROTO : 0) && !ip->tos;
 	ok &= (!(ip->invflags & XT_INV_SRCIP) || rules_prefix6(&ip->smsk)) &&
 	      (!(ip->invflags & XT_INV_DSTIP) || rules_prefix6(&ip->dmsk));
 #else
@@ -60,7 +60,7 @@ static bool decode_ip(const struct ipt_ip *ip, struct rules_rule *r)
 	r->smsk = ip->smsk.s_addr;
 	r->dst = ip->dst.s_addr;
 	r->dmsk = ip->dmsk.s_addr;
-	ok = !ip->flags;
+	ok = !(ip->flags & ~XT_F_GOTO); /* the goto flag: decode_target */
 	ok &= (!(ip->invflags & XT_INV_SRCIP) || r->smsk) &&
 	      (!(ip->invflags & XT_INV_DSTIP) || r->dmsk);
 #endif
@@ -384,12 +384,16 @@ static bool decode_target(const struct ipt_entry *e, struct rules_rule *r, struc
 		else if (!strcmp(label, XT_LABEL_RETURN))
 			r->verdict = RULES_RETURN;
 		else if (iptc_is_chain(label, h) && strlen(label) < sizeof(r->target))
-			r->verdict = RULES_JUMP;
+			r->verdict = (XT_IP(e).flags & XT_F_GOTO) ? RULES_GOTO : RULES_JUMP;
 		else
 			return false;
-		snprintf(r->target, sizeof(r->target), "%s", r->verdict == RULES_JUMP ? label : "");
+		if (r->verdict != RULES_JUMP && r->verdict != RULES_GOTO)
+			return !(XT_IP(e).flags & XT_F_GOTO); /* "goto ACCEPT" is none of ours */
+		snprintf(r->target, sizeof(r->target), "%s", label);
 		return true;
 	}
+	if (XT_IP(e).flags & XT_F_GOTO)
+		return false;
 	if (!strcmp(t->u.user.name, "MARK") && t->u.user.revision == 2 &&
 	    t->u.target_size >= XT_ALIGN(sizeof(*t)) + sizeof(*mark)) {
 		r->verdict = RULES_MARK;

@@ -135,6 +135,8 @@ static enum verdict walk(enum rules_table t, const char *chain, struct pkt *p, i
 			if (v != V_RETURN)
 				return v;
 			break;
+		case RULES_GOTO: /* the target's RETURN returns from this chain too */
+			return walk(t, r->target, p, depth + 1);
 		case RULES_MARK:
 			p->mark = (p->mark & ~r->set_mask) ^ r->set_mark;
 			break;

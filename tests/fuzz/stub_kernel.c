@@ -134,8 +134,8 @@ static const char *const ifaces[] = {
 static int rules_from_bytes(const uint8_t *b, size_t n, struct rules_set *out)
 {
 	static const enum rules_verdict verdicts[] = {
-		RULES_ACCEPT, RULES_DROP, RULES_RETURN,	    RULES_JUMP,
-		RULES_MARK,   RULES_DNAT, RULES_MASQUERADE, RULES_UNKNOWN,
+		RULES_ACCEPT, RULES_DROP,	RULES_RETURN,  RULES_JUMP, RULES_MARK,
+		RULES_DNAT,   RULES_MASQUERADE, RULES_UNKNOWN, RULES_GOTO,
 	};
 	struct rules_rule r;
 	int ret = 0;

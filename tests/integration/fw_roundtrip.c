@@ -248,6 +248,12 @@ static void build_filter(struct rules_set *rs)
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
 	add(rs, &r);
 
+	/* a goto: the compiler's every decision in mangle (compile.c) */
+	r = base(RULES_FILTER, "TIERNET-A", RULES_GOTO);
+	snprintf(r.target, sizeof(r.target), "TIERNET-B");
+	r.in_group = (struct rules_group){ .on = true, .id = 0x746e8001, .mask = 0xffffbfff };
+	add(rs, &r);
+
 	r = base(RULES_FILTER, "TIERNET-A", RULES_RETURN);
 	snprintf(r.comment, sizeof(r.comment), "tiernet");
 	add(rs, &r);
@@ -456,6 +462,10 @@ static void build_v6(struct rules_set *rs)
 	add(rs, &r);
 	r = base(RULES_FILTER, "TIERNET-A", RULES_JUMP);
 	snprintf(r.target, sizeof(r.target), "TIERNET-B");
+	add(rs, &r);
+	r = base(RULES_FILTER, "TIERNET-A", RULES_GOTO);
+	snprintf(r.target, sizeof(r.target), "TIERNET-B");
+	r.proto = IPPROTO_TCP, r.dport_lo = 22; /* ip6tables' protocol flag beside the goto's */
 	add(rs, &r);
 	r = base(RULES_FILTER, "TIERNET-B", RULES_RETURN);
 	r.proto = IPPROTO_ICMPV6;

@@ -219,7 +219,7 @@ iptables-legacy -N DOCKER-ISOLATION-STAGE-1
 on_exit "iptables-legacy -F DOCKER-ISOLATION-STAGE-1; iptables-legacy -X DOCKER-ISOLATION-STAGE-1"
 iptables-legacy -A DOCKER-ISOLATION-STAGE-1 -i dkcustom0 ! -o dkcustom0 -j RETURN
 check "within 3 s, tiernet counts dkcustom0 as Docker's" \
-	retry 15 sh -c "iptables-legacy -t mangle -S TIERNET-WORLD | grep -q -- '-o dkcustom0 -j RETURN'"
+	retry 15 sh -c "iptables-legacy -t mangle -S TIERNET-WORLD | grep -q -- '-o dkcustom0 -g TIERNET-LOG'"
 check_eq "front cannot reach a container on the custom-named Docker network" "" "$(getc f1 10.88.101.2)"
 check_eq "a Docker container cannot reach front's container by its address" "" \
 	"$(get "$NSD1" "${IP[f1]}")"

@@ -450,9 +450,9 @@ for i in $(seq 9); do
 	network "x$i"
 done
 check "mangle TIERNET-FWD dispatches through a TIERNET-DSP chain" \
-	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-j TIERNET-DSP-'"
+	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-g TIERNET-DSP-'"
 check "front's tier is dispatched in one of them" \
-	sh -c "iptables-legacy -t mangle -S | grep -E -- '-A TIERNET-DSP-[^ ]+ .*-j TIERNET-SRC-front\$' | grep -q ."
+	sh -c "iptables-legacy -t mangle -S | grep -E -- '-A TIERNET-DSP-[^ ]+ .*-g TIERNET-SRC-front\$' | grep -q ."
 probe yes tcp i1 i2 7001
 probe no tcp i1 i2 7000;	probe yes tcp host i2 7000
 probe no tcp i2 i1 8080;	probe yes tcp host i1 8080

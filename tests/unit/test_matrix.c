@@ -133,6 +133,19 @@ static void drop_rules(struct rules_set *rs, enum rules_table t, const char *cha
 	rs->nrules = k;
 }
 
+/* Drops the rules of table/chain whose target begins with prefix (the dispatch's gotos). */
+static void drop_targets(struct rules_set *rs, enum rules_table t, const char *chain,
+			 const char *prefix)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].table != t || strcmp(rs->rules[i].chain, chain) ||
+		    strncmp(rs->rules[i].target, prefix, strlen(prefix)))
+			rs->rules[k++] = rs->rules[i];
+	rs->nrules = k;
+}
+
 static void reread(struct fixture *x)
 {
 	policy_matrix_free(&x->m);
@@ -148,13 +161,30 @@ Test(matrix, flushed_chains_open_nothing)
 	reread(&x);
 	cr_expect_str_eq(cell(&x, "front", "world"), "-", "no world chain, no world");
 	cr_expect_str_eq(cell(&x, "front", "mid"), "all");
-	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-FWD", RULES_JUMP);
+	drop_targets(&x.rs, RULES_MANGLE, "TIERNET-FWD", "TIERNET-SRC-");
 	reread(&x);
 	cr_expect_str_eq(cell(&x, "front", "mid"), "-", "no dispatch, no tier edge");
 	cr_expect_str_eq(cell(&x, "world", "front"), "all", "published ports need no dispatch");
 	drop_rules(&x.rs, RULES_FILTER, "TIERNET-FWD", -1);
 	reread(&x);
 	cr_expect_str_eq(cell(&x, "world", "front"), "-", "nothing marked is accepted");
+	unload(&x);
+}
+
+/* Every "allow" is a goto to TIERNET-OK: flushed, it leaves nothing marked, so nothing open. */
+Test(matrix, flushed_ok_chain_opens_nothing)
+{
+	struct fixture x;
+
+	load(&x, "host");
+	cr_expect_str_eq(cell(&x, "front", "mid"), "all", "control: the edge is read");
+	cr_expect_str_eq(cell(&x, "front", "world"), "all", "control: the world is read");
+	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-OK", -1);
+	reread(&x);
+	cr_expect_str_eq(cell(&x, "front", "mid"), "-");
+	cr_expect_str_eq(cell(&x, "front", "front"), "-");
+	cr_expect_str_eq(cell(&x, "front", "world"), "-");
+	cr_expect_str_neq(cell(&x, "mid", "host"), "-", "the host's edges are filter's");
 	unload(&x);
 }
 
