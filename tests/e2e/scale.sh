@@ -48,8 +48,8 @@ done | xargs -P 4 -L 1 sh -c \
 check_eq "$NNETS tiernet networks created" "$NNETS" "$(fillers | wc -l)"
 [ -s "$TMP/create.err" ] && sed 's/^/#   /' "$TMP/create.err" | head -5
 check_eq "each has its bridge" "$NNETS" "$(tn_bridges | wc -l)"
-[ "$NNETS" -ge 9 ] && check "the dispatch by tier is a tree (TIERNET-FWD jumps to TIERNET-DSP chains)" \
-	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-j TIERNET-DSP-'"
+[ "$NNETS" -ge 9 ] && check "the dispatch by tier is a tree (TIERNET-FWD goes to TIERNET-DSP chains)" \
+	sh -c "iptables-legacy -t mangle -S TIERNET-FWD | grep -q -- '-g TIERNET-DSP-'"
 
 echo "# the tiers under test, two servers each"
 i=1
