@@ -120,7 +120,7 @@ struct frame {
 	bool forward;	  /* filter TIERNET-FWD accepts marked packets */
 	bool ok;	  /* TIERNET-OK marks */
 	bool world;	  /* TIERNET-WORLD allows */
-	bool *dispatched; /* per tier: TIERNET-FWD jumps to its TIERNET-SRC chain */
+	bool *dispatched; /* per tier: TIERNET-FWD goes to its TIERNET-SRC chain */
 };
 
 static bool sets_mark(const struct rules_rule *r)
