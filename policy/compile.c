@@ -459,21 +459,26 @@ static int dispatch_all(struct compiler *c)
 	return ret;
 }
 
-/* A rule that hands the packet to TIERNET-OK, which marks it: the policy allows it. */
-static struct rules_rule allow(const char *chain)
+/* A rule of mangle's chain that goes to target and does not come back. */
+static struct rules_rule go(const char *chain, const char *target)
 {
 	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
 
-	snprintf(r.target, sizeof(r.target), "%s", CH_OK);
+	snprintf(r.target, sizeof(r.target), "%s", target);
 	return r;
 }
 
-/* ... and one that hands it to TIERNET-LOG: nothing allowed it. */
+/* It hands the packet to TIERNET-OK, which marks it: the policy allows it. */
+static struct rules_rule allow(const char *chain)
+{
+	return go(chain, CH_OK);
+}
+
+/* The chain's last rule: what got this far, nothing allowed; to TIERNET-LOG. */
 static int deny_rest(struct compiler *c, const char *chain)
 {
-	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
+	struct rules_rule r = go(chain, CH_LOG);
 
-	snprintf(r.target, sizeof(r.target), "%s", CH_LOG);
 	return rules_add(c->rs, &r);
 }
 
@@ -563,10 +568,9 @@ static int mangle_src(struct compiler *c, int tier)
 	}
 	if (!ret && tier_world(c, tier)) {
 		/* The world, from the tier's networks that are not Docker --internal. */
-		r = rule(RULES_MANGLE, chain, RULES_GOTO);
+		r = go(chain, CH_WORLD);
 		r.in_group = group(c->tier_group[tier], M_EXACT, false);
 		r.out_group = group(TN_GROUP, M_ANY, true);
-		snprintf(r.target, sizeof(r.target), "%s", CH_WORLD);
 		ret = rules_add(c->rs, &r);
 	}
 	return ret ? ret : deny_rest(c, chain);
@@ -589,8 +593,7 @@ static int mangle_world(struct compiler *c)
 	r.ctstate = RULES_CT_DNAT;
 	ret |= rules_add(c->rs, &r);
 	for (i = 0; c->host && i < c->host->ndocker; i++) {
-		r = rule(RULES_MANGLE, CH_WORLD, RULES_GOTO);
-		snprintf(r.target, sizeof(r.target), "%s", CH_LOG);
+		r = go(CH_WORLD, CH_LOG);
 		snprintf(r.out, sizeof(r.out), "%.*s", IFNAMSIZ - 1, c->host->docker[i]);
 		ret |= rules_add(c->rs, &r);
 	}

@@ -68,31 +68,19 @@ int nat_apply(const struct nat_maps *old, const struct nat_maps *want, struct er
 	return r;
 }
 
-/* Counts family's table's maps and rules (0, 0 when it does not exist). */
-static int count_table(int family, unsigned *maps, unsigned *rules, struct err *e)
-{
-	struct nft_shape have;
-	int r;
-
-	r = nft_table_shape(family == AF_INET6 ? "ip6 " TN_NFT_TABLE : "ip " TN_NFT_TABLE, &have,
-			    e);
-	*maps = have.maps;
-	*rules = have.rules;
-	return r;
-}
-
 int nat_in_place(const struct nat_maps *want, struct err *err)
 {
-	unsigned maps, rules;
+	struct nft_shape v4, v6;
 	int r;
 
-	r = count_table(AF_INET, &maps, &rules, err);
+	/* A table that does not exist counts 0 maps and 0 rules. */
+	r = nft_table_shape("ip " TN_NFT_TABLE, &v4, err);
 	if (r)
 		return r;
-	if (want->n4 ? maps != MAPS_V4 || rules != RULES_ALL : maps || rules)
+	if (want->n4 ? v4.maps != MAPS_V4 || v4.rules != RULES_ALL : v4.maps || v4.rules)
 		return 0;
-	r = count_table(AF_INET6, &maps, &rules, err);
+	r = nft_table_shape("ip6 " TN_NFT_TABLE, &v6, err);
 	if (r)
 		return r;
-	return want->n6 ? maps == MAPS_V6 && rules == RULES_ALL : !maps && !rules;
+	return want->n6 ? v6.maps == MAPS_V6 && v6.rules == RULES_ALL : !v6.maps && !v6.rules;
 }
