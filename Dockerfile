@@ -25,7 +25,7 @@ RUN apt-get update \
 		build-essential pkg-config \
 		libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev \
 		libxtables-dev libnftables-dev libcap-dev libnetfilter-conntrack-dev \
-		libnetfilter-log-dev libmnl-dev libldns-dev libcurl4-openssl-dev \
+		libnetfilter-log-dev libmnl-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -5,9 +5,12 @@ PKG_CONFIG ?= pkg-config
 CC         ?= cc
 
 PKGS       := libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap \
-	libnetfilter_conntrack libnetfilter_log libmnl ldns libcurl
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	libnetfilter_conntrack libnetfilter_log libmnl
+# ldns only in the tests: the oracle that reads tiernet's DNS answers back (dns/msg.c)
+TEST_PKGS  := ldns
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 CRIT_LIBS  := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -72,11 +75,11 @@ build/asan/obj/%.o: %.c
 
 build/unit: $(TEST_OBJS) $(LIB_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(CRIT_LIBS) -lpthread
 
 build/asan/unit: $(ATEST_OBJS) $(ASAN_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS) -lpthread
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) $(CRIT_LIBS) -lpthread
 
 # Unit tests need no root and touch no kernel state.
 unit: build/unit
@@ -248,11 +251,11 @@ build/fuzz/libtiernet-nokernel.a: $(filter-out $(FUZZ_KERNEL),$(FUZZ_LIB_OBJS))
 build/fuzz/fuzz_admin: build/fuzz/obj/tests/fuzz/fuzz_admin.o \
 	build/fuzz/obj/tests/fuzz/stub_kernel.o build/fuzz/libtiernet-nokernel.a
 	@echo "  LD      $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libtiernet.a
 	@echo "  LD      $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
 # cppcheck and clang-tidy over the product code; fails on any finding that is not suppressed
 # with its reason in tests/analyze/.

@@ -7,8 +7,9 @@
  *
  *   nametab.c   the name table and the matching rules (pure: unit tests, fuzzing)
  *   engjson.c   the Engine API's JSON (container inspect, events) into table records (pure)
- *   engine.c    the Engine API client: libcurl over the Docker socket, GET only
- *   msg.c       DNS messages with ldns: the question in, tiernet's answer out (pure)
+ *   http.c      HTTP GET over a Unix socket; the response parser is pure
+ *   engine.c    the Engine API client over the Docker socket, GET only
+ *   msg.c       DNS messages: the question in, tiernet's answer out (pure)
  *   ratelimit.c queries per second per container (pure)
  *   origdst.c   the original destination of a redirected query (conntrack)
  *   resolver.c  the UDP socket, forwarding and relaying (one thread)
@@ -18,6 +19,7 @@
 #define TIERNET_DNS_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,15 @@
 #define DNS_PENDING_MAX	  1024	 /* queries forwarded and not yet answered */
 #define DNS_FORWARD_MS	  5000	 /* how long an upstream may take */
 #define DNS_DOCKER_SOCKET "/var/run/docker.sock"
+
+/* RFC 1035's numbers that tiernet reads or writes */
+#define DNS_OPCODE_QUERY   0
+#define DNS_RCODE_NOERROR  0
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_REFUSED  5
+#define DNS_TYPE_A	   1
+#define DNS_TYPE_AAAA	   28
 
 /* ---- nametab.c */
 /* One name of one container on one network. */
@@ -127,6 +138,36 @@ int engjson_list(const char *body, size_t len, char (**ids)[DNS_ID_LEN + 1], siz
  */
 int engjson_event(const char *line, size_t len, char id[DNS_ID_LEN + 1]);
 
+/* ---- http.c */
+#define HTTP_LINE_MAX	8192	     /* the status line, a header, a chunk's size */
+#define HTTP_LENGTH_MAX (1ull << 40) /* a Content-Length or chunk size that is not absurd */
+/* Where the body goes as it arrives: 0 to go on, -errno to stop (http_get returns it). */
+typedef int (*http_sink)(const char *p, size_t n, void *arg);
+/* One response being read (pure: no I/O). */
+struct http_resp {
+	int state;
+	long status;
+	size_t left; /* bytes of the body or the chunk still to come */
+	bool chunked, has_len;
+	char line[HTTP_LINE_MAX];
+	size_t nline;
+	http_sink sink;
+	void *arg;
+};
+void http_resp_init(struct http_resp *r, http_sink sink, void *arg);
+/* Feeds n bytes: 1 when the response is complete, 0 when more is wanted, -errno (EPROTO: not
+ * an HTTP response tiernet reads; E2BIG: a line too long; or the sink's error). */
+int http_resp_feed(struct http_resp *r, const char *p, size_t n);
+/* At the end of the connection: 0 when the response is complete, else -EPROTO. */
+int http_resp_eof(const struct http_resp *r);
+/*
+ * GET path from the HTTP server on the Unix socket sock, the body to sink.  timeout_s > 0
+ * bounds the whole exchange; stop (may be NULL) is looked at every second and ends it with
+ * -ECANCELED.  Returns the HTTP status or -errno.
+ */
+long http_get(const char *sock, const char *path, int timeout_s, const atomic_bool *stop,
+	      http_sink sink, void *arg);
+
 /* ---- msg.c */
 struct dnsmsg_query {
 	uint16_t id;
@@ -136,7 +177,7 @@ struct dnsmsg_query {
 /* Parses a query (one question, opcode QUERY, QR clear).  0 or -EINVAL. */
 int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg_query *q);
 /*
- * Builds the answer to the query in buf[0..len): rcode (LDNS_RCODE_*) and, for NOERROR,
+ * Builds the answer to the query in buf[0..len): rcode (DNS_RCODE_*) and, for NOERROR,
  * the addresses a, TTL DNS_TTL.  Writes at most cap bytes to out.  Returns the length or
  * -errno.
  */

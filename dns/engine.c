@@ -8,7 +8,6 @@
  * the thread logs it once, stops the redirection (the upstream answers as without
  * tiernet) and looks again every ENGINE_RETRY_S seconds.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,70 +36,41 @@ static struct {
 	pthread_t thread;
 	atomic_bool stop;
 	char socket[256];
-	CURL *get;		/* one-shot GETs */
 	struct engjson_ct *cts; /* the running containers followed, by ID */
-	size_t ncts;
-	struct buf line; /* the events stream's current line */
+	size_t ncts, capcts;	/* grown as containers start: no memory for none */
+	struct buf line;	/* the events stream's current line */
 	bool logged_absent;
 } eng;
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
+/* Appends body bytes to the buffer arg, within its max. */
+static int on_data(const char *p, size_t len, void *arg)
 {
 	struct buf *b = arg;
-	size_t len = size * n;
 	char *q;
 
 	if (b->n + len + 1 > b->max)
-		return 0; /* too big: the transfer fails */
+		return -E2BIG; /* too big: the transfer fails */
 	if (b->n + len + 1 > b->cap) {
 		size_t cap = (b->n + len + 1) * 2;
 
 		q = realloc(b->p, cap > b->max ? b->max : cap);
 		if (!q)
-			return 0;
+			return -ENOMEM;
 		b->p = q;
 		b->cap = cap > b->max ? b->max : cap;
 	}
 	memcpy(b->p + b->n, p, len);
 	b->n += len;
 	b->p[b->n] = '\0';
-	return len;
+	return 0;
 }
 
-/* Aborts a transfer when the service stops (libcurl calls it at least once a second). */
-static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+/* GET path into b; returns the HTTP status, or -errno when the transfer failed. */
+static long get(const char *path, struct buf *b)
 {
-	(void)arg, (void)a, (void)b, (void)c, (void)d;
-	return atomic_load(&eng.stop);
-}
-
-static void setup(CURL *h, const char *url)
-{
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, eng.socket);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* GET only: the socket is root-equivalent */
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-}
-
-/* GET url into b; returns the HTTP status, or -EIO when the transfer failed. */
-static long get(const char *url, struct buf *b)
-{
-	long status = 0;
-
 	b->n = 0;
 	b->max = ENGINE_BODY_MAX;
-	setup(eng.get, url);
-	curl_easy_setopt(eng.get, CURLOPT_TIMEOUT, (long)ENGINE_TIMEOUT_S);
-	curl_easy_setopt(eng.get, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(eng.get, CURLOPT_WRITEDATA, b);
-	if (curl_easy_perform(eng.get) != CURLE_OK)
-		return -EIO;
-	curl_easy_getinfo(eng.get, CURLINFO_RESPONSE_CODE, &status);
-	return status;
+	return http_get(eng.socket, path, ENGINE_TIMEOUT_S, &eng.stop, on_data, b);
 }
 
 /* Rebuilds the name table from the containers followed and hands it to the resolver. */
@@ -139,18 +109,37 @@ static void forget(size_t i)
 	eng.cts[i] = eng.cts[--eng.ncts];
 }
 
+/* Room for one more container in eng.cts, up to ENGINE_CTS_MAX. */
+static bool room(void)
+{
+	struct engjson_ct *v;
+	size_t cap;
+
+	if (eng.ncts < eng.capcts)
+		return true;
+	if (eng.capcts >= ENGINE_CTS_MAX)
+		return false;
+	cap = eng.capcts ? eng.capcts * 2 : 16;
+	v = realloc(eng.cts, cap * sizeof(*v));
+	if (!v)
+		return false;
+	eng.cts = v;
+	eng.capcts = cap;
+	return true;
+}
+
 /* Reads container id again: followed while it runs, forgotten otherwise. */
 static int refresh(const char *id)
 {
 	struct buf b = { 0 };
 	struct engjson_ct ct;
-	char url[160];
+	char path[160];
 	size_t i;
 	long st;
 	int r = 0;
 
-	snprintf(url, sizeof(url), "http://docker/containers/%s/json", id);
-	st = get(url, &b);
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	st = get(path, &b);
 	for (i = 0; i < eng.ncts; i++)
 		if (!strcmp(eng.cts[i].id, id))
 			break;
@@ -168,12 +157,16 @@ static int refresh(const char *id)
 	if (i < eng.ncts) {
 		engjson_ct_free(&eng.cts[i]);
 		eng.cts[i] = ct;
-	} else if (eng.ncts < ENGINE_CTS_MAX) {
+	} else if (room()) {
 		eng.cts[eng.ncts++] = ct;
 	} else {
-		log_warnx("names: more than %u running containers; container %.12s has no names "
-			  "across tiers",
-			  ENGINE_CTS_MAX, id);
+		if (eng.ncts < ENGINE_CTS_MAX)
+			log_warnx("names: out of memory; container %.12s has no names across tiers",
+				  id);
+		else
+			log_warnx("names: more than %u running containers; container %.12s has no "
+				  "names across tiers",
+				  ENGINE_CTS_MAX, id);
 		engjson_ct_free(&ct);
 	}
 out:
@@ -190,7 +183,7 @@ static int sync_all(void)
 	long st;
 	int r = 0;
 
-	st = get("http://docker/containers/json", &b);
+	st = get("/containers/json", &b);
 	if (st != 200 || engjson_list(b.p, b.n, &ids, &n) < 0) {
 		r = -EIO;
 		goto out;
@@ -208,45 +201,39 @@ out:
 }
 
 /* The events stream: each complete line names a container to read again. */
-static size_t on_event(char *p, size_t size, size_t n, void *arg)
+static int on_event(const char *p, size_t len, void *arg)
 {
-	size_t len = size * n, i, start = 0;
 	char id[DNS_ID_LEN + 1];
 	struct buf *b = &eng.line;
+	size_t i, start = 0;
+	int r;
 
 	(void)arg;
 	for (i = 0; i < len; i++) {
 		if (p[i] != '\n')
 			continue;
-		if (on_data(p + start, 1, i - start, b) != i - start)
-			return 0;
+		if ((r = on_data(p + start, i - start, b)) < 0)
+			return r;
 		if (engjson_event(b->p, b->n, id) == 1 && refresh(id) == 0)
 			publish();
 		b->n = 0;
 		start = i + 1;
 	}
-	if (start < len && on_data(p + start, 1, len - start, b) != len - start)
-		return 0;
-	return len;
+	return start < len ? on_data(p + start, len - start, b) : 0;
 }
 
+/* Follows the events from since on, until the stream ends or the service stops. */
 static void stream(time_t since)
 {
-	CURL *h = curl_easy_init();
-	char url[256];
+	char path[256];
 
-	if (!h)
-		return;
-	snprintf(url, sizeof(url),
-		 "http://docker/events?since=%lld&filters=%%7B%%22type%%22%%3A%%5B%%22container%%22"
+	snprintf(path, sizeof(path),
+		 "/events?since=%lld&filters=%%7B%%22type%%22%%3A%%5B%%22container%%22"
 		 "%%2C%%22network%%22%%5D%%7D",
 		 (long long)since);
 	eng.line.n = 0;
 	eng.line.max = ENGINE_LINE_MAX;
-	setup(h, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_event);
-	curl_easy_perform(h);
-	curl_easy_cleanup(h);
+	http_get(eng.socket, path, 0, &eng.stop, on_event, NULL);
 }
 
 static bool socket_present(void)
@@ -311,14 +298,6 @@ int engine_start(const char *socket)
 
 	snprintf(eng.socket, sizeof(eng.socket), "%s", socket);
 	atomic_store(&eng.stop, false);
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
-		return -ENOMEM;
-	eng.get = curl_easy_init();
-	eng.cts = calloc(ENGINE_CTS_MAX, sizeof(*eng.cts));
-	if (!eng.get || !eng.cts) {
-		engine_stop();
-		return -ENOMEM;
-	}
 	r = -pthread_create(&eng.thread, NULL, run, NULL);
 	if (r < 0) {
 		log_warnx("names: cannot start the Engine API thread: %s", strerror(-r));
@@ -338,10 +317,7 @@ void engine_stop(void)
 		forget(eng.ncts - 1);
 	free(eng.cts);
 	eng.cts = NULL;
+	eng.capcts = 0;
 	free(eng.line.p);
 	memset(&eng.line, 0, sizeof(eng.line));
-	if (eng.get)
-		curl_easy_cleanup(eng.get);
-	eng.get = NULL;
-	curl_global_cleanup();
 }

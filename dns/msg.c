@@ -1,122 +1,180 @@
 /*
- * DNS messages with ldns, pure: a container's query in, tiernet's answer out.  Any bytes a
- * container sends reach dnsmsg_parse (tests/fuzz/fuzz_dns.c).  Only plain queries are
- * tiernet's: one question, opcode QUERY, class IN; anything else goes to the upstream.
+ * DNS messages, pure: a container's query in, tiernet's answer out.  Any bytes a container
+ * sends reach dnsmsg_parse (tests/fuzz/fuzz_dns.c).  Only plain queries are tiernet's: one
+ * question, opcode QUERY, class IN; anything else goes to the upstream.  Only the header
+ * and the first question are ever read: the other sections (an EDNS record, say) are the
+ * upstream's business, so no parser of record data is exposed to a container.  The unit
+ * tests hold this against ldns (the name's text, and every answer read back).
  */
 #include <errno.h>
-#include <ldns/ldns.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "dns/dns.h"
 
+#define HDR_LEN	     12
+#define WIRE_MAX     255 /* a name on the wire, RFC 1035 3.1 */
+#define LABEL_MAX    63
+#define HOPS_MAX     32 /* compression pointers followed in one name */
+#define CLASS_IN     1
+#define OFFSET_QNAME 0xc00c /* a pointer to the question's name, right after the header */
+
+struct question {
+	uint8_t wire[WIRE_MAX]; /* the name, uncompressed */
+	size_t wire_len;
+	uint16_t type, class;
+};
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+/*
+ * The question at buf[HDR_LEN..len) into q.  A name may be compressed (a pointer anywhere
+ * in the message, at most HOPS_MAX of them); the labels are copied out whole.  0 or -EINVAL.
+ */
+static int question(const uint8_t *buf, size_t len, struct question *q)
+{
+	size_t pos = HDR_LEN, end = 0, hops = 0;
+	uint8_t n;
+
+	q->wire_len = 0;
+	for (;;) {
+		if (pos >= len)
+			return -EINVAL;
+		n = buf[pos];
+		if ((n & 0xc0) == 0xc0) {
+			if (pos + 1 >= len || ++hops > HOPS_MAX)
+				return -EINVAL;
+			if (!end)
+				end = pos + 2;
+			pos = (size_t)(n & 0x3f) << 8 | buf[pos + 1];
+			continue;
+		}
+		if (n > LABEL_MAX) /* 0x40 and 0x80: label types no one uses */
+			return -EINVAL;
+		if (pos + 1 + n > len || q->wire_len + 1 + n > WIRE_MAX)
+			return -EINVAL;
+		memcpy(q->wire + q->wire_len, buf + pos, 1 + (size_t)n);
+		q->wire_len += 1 + (size_t)n;
+		pos += 1 + (size_t)n;
+		if (!n)
+			break;
+	}
+	if (!end)
+		end = pos;
+	if (end + 4 > len)
+		return -EINVAL;
+	q->type = be16(buf + end);
+	q->class = be16(buf + end + 2);
+	return 0;
+}
+
+/*
+ * The name in presentation form, as ldns prints it: labels joined by dots with a final
+ * one ("." alone for the root), the characters of the zone file syntax escaped as "\c"
+ * and bytes that are not printable as "\DDD".  false when it does not fit out[0..cap).
+ */
+static bool name_text(const struct question *q, char *out, size_t cap)
+{
+	size_t i = 0, o = 0, k;
+	uint8_t n, c;
+	int w;
+
+	if (q->wire_len == 1)
+		return snprintf(out, cap, ".") < (int)cap;
+	while ((n = q->wire[i++])) {
+		for (k = 0; k < n; k++) {
+			c = q->wire[i++];
+			if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\')
+				w = snprintf(out + o, cap - o, "\\%c", c);
+			else if (c < 0x21 || c > 0x7e)
+				w = snprintf(out + o, cap - o, "\\%03u", c);
+			else
+				w = snprintf(out + o, cap - o, "%c", c);
+			if (w < 0 || (size_t)w >= cap - o)
+				return false;
+			o += (size_t)w;
+		}
+		if (o + 1 >= cap)
+			return false;
+		out[o++] = '.';
+		out[o] = '\0';
+	}
+	return true;
+}
+
 int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg_query *q)
 {
-	ldns_pkt *pkt = NULL;
-	ldns_rr *rr;
-	char *name = NULL;
-	int r = -EINVAL;
+	struct question qs;
 
-	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK)
-		goto out;
-	if (ldns_pkt_qr(pkt) || ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY ||
-	    ldns_pkt_qdcount(pkt) != 1)
-		goto out;
-	rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
-	if (!rr || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || !ldns_rr_owner(rr))
-		goto out;
-	name = ldns_rdf2str(ldns_rr_owner(rr));
-	if (!name || strlen(name) >= sizeof(q->qname))
-		goto out;
-	q->id = ldns_pkt_id(pkt);
-	q->qtype = (uint16_t)ldns_rr_get_type(rr);
-	memcpy(q->qname, name, strlen(name) + 1);
-	r = 0;
-out:
-	free(name);
-	ldns_pkt_free(pkt);
-	return r;
-}
-
-/* One A or AAAA record for owner with address a. */
-static ldns_rr *addr_rr(const ldns_rdf *owner, int family, const struct in6_addr *a)
-{
-	ldns_rr *rr = ldns_rr_new();
-	ldns_rdf *data;
-
-	if (!rr)
-		return NULL;
-	ldns_rr_set_owner(rr, ldns_rdf_clone(owner));
-	ldns_rr_set_type(rr, family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA);
-	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(rr, DNS_TTL);
-	data = ldns_rdf_new_frm_data(family == AF_INET ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
-				     family == AF_INET ? 4 : 16, a);
-	if (!data || !ldns_rr_owner(rr) || !ldns_rr_push_rdf(rr, data)) {
-		ldns_rdf_deep_free(data);
-		ldns_rr_free(rr);
-		return NULL;
-	}
-	return rr;
-}
-
-static int fill(ldns_pkt *ans, const ldns_pkt *q, int rcode, const struct nametab_answer *a)
-{
-	const ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
-	ldns_rr *rr;
-	size_t i;
-
-	ldns_pkt_set_id(ans, ldns_pkt_id(q));
-	ldns_pkt_set_qr(ans, true);
-	ldns_pkt_set_aa(ans, rcode != LDNS_RCODE_REFUSED);
-	ldns_pkt_set_rd(ans, ldns_pkt_rd(q));
-	ldns_pkt_set_ra(ans, true);
-	ldns_pkt_set_opcode(ans, LDNS_PACKET_QUERY);
-	ldns_pkt_set_rcode(ans, (uint8_t)rcode);
-	if (qrr && !ldns_pkt_push_rr(ans, LDNS_SECTION_QUESTION, ldns_rr_clone(qrr)))
-		return -ENOMEM;
-	for (i = 0; qrr && a && rcode == LDNS_RCODE_NOERROR && i < a->n; i++) {
-		rr = addr_rr(ldns_rr_owner(qrr), a->family, &a->v[i]);
-		if (!rr || !ldns_pkt_push_rr(ans, LDNS_SECTION_ANSWER, rr)) {
-			ldns_rr_free(rr);
-			return -ENOMEM;
-		}
-	}
+	if (len < HDR_LEN || buf[2] & 0x80 || (buf[2] >> 3 & 0xf) != DNS_OPCODE_QUERY ||
+	    be16(buf + 4) != 1)
+		return -EINVAL;
+	if (question(buf, len, &qs) < 0 || qs.class != CLASS_IN ||
+	    !name_text(&qs, q->qname, sizeof(q->qname)))
+		return -EINVAL;
+	q->id = be16(buf);
+	q->qtype = qs.type;
 	return 0;
+}
+
+/* The answer's header: the query's ID and RD; authoritative unless it refuses. */
+static uint8_t *header(uint8_t *p, const uint8_t *query, int rcode, bool has_q, size_t nans)
+{
+	p = put16(p, be16(query));
+	*p++ = (uint8_t)(0x80 | (rcode != DNS_RCODE_REFUSED ? 0x04 : 0) | (query[2] & 0x01));
+	*p++ = (uint8_t)(0x80 | (rcode & 0x0f));
+	p = put16(p, has_q);
+	p = put16(p, (uint16_t)nans);
+	p = put16(p, 0);
+	return put16(p, 0);
 }
 
 int dnsmsg_answer(const uint8_t *query, size_t len, int rcode, const struct nametab_answer *a,
 		  uint8_t *out, size_t cap)
 {
-	ldns_pkt *q = NULL, *ans = NULL;
-	uint8_t *wire = NULL;
-	size_t n = 0;
-	int r = -EINVAL;
+	size_t alen, need, nans = 0, i;
+	struct question q = { .wire_len = 0 };
+	bool has_q;
+	uint8_t *p;
 
-	if (ldns_wire2pkt(&q, query, len) != LDNS_STATUS_OK)
-		goto out;
-	ans = ldns_pkt_new();
-	if (!ans) {
-		r = -ENOMEM;
-		goto out;
+	if (len < HDR_LEN)
+		return -EINVAL;
+	/* like the query's first question, if it has one; a reply to garbage is SERVFAIL's */
+	has_q = be16(query + 4) > 0;
+	if (has_q && question(query, len, &q) < 0)
+		return -EINVAL;
+	if (has_q && a && rcode == DNS_RCODE_NOERROR)
+		nans = a->n;
+	alen = a && a->family == AF_INET6 ? 16 : 4;
+	need = HDR_LEN + (has_q ? q.wire_len + 4 : 0) + nans * (12 + alen);
+	if (need > cap)
+		return -EMSGSIZE;
+	p = header(out, query, rcode, has_q, nans);
+	if (has_q) {
+		memcpy(p, q.wire, q.wire_len);
+		p = put16(p + q.wire_len, q.type);
+		p = put16(p, q.class);
 	}
-	r = fill(ans, q, rcode, a);
-	if (r < 0)
-		goto out;
-	if (ldns_pkt2wire(&wire, ans, &n) != LDNS_STATUS_OK) {
-		r = -ENOMEM;
-		goto out;
+	for (i = 0; i < nans; i++) {
+		p = put16(p, OFFSET_QNAME);
+		p = put16(p, alen == 4 ? DNS_TYPE_A : DNS_TYPE_AAAA);
+		p = put16(p, CLASS_IN);
+		p = put16(p, 0);
+		p = put16(p, DNS_TTL);
+		p = put16(p, (uint16_t)alen);
+		memcpy(p, &a->v[i], alen);
+		p += alen;
 	}
-	if (n > cap) {
-		r = -EMSGSIZE;
-		goto out;
-	}
-	memcpy(out, wire, n);
-	r = (int)n;
-out:
-	free(wire);
-	ldns_pkt_free(ans);
-	ldns_pkt_free(q);
-	return r;
+	return (int)(p - out);
 }

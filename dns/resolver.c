@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ldns/ldns.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -162,7 +161,7 @@ static void forward(const uint8_t *q, size_t len, const struct sockaddr_in *clie
 	if (!p || len < 2 || origdst_lookup(rs.ct, client, local, &orig) < 0 ||
 	    orig.sin_addr.s_addr == local->sin_addr.s_addr) {
 		rs.failed++;
-		answer(q, len, LDNS_RCODE_SERVFAIL, NULL, client, local);
+		answer(q, len, DNS_RCODE_SERVFAIL, NULL, client, local);
 		return;
 	}
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -171,7 +170,7 @@ static void forward(const uint8_t *q, size_t len, const struct sockaddr_in *clie
 		if (fd >= 0)
 			close(fd);
 		rs.failed++;
-		answer(q, len, LDNS_RCODE_SERVFAIL, NULL, client, local);
+		answer(q, len, DNS_RCODE_SERVFAIL, NULL, client, local);
 		return;
 	}
 	p->fd = fd;
@@ -202,9 +201,9 @@ static void relay(struct pending *p)
 
 static int family_of(uint16_t qtype)
 {
-	if (qtype == LDNS_RR_TYPE_A)
+	if (qtype == DNS_TYPE_A)
 		return AF_INET;
-	if (qtype == LDNS_RR_TYPE_AAAA)
+	if (qtype == DNS_TYPE_AAAA)
 		return AF_INET6;
 	return 0;
 }
@@ -236,13 +235,13 @@ static void handle(const uint8_t *q, size_t len, const struct sockaddr_in *clien
 	}
 	if (v == NAMETAB_ANSWER) {
 		rs.answered++;
-		answer(q, len, LDNS_RCODE_NOERROR, &a, client, local);
+		answer(q, len, DNS_RCODE_NOERROR, &a, client, local);
 	} else if (v == NAMETAB_NXDOMAIN) {
 		rs.nxdomain++;
-		answer(q, len, LDNS_RCODE_NXDOMAIN, NULL, client, local);
+		answer(q, len, DNS_RCODE_NXDOMAIN, NULL, client, local);
 	} else if (net->internal) {
 		rs.refused++;
-		answer(q, len, LDNS_RCODE_REFUSED, NULL, client, local);
+		answer(q, len, DNS_RCODE_REFUSED, NULL, client, local);
 	} else {
 		forward(q, len, client, local);
 	}

@@ -7,10 +7,11 @@ set -euo pipefail
 pkgs=(
 	# the build: gcc, make, ar, nm (binutils), pkg-config; git names the version
 	build-essential pkg-config git
-	# the libraries tiernet links, and Criterion for the unit tests
+	# the libraries tiernet links, Criterion for the unit tests, ldns for the unit tests' and
+	# fuzzers' reading of tiernet's DNS answers
 	libmicrohttpd-dev libcjson-dev libnl-3-dev libnl-route-3-dev libip4tc-dev libip6tc-dev libxtables-dev
 	libnftables-dev libcap-dev libnetfilter-conntrack-dev libnetfilter-log-dev libcriterion-dev
-	libldns-dev libcurl4-openssl-dev libmnl-dev
+	libldns-dev libmnl-dev
 	# fuzzing (clang, libFuzzer), static analysis, memory checks
 	clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind
 	# integration: links and namespaces, both firewall backends, traffic, state files
@@ -47,7 +48,7 @@ cmds=(
 )
 # pkg-config modules the Makefile asks for (it builds with empty flags when one is missing).
 mods=(libmicrohttpd libcjson libnl-3.0 libnl-route-3.0 libip4tc libip6tc libnftables libcap
-	libnetfilter_conntrack libnetfilter_log libmnl ldns libcurl criterion)
+	libnetfilter_conntrack libnetfilter_log libmnl ldns criterion)
 
 missing=()
 for p in "${pkgs[@]}"; do
