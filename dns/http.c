@@ -52,33 +52,48 @@ static const char *header_value(const char *line, const char *name)
 	return line;
 }
 
-/* A length: decimal (Content-Length) or a chunk's size in hex, with its extensions. */
-static int number(const char *s, int base, size_t *out)
+/*
+ * A length: decimal (Content-Length) or a chunk's size in hex (chunk extensions, ";..."
+ * after it, are ignored).  Digits only: no sign, no "0x", no blanks inside.
+ */
+static int number(const char *s, unsigned base, size_t *out)
 {
-	unsigned long long v;
-	char *end;
+	unsigned long long v = 0;
+	const char *p = s;
+	unsigned d;
 
-	if (!(base == 16 ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
+	for (; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+		else
+			break;
+		v = v * base + d;
+		if (v > HTTP_LENGTH_MAX || v > SIZE_MAX)
+			return -EPROTO;
+	}
+	if (p == s)
 		return -EPROTO;
-	errno = 0;
-	v = strtoull(s, &end, base);
-	if (base == 16)
-		end += strspn(end, " \t"); /* chunk extensions (";name=value") are ignored */
-	if (errno || (*end && !(base == 16 && *end == ';')) || v > HTTP_LENGTH_MAX)
+	p += strspn(p, " \t");
+	if (*p && !(base == 16 && *p == ';'))
 		return -EPROTO;
 	*out = (size_t)v;
 	return 0;
 }
 
+/* "HTTP/1.x NNN" and an optional reason phrase after a space. */
 static int status_line(struct http_resp *r)
 {
-	int code, n;
-	char sp = ' ';
+	const char *l = r->line;
 
-	n = sscanf(r->line, "HTTP/1.%*1[01] %3d%c", &code, &sp);
-	if (n < 1 || sp != ' ' || code < 100 || code > 599)
+	if (strncmp(l, "HTTP/1.", 7) || (l[7] != '0' && l[7] != '1') || l[8] != ' ' ||
+	    !isdigit((unsigned char)l[9]) || !isdigit((unsigned char)l[10]) ||
+	    !isdigit((unsigned char)l[11]) || (l[12] && l[12] != ' '))
 		return -EPROTO;
-	r->status = code;
+	r->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+	if (r->status < 100 || r->status > 599)
+		return -EPROTO;
 	r->state = ST_HEADER;
 	return 0;
 }
@@ -86,14 +101,20 @@ static int status_line(struct http_resp *r)
 /* The empty line: the body's framing is known now. */
 static int headers_end(struct http_resp *r)
 {
-	if (r->status == 204 || r->status == 304 || r->status < 200)
-		r->state = ST_DONE; /* no body (1xx: tiernet sends nothing that asks for one) */
-	else if (r->chunked)
-		r->state = ST_CHUNK_SIZE;
-	else if (r->has_len)
+	if (r->status < 200) { /* 100 Continue and the like: the real response follows */
+		if (r->status == 101)
+			return -EPROTO; /* switching protocols: never asked for */
+		r->chunked = r->has_len = false;
+		r->state = ST_STATUS;
+	} else if (r->status == 204 || r->status == 304) {
+		r->state = ST_DONE; /* no body */
+	} else if (r->chunked) {
+		r->state = ST_CHUNK_SIZE; /* chunks win over a Content-Length (RFC 9112 6.3) */
+	} else if (r->has_len) {
 		r->state = r->left ? ST_BODY_LEN : ST_DONE;
-	else
+	} else {
 		r->state = ST_BODY_EOF;
+	}
 	return 0;
 }
 
@@ -108,7 +129,7 @@ static int header_line(struct http_resp *r)
 			return -EPROTO; /* gzip and friends: never asked for */
 		r->chunked = true;
 	} else if ((v = header_value(r->line, "Content-Length"))) {
-		if (r->has_len || number(v, 10, &r->left) < 0)
+		if (r->has_len || number(v, 10, &r->left) < 0) /* two lengths: which one? */
 			return -EPROTO;
 		r->has_len = true;
 	}
@@ -170,8 +191,8 @@ int http_resp_feed(struct http_resp *r, const char *p, size_t n)
 			continue;
 		}
 		p++, n--;
-		if (r->nline && r->line[r->nline - 1] == '\r')
-			r->nline--;
+		while (r->nline && strchr("\r \t", r->line[r->nline - 1]))
+			r->nline--; /* the CR, and blanks a header's value may end with */
 		r->line[r->nline] = '\0';
 		r->nline = 0;
 		if ((e = line(r)) < 0)
@@ -201,7 +222,8 @@ static int connect_unix(const char *path)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a server whose backlog is full fails the call (EAGAIN), never hangs it */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -253,7 +275,7 @@ long http_get(const char *sock, const char *path, int timeout_s, const atomic_bo
 		e = wait_for(fd, POLLOUT, deadline, stop);
 		if (e <= 0)
 			continue;
-		n = send(fd, req + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			e = -errno;
 		else if (n > 0)
@@ -263,7 +285,7 @@ long http_get(const char *sock, const char *path, int timeout_s, const atomic_bo
 		e = wait_for(fd, POLLIN, deadline, stop);
 		if (e <= 0)
 			continue;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				e = -errno;

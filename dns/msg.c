@@ -150,12 +150,12 @@ int dnsmsg_answer(const uint8_t *query, size_t len, int rcode, const struct name
 
 	if (len < HDR_LEN)
 		return -EINVAL;
-	/* like the query's first question, if it has one; a reply to garbage is SERVFAIL's */
+	/* the query's first question, if it has one; one that does not parse gets no answer */
 	has_q = be16(query + 4) > 0;
 	if (has_q && question(query, len, &q) < 0)
 		return -EINVAL;
 	if (has_q && a && rcode == DNS_RCODE_NOERROR)
-		nans = a->n;
+		nans = a->n < DNS_ADDRS_MAX ? a->n : DNS_ADDRS_MAX;
 	alen = a && a->family == AF_INET6 ? 16 : 4;
 	need = HDR_LEN + (has_q ? q.wire_len + 4 : 0) + nans * (12 + alen);
 	if (need > cap)

@@ -367,6 +367,15 @@ static int nat_dns(struct compiler *c)
 	return ret ? -ENOMEM : 0;
 }
 
+/* A rule of mangle chain that hands the packet to target (-g): nothing comes back. */
+static struct rules_rule go(const char *chain, const char *target)
+{
+	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
+
+	snprintf(r.target, sizeof(r.target), "%s", target);
+	return r;
+}
+
 /*
  * mangle TIERNET-FWD's dispatch by the source bridge's tier.  In one list, every allowed new
  * packet would meet a rule for each tier listed before its own (about 30 ns a rule here: with
@@ -429,6 +438,13 @@ static int dispatch(struct compiler *c, const char *chain, const int *tiers, siz
 			ret = rules_add(c->rs, &r);
 		if (!ret)
 			ret = dispatch(c, r.target, tiers + i, run, shift - 3);
+		/* A bridge of the prefix but of no tier listed (none the compiler writes): denied
+		 * and logged, like anything else nothing allows, not returned unmarked unlogged. */
+		if (!ret) {
+			struct rules_rule end = go(r.target, CH_LOG);
+
+			ret = rules_add(c->rs, &end);
+		}
 	}
 	return ret;
 }
@@ -460,14 +476,6 @@ static int dispatch_all(struct compiler *c)
 }
 
 /* A rule of mangle's chain that goes to target and does not come back. */
-static struct rules_rule go(const char *chain, const char *target)
-{
-	struct rules_rule r = rule(RULES_MANGLE, chain, RULES_GOTO);
-
-	snprintf(r.target, sizeof(r.target), "%s", target);
-	return r;
-}
-
 /* It hands the packet to TIERNET-OK, which marks it: the policy allows it. */
 static struct rules_rule allow(const char *chain)
 {

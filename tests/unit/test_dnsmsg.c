@@ -318,3 +318,54 @@ Test(dnsmsg_ldns, mutations_agree_with_ldns)
 	cr_log_info("mutations: %u read by both, %u by tiernet only", both, ours_only);
 	cr_assert_gt(both, 3000, "the mutations left too few queries to compare (%u)", both);
 }
+
+Test(dnsmsg_ldns, answers_to_odd_queries_and_the_buffers_end)
+{
+	uint8_t name[300], q[400], out[1024];
+	struct nametab_answer a = { .n = 40, .family = AF_INET6 };
+	ldns_pkt *p = NULL;
+	size_t n, i;
+	int len;
+
+	/* a compressed question: the answer carries the name whole */
+	n = wire(q, (const uint8_t[]){ 0xc0, 18 }, 2, LDNS_RR_TYPE_A);
+	memcpy(q + n, "\3web\3mid", 9);
+	answers(q, n + 9);
+	/* compressed to more than 255 bytes on the wire: no answer */
+	n = labels(name, (const size_t[]){ 63, 63, 63 }, 3) - 1;
+	name[n] = 0xc0;
+	name[n + 1] = (uint8_t)(12 + n + 2 + 4);
+	n = wire(q, name, n + 2, LDNS_RR_TYPE_A);
+	n += labels(q + n, (const size_t[]){ 63 }, 1);
+	cr_assert_eq(dnsmsg_answer(q, n, LDNS_RCODE_SERVFAIL, NULL, out, sizeof(out)), -EINVAL);
+	q[n - 65] = 61; /* the last label 2 bytes shorter: 255, the most there is */
+	q[n - 3] = 0;
+	cr_assert_gt(dnsmsg_answer(q, n - 2, LDNS_RCODE_SERVFAIL, NULL, out, sizeof(out)), 0);
+	/* no question: the header alone; QR set: answered all the same (REFUSED) */
+	n = wire(q, (const uint8_t *)"\3web", 5, LDNS_RR_TYPE_A);
+	q[5] = 0;
+	cr_assert_eq(dnsmsg_answer(q, n, LDNS_RCODE_SERVFAIL, NULL, out, sizeof(out)), 12);
+	cr_assert_eq(ldns_wire2pkt(&p, out, 12), LDNS_STATUS_OK);
+	cr_assert_eq(ldns_pkt_qdcount(p) + ldns_pkt_ancount(p), 0);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+	q[5] = 1;
+	q[2] |= 0x80;
+	check_answer(q, n, LDNS_RCODE_REFUSED, NULL);
+	q[2] &= 0x7f;
+	/* at most DNS_ADDRS_MAX addresses, whatever a says */
+	for (i = 0; i < a.n && i < DNS_ADDRS_MAX; i++)
+		a.v[i].s6_addr[15] = (uint8_t)i;
+	len = dnsmsg_answer(q, n, LDNS_RCODE_NOERROR, &a, out, sizeof(out));
+	cr_assert_eq(len, 12 + 5 + 4 + DNS_ADDRS_MAX * (12 + 16));
+	cr_assert_eq(ldns_wire2pkt(&p, out, (size_t)len), LDNS_STATUS_OK);
+	cr_assert_eq(ldns_pkt_ancount(p), DNS_ADDRS_MAX);
+	ldns_pkt_free(p);
+	a.n = DNS_ADDRS_MAX;
+	check_answer(q, n, LDNS_RCODE_NOERROR, &a);
+	/* exactly the room it needs, and not a byte past it */
+	memset(out, 0xa5, sizeof(out));
+	cr_assert_eq(dnsmsg_answer(q, n, LDNS_RCODE_NOERROR, &a, out, (size_t)len), len);
+	cr_assert_eq(out[len], 0xa5);
+	cr_assert_eq(dnsmsg_answer(q, n, LDNS_RCODE_NOERROR, &a, out, (size_t)len - 1), -EMSGSIZE);
+}

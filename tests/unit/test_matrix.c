@@ -286,7 +286,7 @@ Test(matrix, dispatch_tree)
 {
 	struct fixture x;
 	char from[16], to[16], port[16];
-	int i;
+	int i, dsp_ends = 0;
 
 	load(&x, "chain12");
 	cr_assert(rules_has_chain(&x.rs, RULES_MANGLE, "TIERNET-DSP-3-0"), "no tree");
@@ -298,6 +298,19 @@ Test(matrix, dispatch_tree)
 		cr_expect_str_eq(cell(&x, from, from), "all", "%s -> %s", from, from);
 	}
 	cr_expect_str_eq(cell(&x, "t12", "t01"), "-");
+	/* a bridge under a branch but of no tier in it is denied and logged, not let fall */
+	for (i = 0; i < (int)x.rs.nrules; i++) {
+		const struct rules_rule *r = &x.rs.rules[i], *next = r + 1;
+
+		if (strncmp(r->chain, "TIERNET-DSP-", 12) ||
+		    (i + 1 < (int)x.rs.nrules && !strcmp(next->chain, r->chain)))
+			continue;
+		cr_expect_eq(r->verdict, RULES_GOTO, "%s ends with a goto", r->chain);
+		cr_expect_str_eq(r->target, "TIERNET-LOG", "%s ends with the log", r->chain);
+		cr_expect(!r->in_group.on, "%s: the last rule matches anything", r->chain);
+		dsp_ends++;
+	}
+	cr_expect_eq(dsp_ends, 2, "two branches in chain12");
 	drop_rules(&x.rs, RULES_MANGLE, "TIERNET-DSP-3-1", -1);
 	reread(&x);
 	cr_expect_str_eq(cell(&x, "t07", "t08"), "tcp/8007", "t07 is in the other branch");
