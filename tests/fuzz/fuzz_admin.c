@@ -91,6 +91,8 @@ static void cleanup(void)
 	rm_dir(p);
 	snprintf(p, sizeof(p), "%s/endpoints", root);
 	rm_dir(p);
+	snprintf(p, sizeof(p), "%s/lock", root); /* state_open's lock file */
+	unlink(p);
 	rmdir(root);
 }
 
