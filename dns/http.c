@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dns/dns.h"
+#include "lib/clock.h"
 
 enum {
 	ST_STATUS,     /* the status line */
@@ -206,14 +207,6 @@ int http_resp_eof(const struct http_resp *r)
 	return r->state == ST_DONE || r->state == ST_BODY_EOF ? 0 : -EPROTO;
 }
 
-static long now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
-}
-
 static int connect_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -236,14 +229,14 @@ static int connect_unix(const char *path)
 }
 
 /* Waits for ev on fd a second at most: 1 ready, 0 not yet, -errno (ETIMEDOUT, ECANCELED). */
-static int wait_for(int fd, short ev, long deadline, const atomic_bool *stop)
+static int wait_for(int fd, short ev, int64_t deadline, const atomic_bool *stop)
 {
 	struct pollfd pfd = { .fd = fd, .events = ev };
 	int n;
 
 	if (stop && atomic_load(stop))
 		return -ECANCELED;
-	if (deadline && now_s() >= deadline)
+	if (deadline && clock_mono_ms() >= deadline)
 		return -ETIMEDOUT;
 	n = poll(&pfd, 1, 1000);
 	if (n < 0)
@@ -254,7 +247,7 @@ static int wait_for(int fd, short ev, long deadline, const atomic_bool *stop)
 long http_get(const char *sock, const char *path, int timeout_s, const atomic_bool *stop,
 	      http_sink sink, void *arg)
 {
-	long deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+	int64_t deadline = timeout_s > 0 ? clock_mono_ms() + (int64_t)timeout_s * 1000 : 0;
 	struct http_resp r;
 	char req[512], buf[16384];
 	size_t len, sent = 0;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "dns/dns.h"
+#include "lib/wire.h"
 
 #define HDR_LEN	     12
 #define WIRE_MAX     255 /* a name on the wire, RFC 1035 3.1 */
@@ -25,11 +26,6 @@ struct question {
 	size_t wire_len;
 	uint16_t type, class;
 };
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static uint8_t *put16(uint8_t *p, uint16_t v)
 {
@@ -74,8 +70,8 @@ static int question(const uint8_t *buf, size_t len, struct question *q)
 		end = pos;
 	if (end + 4 > len)
 		return -EINVAL;
-	q->type = be16(buf + end);
-	q->class = be16(buf + end + 2);
+	q->type = wire_be16(buf + end);
+	q->class = wire_be16(buf + end + 2);
 	return 0;
 }
 
@@ -118,12 +114,12 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg_query *q)
 	struct question qs;
 
 	if (len < HDR_LEN || buf[2] & 0x80 || (buf[2] >> 3 & 0xf) != DNS_OPCODE_QUERY ||
-	    be16(buf + 4) != 1)
+	    wire_be16(buf + 4) != 1)
 		return -EINVAL;
 	if (question(buf, len, &qs) < 0 || qs.class != CLASS_IN ||
 	    !name_text(&qs, q->qname, sizeof(q->qname)))
 		return -EINVAL;
-	q->id = be16(buf);
+	q->id = wire_be16(buf);
 	q->qtype = qs.type;
 	return 0;
 }
@@ -131,7 +127,7 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg_query *q)
 /* The answer's header: the query's ID and RD; authoritative unless it refuses. */
 static uint8_t *header(uint8_t *p, const uint8_t *query, int rcode, bool has_q, size_t nans)
 {
-	p = put16(p, be16(query));
+	p = put16(p, wire_be16(query));
 	*p++ = (uint8_t)(0x80 | (rcode != DNS_RCODE_REFUSED ? 0x04 : 0) | (query[2] & 0x01));
 	*p++ = (uint8_t)(0x80 | (rcode & 0x0f));
 	p = put16(p, has_q);
@@ -151,7 +147,7 @@ int dnsmsg_answer(const uint8_t *query, size_t len, int rcode, const struct name
 	if (len < HDR_LEN)
 		return -EINVAL;
 	/* the query's first question, if it has one; one that does not parse gets no answer */
-	has_q = be16(query + 4) > 0;
+	has_q = wire_be16(query + 4) > 0;
 	if (has_q && question(query, len, &q) < 0)
 		return -EINVAL;
 	if (has_q && a && rcode == DNS_RCODE_NOERROR)

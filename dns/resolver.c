@@ -21,7 +21,9 @@
 
 #include "dns/dns.h"
 #include "driver/driver.h"
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/wire.h"
 
 #define MSG_MAX 4096 /* a query; answers relayed may be up to 64 KiB */
 
@@ -44,14 +46,6 @@ static struct {
 	_Atomic uint64_t answered, nxdomain, forwarded, refused, limited, failed;
 	uint8_t big[65536];
 } rs = { .sock = -1, .ep = -1, .stop_fd = -1 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void resolver_stats(struct resolver_stats *s)
 {
@@ -174,8 +168,8 @@ static void forward(const uint8_t *q, size_t len, const struct sockaddr_in *clie
 		return;
 	}
 	p->fd = fd;
-	p->id = (uint16_t)(q[0] << 8 | q[1]);
-	p->deadline_ms = now_ms() + DNS_FORWARD_MS;
+	p->id = wire_be16(q);
+	p->deadline_ms = (uint64_t)clock_mono_ms() + DNS_FORWARD_MS;
 	p->client = *client;
 	p->local = *local;
 	ev.data.ptr = p;
@@ -192,7 +186,7 @@ static void relay(struct pending *p)
 {
 	ssize_t n = recv(p->fd, rs.big, sizeof(rs.big), 0);
 
-	if (n >= 12 && (uint16_t)(rs.big[0] << 8 | rs.big[1]) == p->id)
+	if (n >= 12 && wire_be16(rs.big) == p->id)
 		reply(rs.big, (size_t)n, &p->client, &p->local);
 	else if (n >= 0)
 		return; /* not the answer: keep waiting (a spoofed or stray datagram) */
@@ -224,7 +218,7 @@ static void handle(const uint8_t *q, size_t len, const struct sockaddr_in *clien
 
 	if (!net)
 		return; /* not from a tier: nobody tiernet answers */
-	if (!ratelimit_take(&rs.rl, client->sin_addr.s_addr, now_ms())) {
+	if (!ratelimit_take(&rs.rl, client->sin_addr.s_addr, (uint64_t)clock_mono_ms())) {
 		rs.limited++;
 		return;
 	}
@@ -282,7 +276,7 @@ static void drain(void)
 
 static void expire(void)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)clock_mono_ms();
 	size_t i;
 
 	for (i = 0; i < DNS_PENDING_MAX; i++)

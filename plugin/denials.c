@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "dns/dns.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "plugin/plugin.h"
 
@@ -43,14 +44,6 @@ static struct {
 	struct logkey keys[DENIALS_KEYS_MAX];
 	size_t nkeys;
 } dn = { .lock = PTHREAD_MUTEX_INITIALIZER, .next = 1 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *proto_str(uint8_t p)
 {
@@ -138,7 +131,7 @@ void denials_add(struct driver_denial *d)
 {
 	uint64_t quiet = 0;
 	struct entry *e;
-	int64_t ms = now_ms();
+	int64_t ms = clock_wall_ms();
 	bool due;
 
 	driver_deny_describe(d);

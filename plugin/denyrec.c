@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/wire.h"
 #include "plugin/plugin.h"
 #include "policy/policy.h"
 
@@ -36,18 +37,13 @@ static int decode_prefix(const char *prefix, struct driver_denial *d)
 	return -EINVAL;
 }
 
-static uint16_t be16(const unsigned char *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
 /* Ports of TCP and UDP at p[0..len); other protocols have none (0). */
 static void decode_ports(struct driver_denial *d, const unsigned char *p, size_t len)
 {
 	if ((d->proto != IPPROTO_TCP && d->proto != IPPROTO_UDP) || len < 4)
 		return;
-	d->src.port = be16(p);
-	d->dst.port = be16(p + 2);
+	d->src.port = wire_be16(p);
+	d->dst.port = wire_be16(p + 2);
 }
 
 static int decode_ip4(struct driver_denial *d, const unsigned char *p, size_t len)
@@ -64,7 +60,7 @@ static int decode_ip4(struct driver_denial *d, const unsigned char *p, size_t le
 	memcpy(d->src.addr, p + 12, 4);
 	memcpy(d->dst.addr, p + 16, 4);
 	/* a fragment after the first carries no ports */
-	if (!(be16(p + 6) & 0x1fff))
+	if (!(wire_be16(p + 6) & 0x1fff))
 		decode_ports(d, p + ihl, len - ihl);
 	return 0;
 }
@@ -86,7 +82,7 @@ static int decode_ip6(struct driver_denial *d, const unsigned char *p, size_t le
 			if (off + 8 > len)
 				break;
 			/* only the first fragment has the transport header */
-			if (be16(p + off + 2) & 0xfff8) {
+			if (wire_be16(p + off + 2) & 0xfff8) {
 				d->proto = p[off];
 				return 0;
 			}

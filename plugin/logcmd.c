@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "plugin/plugin.h"
 #include "plugin/why.h"
 #include "policy/policy.h"
@@ -51,14 +52,6 @@ void logcmd_usage(FILE *f)
 		"  tiernet log --since 10m\n"
 		"  tiernet log --follow --json | jq -r '.fix'\n",
 		POLICY_NFLOG_RATE, POLICY_NFLOG_BURST, DENIALS_MAX, PLUGIN_SOCKET_DEFAULT);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* "30s", "10m", "2h", "1d" or seconds alone, at most ten years, into milliseconds. */
@@ -124,7 +117,7 @@ static int parse_opts(int argc, char **argv, struct logopts *o)
 					optarg);
 				return -EINVAL;
 			}
-			o->since_ms = now_ms() - dur;
+			o->since_ms = clock_wall_ms() - dur;
 			break;
 		case 'h':
 			return 1;
