@@ -173,7 +173,7 @@ docker_cleanup() {
 	"$DOCKER" rm -f $P-rx-br $P-tx-br $P-rx-front $P-rx-mid $P-tx-front $P-proxy $P-rmf \
 		>/dev/null 2>&1
 	scale_nets_rm
-	"$DOCKER" network rm $P-front $P-mid $P-br $P-v4 $P-probe >/dev/null 2>&1
+	"$DOCKER" network rm $P-front $P-mid $P-br $P-br6 $P-v4 $P-probe >/dev/null 2>&1
 }
 # The networks of part 8 ($P-s000...), whatever is left of them.
 scale_nets_rm() {
@@ -249,6 +249,8 @@ run_parts() {
 	run_series run v4 br
 	note "[$(elapsed)s] part 1b: docker run --rm on a dual-stack tier vs an IPv4 one ($RUNS each)"
 	run_series run6 front v4
+	# ... and Docker's own bridge, dual-stack vs IPv4-only: what Docker itself adds for IPv6
+	run_series run6br br6 br
 	# ---- part 5a: the same with 4 published ports (bridge: 4 docker-proxy processes) ----
 	note "[$(elapsed)s] part 5a: docker run --rm -p x4 sh -c : ($RUNS each, interleaved)"
 	run_series pub v4 br -p 18101:80 -p 18102:81 -p 18103:82 -p 18104:83
@@ -480,7 +482,8 @@ docker_parts() {
 		dk network create -d $DRV -o tier=mid --ipv6 --subnet 10.90.2.0/24 \
 			--subnet fd00:90:2::/64 $P-mid >/dev/null &&
 		dk network create -d $DRV -o tier=front --subnet 10.90.4.0/24 $P-v4 >/dev/null &&
-		dk network create --subnet 10.90.3.0/24 $P-br >/dev/null ||
+		dk network create --subnet 10.90.3.0/24 $P-br >/dev/null &&
+		dk network create --ipv6 --subnet 10.90.5.0/24 --subnet fd00:90:5::/64 $P-br6 >/dev/null ||
 		{ note "cannot create the networks"; cat "$TMP/plugin.log" >&2; return 1; }
 
 	if want run; then
@@ -862,7 +865,13 @@ OUT=$TMP/table
 	row "1c docker rm -f (running), IPv4 tier vs bridge (n=$(get rmf_tn_n)/$(get rmf_br_n))" \
 		"$(get rmf_tn_med)" "$(get rmf_br_med)" s "<=" 1.00
 	row "1 docker run --rm, dual-stack tier vs IPv4 tier (n=$(get run6_tn_n)/$(get run6_br_n))" \
-		"$(get run6_tn_med)" "$(get run6_br_med)" s "<=" 1.05
+		"$(get run6_tn_med)" "$(get run6_br_med)" s "<=" 1.05 info
+	row "1   Docker's bridge: dual-stack vs IPv4 (n=$(get run6br_tn_n)/$(get run6br_br_n))" \
+		"$(get run6br_tn_med)" "$(get run6br_br_med)" s "<=" 1.05 info
+	row "1   dual-stack's cost, tier over bridge (****)" \
+		"$(get run6_tn_med)" "$(get run6_br_med)" s "<=" 1.05 ratio \
+		"$(awk -v a="$(get run6_tn_med)" -v b="$(get run6_br_med)" -v c="$(get run6br_tn_med)" \
+			-v d="$(get run6br_br_med)" 'BEGIN{if (b > 0 && c > 0 && d > 0) print (a / b) / (c / d)}')"
 	row "5 docker run --rm -p x4, tiernet vs bridge (n=$(get pub_tn_n)/$(get pub_br_n))" \
 		"$(get pub_tn_med)" "$(get pub_br_med)" s "<=" 0.90
 	row "5 RSS, 1,000 published ports vs 1,000 x docker-proxy" \
@@ -954,6 +963,8 @@ OUT=$TMP/table
 		"$(get names_flood_p99)" "$(get names_anchor_p99)" us "<=" 2.00
 	echo "(*) received datagrams/s, medians of $UDP_TRIALS trials; ratio: median of the per-trial ratios to the anchor of the same trial"
 	echo "(***) ratio: (cross/bridge with the 150, paired per trial) / (the same without); the medians shown are raw"
+	[ -n "$(get run6br_tn_med)" ] && echo "(****) (dual-stack tier / IPv4 tier) / (Docker's dual-stack bridge / its IPv4 bridge): what a dual-stack" &&
+		echo "     tier costs beyond what Docker itself adds to a container start for IPv6; the medians shown are the tier's"
 	echo "(**) 1 / (median CPU time per datagram on the sender's CPU: sender + its softirq + ksoftirqd/0): the rate one"
 	echo "     dedicated CPU would reach; it does not depend on how busy the machine is"
 	echo "3s: the receiver polls without sleeping, so the sender never pays for waking it (on this VM a"
