@@ -157,7 +157,7 @@ eui64() {
 raw_lo_count() { l2_count 'ip daddr 127\.0\.0\.0/8 counter'; }
 l2_ip6_dropped() {
 	nft list table bridge tiernet 2>/dev/null |
-		sed -n 's/.*ether type ip6 counter packets \([0-9]*\).*/\1/p'
+		sed -n 's/.*meta protocol ip6 counter packets \([0-9]*\).*/\1/p'
 }
 status() { "$BIN" status --socket "$SOCK" 2>&1; }
 

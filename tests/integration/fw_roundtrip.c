@@ -1147,7 +1147,7 @@ static void test_l2(void)
 	text = capture("nft list table bridge tiernet 2>&1");
 	/* veths of IPv4-only networks: no IPv6 at all; isolated tiers' veths, either kind */
 	check(r == 0 && text &&
-		  strstr(text, "iifgroup & 4294942720 == 1953366016 ether type ip6 counter") &&
+		  strstr(text, "iifgroup & 4294942720 == 1953366016 meta protocol ip6 counter") &&
 		  strstr(text, "iifgroup { 1953366020, 1953366023, 1953374212, 1953374215 } "
 			       "ether type != { ip, arp, ip6 } counter"),
 	      "l2: the IPv6 drop and the isolated tiers' guard (%s)", r ? last_err.msg : "ok");
@@ -1173,8 +1173,8 @@ static void test_l2(void)
 	check(nft_l2_in_place(true, &last_err) == 0, "l2: a chain deleted by hand is noticed");
 	r = nft_l2_apply(true, NULL, 0, NULL, 0, &last_err);
 	text = capture("nft list table bridge tiernet 2>&1");
-	check(r == 0 && text && strstr(text, "ether type ip6") && !strstr(text, "chain isolated") &&
-		  !strstr(text, "tnvbbbbbbbbbbbb"),
+	check(r == 0 && text && strstr(text, "meta protocol ip6") &&
+		  !strstr(text, "chain isolated") && !strstr(text, "tnvbbbbbbbbbbbb"),
 	      "l2: applied again without isolated tiers or endpoints: replaced whole");
 	free(text);
 	r = nft_l2_apply(false, NULL, 0, NULL, 0, &last_err);

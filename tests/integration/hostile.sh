@@ -155,7 +155,7 @@ sleep 2 # DAD of the link-local address, before an RA is taken
 ip netns exec "$NSV1" $FRAMES ra rv1 2001:db8:88:99::
 check "control: an IPv6 host takes the RA's default route" \
 	retry 10 sh -c "ip -n $NSV2 -6 route | grep -q 'default via fe80'"
-dropped() { nft list table bridge tiernet | sed -n 's/.*ether type ip6 counter packets \([0-9]*\).*/\1/p'; }
+dropped() { nft list table bridge tiernet | sed -n 's/.*meta protocol ip6 counter packets \([0-9]*\).*/\1/p'; }
 d0=$(dropped)
 in_c b1 $FRAMES ra eth0 2001:db8:88:98::
 sleep 1

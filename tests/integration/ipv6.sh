@@ -250,9 +250,9 @@ container_in "$V2" "tnc$(ep 8 | cut -c1-12)" 10.94.5.2/24 10.94.5.1
 ip netns exec "$V2" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
 ip -n "$V2" -6 addr add fd00:94:5::2/64 dev eth0 nodad
 ip -n "$V2" -6 route add default dev eth0
-a=$(nft list table bridge tiernet | awk '/ether type ip6 counter/ {print $(NF-3)}')
+a=$(nft list table bridge tiernet | awk '/meta protocol ip6 counter/ {print $(NF-3)}')
 refute "v2 on the IPv4-only network gets nothing to f1 over IPv6" ping6 "$V2" fd00:94:1::2
-b=$(nft list table bridge tiernet | awk '/ether type ip6 counter/ {print $(NF-3)}')
+b=$(nft list table bridge tiernet | awk '/meta protocol ip6 counter/ {print $(NF-3)}')
 check "the bridge guard dropped its IPv6 frames" test "${b:-0}" -gt "${a:-0}"
 check "control: v2 reaches f1 over IPv4 (same tier)" \
 	sh -c "ip netns exec $V2 busybox wget -q -O - http://10.94.1.2:80/cgi-bin/who | grep -q f1"
