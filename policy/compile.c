@@ -20,14 +20,14 @@
  *                         FORWARD and, where Docker keeps legacy rules, from DOCKER-USER too
  *   filter TIERNET-IN     containers open connections to the host only where declared;
  *                         the rest is logged and dropped, or in audit mode logged and let in
- *   mangle TIERNET-FWD    clear the mark bit, allow replies, dispatch by tier, allow published
- *                         ports reached from the world
+ *   mangle TIERNET-FWD    allow replies, dispatch by tier, allow published ports reached
+ *                         from the world
  *   mangle TIERNET-SRC-T  where tier T may open connections
  *   mangle TIERNET-WORLD  the world: everything but Docker's own networks
  *   mangle TIERNET-OK     marks: every "allowed" above is a goto here
- *   mangle TIERNET-LOG    what nothing allowed: log (NFLOG, rate-limited) the new connections,
- *                         or in audit mode log and mark what an audited tier would be
- *                         denied (logrules.c)
+ *   mangle TIERNET-LOG    what nothing allowed: clear the mark bit, log (NFLOG,
+ *                         rate-limited) the new connections, or in audit mode log and mark
+ *                         what an audited tier would be denied (logrules.c)
  *   nat    TIERNET-POST   masquerade what leaves for the world
  *
  * One policy, two families: a rules_set of family AF_INET6 (ip6tables) gets the same chains
@@ -496,8 +496,8 @@ static int deny_rest(struct compiler *c, const char *chain)
  * Every decision is a goto, so a packet leaves the chains at its first decision instead of
  * walking back through the rest of the dispatch: an allowed packet goes to TIERNET-OK
  * (marked, then back to FORWARD), a packet nothing allowed to TIERNET-LOG.  A packet of a
- * tier meets the not-ours test, the clearing of the mark, the reply test, the dispatch rules
- * before its tier's, and its own chain's rules up to the first that allows it.
+ * tier meets the not-ours test, the reply test, the dispatch rules before its tier's, and its
+ * own chain's rules up to the first that allows it.
  */
 static int mangle_fwd(struct compiler *c)
 {
@@ -508,10 +508,6 @@ static int mangle_fwd(struct compiler *c)
 
 	r = rule(RULES_MANGLE, CH_FWD, RULES_RETURN);
 	not_ours(&r);
-	ret |= rules_add(c->rs, &r);
-	/* Whoever else uses the bit (CONNMARK restore, policy routing) gets no say here. */
-	r = rule(RULES_MANGLE, CH_FWD, RULES_MARK);
-	r.set_mark = 0;
 	ret |= rules_add(c->rs, &r);
 	r = allow(CH_FWD);
 	r.ctstate = RULES_CT_RELATED | RULES_CT_ESTABLISHED;
@@ -540,8 +536,17 @@ static int mangle_fwd(struct compiler *c)
 	}
 	if (!ret)
 		ret = deny_rest(c, CH_FWD);
-	/* TIERNET-OK marks; TIERNET-LOG logs, or in audit mode logs and marks (logrules.c). */
+	/*
+	 * TIERNET-OK marks.  TIERNET-LOG first clears the bit, so that whoever else set it
+	 * (CONNMARK restore, policy routing) gets no say here: every packet of a tiernet link
+	 * ends in one of the two, and clearing only on the way to LOG spares the allowed
+	 * packets, nearly all of them replies, a MARK and a rule.  Then it logs, or in audit
+	 * mode logs and marks (logrules.c).
+	 */
 	r = rule(RULES_MANGLE, CH_OK, RULES_MARK);
+	ret |= rules_add(c->rs, &r);
+	r = rule(RULES_MANGLE, CH_LOG, RULES_MARK);
+	r.set_mark = 0;
 	ret |= rules_add(c->rs, &r);
 	if (!ret)
 		ret = logrules_fwd(c->rs, c->pol, c->tier_group, M_TIER);
