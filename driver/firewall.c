@@ -149,7 +149,7 @@ static int docker_bridges(struct ifset *out)
 {
 	struct link_info *links;
 	size_t n, i;
-	int r = link_dump(&links, &n);
+	int r = link_dump_bridges(&links, &n);
 
 	if (r < 0)
 		return r;

@@ -262,6 +262,8 @@ struct link_info {
 };
 /* Lists every link of the namespace into a malloc'ed array; returns 0 or -errno. */
 int link_dump(struct link_info **out, size_t *n);
+/* The same for the bridges alone, without a cost that grows with the other links. */
+int link_dump_bridges(struct link_info **out, size_t *n);
 
 /* reconcile.c: start-up reconciliation of the kernel with the loaded state */
 /*

@@ -536,6 +536,93 @@ out:
 	return r;
 }
 
+/* What the filtered dump below collects. */
+struct bridge_dump {
+	struct link_info *v;
+	size_t n, cap;
+	int err;
+};
+
+static int bridge_msg(struct nl_msg *msg, void *arg)
+{
+	struct bridge_dump *d = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+	struct link_info *e;
+
+	if (h->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 || !tb[IFLA_IFNAME] ||
+	    !tb[IFLA_LINKINFO] ||
+	    nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0 ||
+	    !info[IFLA_INFO_KIND] || nla_strcmp(info[IFLA_INFO_KIND], "bridge"))
+		return NL_OK; /* a kernel that ignores the filter sends every link */
+	if (d->n == d->cap) {
+		e = reallocarray(d->v, d->cap ? d->cap * 2 : 16, sizeof(*e));
+		if (!e) {
+			d->err = -ENOMEM;
+			return NL_STOP;
+		}
+		d->v = e;
+		d->cap = d->cap ? d->cap * 2 : 16;
+	}
+	e = &d->v[d->n++];
+	memset(e, 0, sizeof(*e));
+	nla_strlcpy(e->name, tb[IFLA_IFNAME], sizeof(e->name));
+	snprintf(e->kind, sizeof(e->kind), "bridge");
+	e->ifindex = ((struct ifinfomsg *)nlmsg_data(h))->ifi_index;
+	e->master = tb[IFLA_MASTER] ? (int)nla_get_u32(tb[IFLA_MASTER]) : 0;
+	e->group = tb[IFLA_GROUP] ? nla_get_u32(tb[IFLA_GROUP]) : 0;
+	return NL_OK;
+}
+
+/*
+ * The bridges only, for the 2 s check: the request asks the kernel to filter its dump by
+ * kind and to leave out the statistics, and no libnl cache is built, so the check costs the
+ * same with 10,000 veths on the host as with none.  (A link dump with a libnl cache of every
+ * link took 150 ms of CPU a tick with 5,000 endpoints.)
+ */
+int link_dump_bridges(struct link_info **out, size_t *n)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct bridge_dump d = { 0 };
+	struct err err;
+	struct nl_sock *sk = sock_open(&err);
+	struct nl_msg *msg = NULL;
+	struct nlattr *nest;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!sk)
+		return -EIO;
+	msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
+	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+	    !(nest = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nla_nest_end(msg, nest);
+	nl_socket_disable_auto_ack(sk); /* a dump ends with NLMSG_DONE, not an ack */
+	r = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, bridge_msg, &d);
+	if (r >= 0)
+		r = nl_send_auto(sk, msg);
+	if (r >= 0)
+		r = nl_recvmsgs_default(sk);
+	r = d.err ? d.err : r < 0 ? -nl_to_errno(r) : 0;
+	if (!r) {
+		*out = d.v;
+		*n = d.n;
+		d.v = NULL;
+	}
+out:
+	free(d.v);
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	return r;
+}
+
 int link_dump(struct link_info **out, size_t *n)
 {
 	struct err err;

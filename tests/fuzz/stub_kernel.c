@@ -95,6 +95,11 @@ int link_dump(struct link_info **out, size_t *n)
 	return 0;
 }
 
+int link_dump_bridges(struct link_info **out, size_t *n)
+{
+	return link_dump(out, n);
+}
+
 /* A deep copy of in appended to out; 0 or -ENOMEM. */
 static int copy_set(const struct rules_set *in, struct rules_set *out)
 {
