@@ -219,7 +219,7 @@ FUZZ_NAMES    := create_network create_endpoint join pec ids policy state admin 
 FUZZ_BINS     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 # fuzz_admin: the same without the kernel layer, which tests/fuzz/stub_kernel.c replaces.
-FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/policy/nft.o build/fuzz/obj/policy/ct.o \
+FUZZ_KERNEL   := build/fuzz/obj/driver/link.o build/fuzz/obj/driver/nfgen.o build/fuzz/obj/policy/nft.o build/fuzz/obj/policy/ct.o \
 	build/fuzz/obj/policy/nft_nat.o \
 	$(patsubst %.c,build/fuzz/obj/%.o,$(wildcard policy/xt_*.c policy/xt6_*.c))
 

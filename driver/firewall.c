@@ -392,6 +392,7 @@ static int l2_sync(const struct policy *pol, bool on, struct err *err)
 	char *def = NULL;
 	int r;
 
+	drv.nft_checked = false;
 	for (e = drv.eps; e; e = e->next)
 		n++;
 	isolated = isolated_groups(pol, &niso);
@@ -447,6 +448,7 @@ int drv_fw_l2_ep(const struct drv_ep *e, bool add, struct err *err)
 	struct l2_ep ep;
 	int r;
 
+	drv.nft_checked = false;
 	l2_ep_of(e, &ep);
 	r = nft_l2_element(add, &ep, err);
 	/* The table is gone (removed by hand): put it back whole, this endpoint included. */
@@ -503,6 +505,7 @@ static int nat_sync(struct fw_set *v4, struct fw_set *v6, bool changed_only, str
 	struct nat_maps want;
 	int r;
 
+	drv.nft_checked = false;
 	natmap_sort(v4->maps, v4->nmaps, AF_INET);
 	natmap_sort(v6->maps, v6->nmaps, AF_INET6);
 	want = nat_of(v4, v6);
@@ -524,6 +527,7 @@ static void nat_undo(const struct fw_set *v4, const struct fw_set *v6)
 	const struct nat_maps now = nat_of(v4, v6);
 	struct err ignored;
 
+	drv.nft_checked = false;
 	if (!drv.nat_known || nat_apply(&now, &old, &ignored) < 0)
 		drv.nat_known = false;
 }
@@ -659,8 +663,9 @@ void drv_fw_tick(void)
 {
 	enum nft_mode mode;
 	struct nat_maps held;
-	bool docker_changed;
+	bool docker_changed, have_gen;
 	struct err err;
+	uint32_t gen = 0;
 	int r, nat, l2;
 
 	docker_changed = docker_refresh();
@@ -674,14 +679,30 @@ void drv_fw_tick(void)
 	r = docker_changed || drv.fw_mixed ? 0 : xt_in_place(&drv.fw_rules, &err);
 	if (r == 1 && drv.fw_rules6.nrules)
 		r = xt6_in_place(&drv.fw_rules6, &err);
-	/* Without mappings there is no table to check: a leftover one translates nothing. */
-	held = nat_held();
-	nat = r == 1 && (held.n4 || held.n6) ? nat_in_place(&held, &err) : 1;
-	if (r < 0 || nat < 0)
-		log_warnx("%s", err.msg);
-	l2 = r == 1 && nat == 1 ? l2_in_place(&err) : 1;
-	if (l2 < 0)
-		log_warnx("%s", err.msg);
+	/*
+	 * nf_tables' generation moves with every change to any of its tables: while it stays
+	 * where it was when tiernet's tables were last found whole, and tiernet changed nothing
+	 * since (which clears nft_checked), they still are.  Read before the listing, so that a
+	 * change made during it moves the generation away from the one kept.
+	 */
+	have_gen = r == 1 && nfgen_read(&gen) == 0;
+	if (have_gen && drv.nft_checked && gen == drv.nft_gen) {
+		nat = l2 = 1;
+	} else {
+		drv.nft_checked = false;
+		/* Without mappings no table to check: a leftover one translates nothing. */
+		held = nat_held();
+		nat = r == 1 && (held.n4 || held.n6) ? nat_in_place(&held, &err) : 1;
+		if (r < 0 || nat < 0)
+			log_warnx("%s", err.msg);
+		l2 = r == 1 && nat == 1 ? l2_in_place(&err) : 1;
+		if (l2 < 0)
+			log_warnx("%s", err.msg);
+		if (have_gen && nat == 1 && l2 == 1) {
+			drv.nft_gen = gen;
+			drv.nft_checked = true;
+		}
+	}
 	if (r == 0 || nat == 0 || l2 == 0 || !drv.nat_known) {
 		log_info("%s; applying the rules again",
 			 docker_changed ? "Docker's networks changed"

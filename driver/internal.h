@@ -81,6 +81,10 @@ struct driver {
 	size_t nl2_kept;
 	char (*docker)[IFNAMSIZ]; /* Docker's own bridges, last seen (firewall.c) */
 	size_t ndocker;
+	/* the nf_tables generation when tiernet's tables were last found whole, if checked is
+	 * set; tiernet's own changes clear checked (firewall.c) */
+	uint32_t nft_gen;
+	bool nft_checked;
 	uint16_t dns_port; /* the resolver's port, 0: no redirection (dnsview.c) */
 };
 /* dnsview.c: bumped by every firewall sync (networks or policy changed). */
@@ -264,6 +268,9 @@ struct link_info {
 int link_dump(struct link_info **out, size_t *n);
 /* The same for the bridges alone, without a cost that grows with the other links. */
 int link_dump_bridges(struct link_info **out, size_t *n);
+
+/* nfgen.c: the namespace's nf_tables generation (changes with every commit); 0 or -errno */
+int nfgen_read(uint32_t *gen);
 
 /* reconcile.c: start-up reconciliation of the kernel with the loaded state */
 /*

@@ -2,9 +2,9 @@
  * The kernel, stubbed for fuzz_admin: links always exist and every change succeeds, the
  * firewall "kernel" keeps a copy of the last ruleset applied, and xt_read() returns it (or
  * rules the fuzz input describes, fuzz_kernel_rules).  Linked instead of driver/link.c,
- * policy/xt_*.c, policy/nft.c and policy/ct.c (the Makefile leaves those out of fuzz_admin, so
- * a function added there shows up as an undefined reference to stub here), so nothing
- * touches a link, a rule, a table or the host's connections.
+ * driver/nfgen.c, policy/xt_*.c, policy/nft.c and policy/ct.c (the Makefile leaves those out of
+ * fuzz_admin, so a function added there shows up as an undefined reference to stub here), so
+ * nothing touches a link, a rule, a table or the host's connections.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -98,6 +98,13 @@ int link_dump(struct link_info **out, size_t *n)
 int link_dump_bridges(struct link_info **out, size_t *n)
 {
 	return link_dump(out, n);
+}
+
+/* No generation: the check lists the (stubbed) tables every time. */
+int nfgen_read(uint32_t *gen)
+{
+	(void)gen;
+	return -ENOSYS;
 }
 
 /* A deep copy of in appended to out; 0 or -ENOMEM. */
