@@ -34,7 +34,7 @@
 # usage: run.sh [TIERNET_BINARY] [TOOLS_DIR]        (TOOLS_DIR holds sockcall and udpflood)
 # knobs (environment): BENCH_RUNS=15 BENCH_CYCLES=50 BENCH_CAPS=20000 BENCH_UDP_TRIALS=5
 #   BENCH_UDP_SECS=3 BENCH_PEC_CYCLES=20 BENCH_STARTS=5 BENCH_SKIP_DOCKER=1 (no docker parts)
-#   BENCH_SKIP_SCALE=1 (no part 2/2b) BENCH_SCALE_NETS=150 BENCH_SCALE_UDP_TRIALS=3
+#   BENCH_SKIP_SCALE=1 (no part 2/2b) BENCH_SCALE_NETS=150 BENCH_SCALE_UDP_TRIALS=5
 #   BENCH_ONLY="PART ..." runs only the parts named: caps (4), run (1, 5a, 5b), udp (3),
 #   nets (8: 150 more networks), pub (5c), floor (3c), restart (6), conns (7), endpoints (2),
 #   names (9), log (10); BENCH_NAMES_QUERIES=400
@@ -359,7 +359,7 @@ netop_series() {
 udp_scale() {
 	local trial j c cases=("anchor rx-br tx-br br" "cross rx-mid tx-front mid"
 		"anchors rx-br tx-br br s" "crosss rx-mid tx-front mid s")
-	for ((trial = 0; trial < ${BENCH_SCALE_UDP_TRIALS:-3}; trial++)); do
+	for ((trial = 0; trial < ${BENCH_SCALE_UDP_TRIALS:-5}; trial++)); do
 		for ((j = 0; j < ${#cases[@]}; j++)); do	# the case that goes first rotates
 			udp_case $trial "$1" ${cases[$(((trial + j) % ${#cases[@]}))]}
 		done
